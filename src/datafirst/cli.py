@@ -1,0 +1,88 @@
+"""The `datafirst` command line. Mistakes get one line on stderr and exit status 2, never a traceback."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from datafirst import __version__
+from datafirst.exceptions import DataFirstError
+
+DEFAULT_PEOPLE = 100_000
+DEFAULT_SEED = 42
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but its errors are one line like every other error of this tool."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise DataFirstError(message)
+
+
+def _count(text: str) -> int:
+    """A whole number, allowing 1_000_000 and 1,000,000 and 1e6 (common ways to write big sizes)."""
+    cleaned = text.replace("_", "").replace(",", "")
+    try:
+        value = float(cleaned) if "e" in cleaned.lower() else int(cleaned)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value != int(value):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number")
+    return int(value)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="datafirst", description="Synthetic Data First: generate and explore synthetic "
+                     "copies of the MoJ Data First linked datasets. Everything it makes is synthetic.")
+    parser.add_argument("--version", action="version", version=f"datafirst {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    synth = sub.add_parser("synth", help="generate a synthetic population and its records, or report on one")
+    synth.add_argument("--people", type=_count, default=DEFAULT_PEOPLE, help=f"people to simulate ({DEFAULT_PEOPLE:,})")
+    synth.add_argument("--seed", type=_count, default=DEFAULT_SEED, help=f"random seed ({DEFAULT_SEED})")
+    synth.add_argument("--out", help="output folder (must not exist, or be empty, unless --overwrite)")
+    synth.add_argument("--years", default="2000-2023", help="years to record, like 2011-2020 (2000-2023)")
+    synth.add_argument("--datasets", default="all", help="comma-separated datasets (all); the truth is always written")
+    synth.add_argument("--workers", type=_count, default=1, help="processes to use (1); output does not depend on it")
+    synth.add_argument("--overwrite", action="store_true", help="replace an existing output folder")
+    synth.add_argument("--quiet", action="store_true", help="no progress bar or summary")
+    synth.add_argument("--report", metavar="DIR", help="print published figures against this generated folder's")
+    return parser
+
+
+def _synth(args: argparse.Namespace) -> int:
+    if args.report:
+        from datafirst.calibration import report
+
+        print(report(args.report))
+        return 0
+    if not args.out:
+        raise DataFirstError("synth needs --out DIR (or --report DIR)")
+    from datafirst.synth import generate
+
+    manifest = generate(
+        args.out, people=args.people, seed=args.seed, years=args.years, datasets=args.datasets,
+        workers=args.workers, overwrite=args.overwrite, progress=not args.quiet and args.people >= 200_000,
+    )
+    if not args.quiet:
+        total = sum(t["rows"] for k, t in manifest["tables"].items() if not k.startswith("truth."))
+        print(f"wrote {total:,} synthetic records for {args.people:,} people to {args.out} (seed {args.seed})")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        args = _parser().parse_args(argv)
+        if args.command == "synth":
+            return _synth(args)
+    except DataFirstError as exc:
+        print(f"datafirst: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("datafirst: interrupted; nothing was written", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,135 @@
+"""Run the generator: chunks of people simulated independently (in parallel if asked), then one manifest."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+from tqdm import tqdm
+
+from datafirst import __version__
+from datafirst.specs import datasets, table
+from datafirst.synth.config import SynthConfig
+from datafirst.synth.output import (
+    check_destination, combine_hashes, conform, content_hash, move_into_place, temporary_folder, write_part,
+)
+from datafirst.synth.tables import Built, builder
+from datafirst.synth.world import Window, World
+
+TRUTH = "truth"
+
+
+def _write(tmp: Path, key: str, columns: dict, chunk: int) -> tuple[int, int]:
+    dataset, name = key.split(".")
+    data = conform(table(key), columns)
+    write_part(data, tmp / dataset / name, chunk)
+    return data.num_rows, content_hash(data)
+
+
+def _shuffled(world: World, key: str, part: Built) -> Built:
+    """Rows in random order: a file sorted by person would give the linkage away."""
+    order = world.rng(f"shuffle:{key}").permutation(len(part.person))
+    take = pa.array(order)
+    columns = {
+        name: (col.take(take) if isinstance(col, pa.Array) else np.asarray(col)[order])
+        for name, col in part.columns.items()
+    }
+    return Built(columns, part.person[order])
+
+
+def run_chunk(cfg: SynthConfig, tmp: Path, chunk: int, first: int, n: int) -> dict[str, tuple[int, int]]:
+    """Simulate one chunk of people and write its part of every table; returns rows and hash per table."""
+    world = World(cfg.seed, chunk, first, n, Window.of_years(*cfg.years))
+    stats: dict[str, tuple[int, int]] = {}
+    links: list[tuple[str, str, pa.Array, np.ndarray]] = []
+    for dataset in cfg.datasets:
+        if dataset == TRUTH:
+            continue
+        built: dict[str, Built] = builder(dataset)(world)
+        for name, raw in built.items():
+            part = _shuffled(world, f"{dataset}.{name}", raw)
+            stats[f"{dataset}.{name}"] = _write(tmp, f"{dataset}.{name}", part.columns, chunk)
+            links.append((dataset, name, part.columns["row_id_hash"], part.person))
+    for name, part in builder(TRUTH)(world).items():
+        stats[f"{TRUTH}.{name}"] = _write(tmp, f"{TRUTH}.{name}", part.columns, chunk)
+    stats[f"{TRUTH}.record_person"] = _write(tmp, f"{TRUTH}.record_person", _record_person(world, links), chunk)
+    return stats
+
+
+def _record_person(world: World, links) -> dict[str, pa.Array]:
+    """The truth map from every written row to its true person (null for companies)."""
+    ds, tb, rows, persons = [], [], [], []
+    for dataset, name, row_ids, person in links:
+        ds.append(pa.array(np.full(len(person), dataset)))
+        tb.append(pa.array(np.full(len(person), name)))
+        rows.append(row_ids if isinstance(row_ids, pa.Array) else pa.array(row_ids))
+        pid = world.people.person_id[np.maximum(person, 0)]
+        persons.append(pa.array(pid, mask=person < 0))
+    if not ds:
+        empty = pa.array([], pa.string())
+        return {"dataset": empty, "table_name": empty, "row_id_hash": empty, "person_id": pa.array([], pa.int64())}
+    return {
+        "dataset": pa.concat_arrays(ds), "table_name": pa.concat_arrays(tb),
+        "row_id_hash": pa.concat_arrays([r.cast(pa.string()) for r in rows]),
+        "person_id": pa.concat_arrays(persons),
+    }
+
+
+def _manifest(cfg: SynthConfig, per_chunk: list[dict[str, tuple[int, int]]]) -> dict:
+    tables = {}
+    for dataset in cfg.datasets:
+        for name, spec in datasets()[dataset].tables.items():
+            key = f"{dataset}.{name}"
+            tables[key] = {
+                "rows": int(sum(s[key][0] for s in per_chunk)),
+                "columns": spec.column_names,
+                "content_hash": combine_hashes([s[key][1] for s in per_chunk]),
+                "files": [f"{dataset}/{name}/part-{c:05d}.parquet" for c in range(len(per_chunk))],
+            }
+    return {
+        "generator": "datafirst", "version": __version__, "seed": cfg.seed, "people": cfg.people,
+        "years": list(cfg.years), "datasets": list(cfg.datasets), "chunk_people": cfg.chunk_people,
+        "synthetic": "Every record in this folder is synthetic. None describes a real person.",
+        "tables": tables,
+    }
+
+
+def _run_all(cfg: SynthConfig, tmp: Path, progress: bool) -> list[dict[str, tuple[int, int]]]:
+    chunks = cfg.chunks
+    bar = tqdm(total=cfg.people, unit=" people", disable=not progress, file=sys.stderr, unit_scale=True)
+    results: list[dict] = [None] * len(chunks)  # type: ignore[list-item]
+    try:
+        if cfg.workers == 1 or len(chunks) == 1:
+            for i, (chunk, first, n) in enumerate(chunks):
+                results[i] = run_chunk(cfg, tmp, chunk, first, n)
+                bar.update(n)
+        else:
+            with ProcessPoolExecutor(max_workers=cfg.workers) as pool:
+                futures = {pool.submit(run_chunk, cfg, tmp, c, f, n): (i, n) for i, (c, f, n) in enumerate(chunks)}
+                for future in as_completed(futures):
+                    i, n = futures[future]
+                    results[i] = future.result()
+                    bar.update(n)
+    finally:
+        bar.close()
+    return results
+
+
+def generate_with(cfg: SynthConfig, progress: bool = False) -> dict:
+    """Generate into cfg.out (atomically) and return the manifest."""
+    check_destination(cfg.out, cfg.overwrite)
+    tmp = temporary_folder(cfg.out)
+    try:
+        per_chunk = _run_all(cfg, tmp, progress)
+        manifest = _manifest(cfg, per_chunk)
+        (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+        move_into_place(tmp, cfg.out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return manifest
