@@ -7,14 +7,9 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
+from datafirst.database import connect  # after __version__, which submodules import
+
 __all__ = ["__version__", "connect", "generate"]
-
-
-def connect(folder, read_only: bool = True):
-    """Open a generated folder as a DuckDB connection, one schema per dataset (see :mod:`datafirst.connect`)."""
-    from datafirst.connect import connect as _connect
-
-    return _connect(folder, read_only=read_only)
 
 
 def generate(*args, **kwargs):

@@ -8,16 +8,32 @@ from datafirst.synth.config import CHUNK_PEOPLE, make_config
 from datafirst.synth.run import generate_with
 
 
-def generate(out: str | Path, people: int = 100_000, seed: int = 42, years: str | tuple[int, int] = "2000-2023",
-             datasets: str | list[str] | None = None, workers: int = 1, overwrite: bool = False,
-             progress: bool = False, chunk_people: int = CHUNK_PEOPLE) -> dict:
+def generate(
+    out: str | Path,
+    people: int = 100_000,
+    seed: int = 42,
+    years: str | tuple[int, int] = "2000-2023",
+    datasets: str | list[str] | None = None,
+    workers: int = 1,
+    overwrite: bool = False,
+    progress: bool = False,
+    chunk_people: int = CHUNK_PEOPLE,
+) -> dict:
     """Generate synthetic Data First into `out` and return its manifest.
 
     The same seed, people and package versions give the same content hashes whatever `workers` is.
     Raises DataFirstError (one clear message) for bad settings or an output folder that may not be replaced.
     """
-    cfg = make_config(out, people=people, seed=seed, years=years, datasets=datasets, workers=workers,
-                      overwrite=overwrite, chunk_people=chunk_people)
+    cfg = make_config(
+        out,
+        people=people,
+        seed=seed,
+        years=years,
+        datasets=datasets,
+        workers=workers,
+        overwrite=overwrite,
+        chunk_people=chunk_people,
+    )
     return generate_with(cfg, progress=progress)
 
 

@@ -45,7 +45,9 @@ def parse_years(text: str | tuple[int, int]) -> tuple[int, int]:
     if first > last:
         raise DataFirstError(f"--years {first}-{last}: the first year is after the last")
     if first < FIRST_YEAR or last > LAST_YEAR:
-        raise DataFirstError(f"--years {first}-{last}: the synthetic data cover {FIRST_YEAR}-{LAST_YEAR} only")
+        raise DataFirstError(
+            f"--years {first}-{last}: the synthetic data cover {FIRST_YEAR}-{LAST_YEAR} only"
+        )
     return first, last
 
 
@@ -63,8 +65,16 @@ def parse_datasets(names: str | list[str] | tuple[str, ...] | None) -> tuple[str
     return tuple(n for n in known if n in chosen)
 
 
-def make_config(out, people: int, seed: int, years="2000-2023", datasets=None, workers: int = 1,
-                overwrite: bool = False, chunk_people: int = CHUNK_PEOPLE) -> SynthConfig:
+def make_config(
+    out,
+    people: int,
+    seed: int,
+    years="2000-2023",
+    datasets=None,
+    workers: int = 1,
+    overwrite: bool = False,
+    chunk_people: int = CHUNK_PEOPLE,
+) -> SynthConfig:
     if isinstance(people, bool) or not isinstance(people, int) or people < 1:
         raise DataFirstError(f"--people must be a whole number of at least 1, not {people!r}")
     if people > MAX_PEOPLE:
@@ -74,6 +84,12 @@ def make_config(out, people: int, seed: int, years="2000-2023", datasets=None, w
     if isinstance(workers, bool) or not isinstance(workers, int) or not 1 <= workers <= 64:
         raise DataFirstError(f"--workers must be a whole number from 1 to 64, not {workers!r}")
     return SynthConfig(
-        out=Path(out), people=people, seed=seed, years=parse_years(years), datasets=parse_datasets(datasets),
-        workers=workers, overwrite=overwrite, chunk_people=chunk_people,
+        out=Path(out),
+        people=people,
+        seed=seed,
+        years=parse_years(years),
+        datasets=parse_datasets(datasets),
+        workers=workers,
+        overwrite=overwrite,
+        chunk_people=chunk_people,
     )

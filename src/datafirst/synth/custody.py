@@ -19,14 +19,14 @@ from datafirst.synth.offending import DISPOSAL, offence_table
 @dataclass
 class Journeys:
     person: np.ndarray
-    start: np.ndarray            # first reception
-    end: np.ndarray              # final release (NEVER while still in custody)
+    start: np.ndarray  # first reception
+    end: np.ndarray  # final release (NEVER while still in custody)
     first_release: np.ndarray
-    remand_start: np.ndarray     # journey began on remand
+    remand_start: np.ndarray  # journey began on remand
     sentenced: np.ndarray
     recalls: np.ndarray
-    sentence_days: np.ndarray    # longest sentence in the journey
-    code: np.ndarray             # most serious offence of the journey
+    sentence_days: np.ndarray  # longest sentence in the journey
+    code: np.ndarray  # most serious offence of the journey
     days_in_custody: np.ndarray
 
     def __len__(self) -> int:
@@ -36,9 +36,9 @@ class Journeys:
 @dataclass
 class Custody:
     journeys: Journeys
-    case_release: np.ndarray      # per case: first release from a custodial sentence (NEVER if none)
+    case_release: np.ndarray  # per case: first release from a custodial sentence (NEVER if none)
     case_licence_end: np.ndarray  # per case: end of licence supervision
-    case_recalls: np.ndarray      # per case: recalls during licence
+    case_recalls: np.ndarray  # per case: recalls during licence
 
 
 def _spells(world, rng):
@@ -49,11 +49,15 @@ def _spells(world, rng):
     remand = c.remanded
     case_end = np.where(c.crown_type >= 0, c.crown_result_date, c.mags_result_date)
     remand_days = np.where(remand, np.maximum(case_end - c.first_hearing, 0), 0)
-    release = c.sentence_date + np.maximum(1, np.round(c.custody_days * params["release_fraction"]) - remand_days)
+    release = c.sentence_date + np.maximum(
+        1, np.round(c.custody_days * params["release_fraction"]) - remand_days
+    )
     release = np.where(custody, release, dates.NEVER).astype(np.int32)
     licence_end = np.maximum(c.sentence_date + c.custody_days, release + params["licence_min_days"])
     licence_end = np.where(custody, licence_end, dates.NEVER).astype(np.int32)
-    p_recall = 1 / (1 + np.exp(-(params["recall_intercept"] + params["recall_risk"] * world.people.risk[c.person])))
+    p_recall = 1 / (
+        1 + np.exp(-(params["recall_intercept"] + params["recall_risk"] * world.people.risk[c.person]))
+    )
     recalled = custody & (rng.random(len(c)) < p_recall)
     recall_day = release + (rng.random(len(c)) * (licence_end - release)).astype(np.int64)
     fixed = rng.random(len(c)) < params["fixed_term_share"]
@@ -103,19 +107,34 @@ def simulate_custody(world) -> Custody:
     np.logical_or.at(sentenced, journey, c.disposal[idx] == DISPOSAL["immediate_custody"])
     recalls = np.bincount(journey, weights=recalled[idx], minlength=n).astype(np.int64)
     length = np.zeros(n, dtype=np.int64)
-    np.maximum.at(length, journey, np.where(c.disposal[idx] == DISPOSAL["immediate_custody"], c.custody_days[idx], 0))
+    np.maximum.at(
+        length, journey, np.where(c.disposal[idx] == DISPOSAL["immediate_custody"], c.custody_days[idx], 0)
+    )
     severity = offence_table().severity[c.code[idx]].astype(np.int64)
     best = np.lexsort((-severity, journey))
     code = np.zeros(n, dtype=np.int64)
     code[journey[best][::-1]] = c.code[idx][best][::-1]
-    days = np.bincount(journey, weights=(np.minimum(end[idx], release[idx]) - start[idx]).clip(0), minlength=n)
-    journeys = Journeys(
-        person=person, start=j_start.astype(np.int32), end=j_end.astype(np.int32),
-        first_release=j_release.astype(np.int32), remand_start=remand_start, sentenced=sentenced, recalls=recalls,
-        sentence_days=length, code=code, days_in_custody=days.astype(np.int64),
+    days = np.bincount(
+        journey, weights=(np.minimum(end[idx], release[idx]) - start[idx]).clip(0), minlength=n
     )
-    return Custody(journeys, np.where(has, release, dates.NEVER), np.where(has, licence_end, dates.NEVER),
-                   np.where(has, recalled, 0))
+    journeys = Journeys(
+        person=person,
+        start=j_start.astype(np.int32),
+        end=j_end.astype(np.int32),
+        first_release=j_release.astype(np.int32),
+        remand_start=remand_start,
+        sentenced=sentenced,
+        recalls=recalls,
+        sentence_days=length,
+        code=code,
+        days_in_custody=days.astype(np.int64),
+    )
+    return Custody(
+        journeys,
+        np.where(has, release, dates.NEVER),
+        np.where(has, licence_end, dates.NEVER),
+        np.where(has, recalled, 0),
+    )
 
 
 __all__ = ["NONE", "Custody", "Journeys", "simulate_custody"]

@@ -8,7 +8,7 @@ import numpy as np
 import pyarrow as pa
 
 EPOCH = dt.date(1970, 1, 1)
-NEVER = np.int32(2**31 - 1)   # an event that does not happen
+NEVER = np.int32(2**31 - 1)  # an event that does not happen
 
 
 def day(value: str | dt.date) -> int:

@@ -19,7 +19,7 @@ from datafirst.synth import dates
 SIM_START = dates.day("2000-01-01")
 SIM_END = dates.day("2023-12-31")
 YEAR = 365.25
-ACTIVE_YEARS = 40.0   # the years of life over which the age-crime curve spreads a person's offending
+ACTIVE_YEARS = 40.0  # the years of life over which the age-crime curve spreads a person's offending
 
 
 @dataclass(frozen=True)
@@ -29,7 +29,7 @@ class OffenceTable:
     code: np.ndarray
     description: np.ndarray
     group: np.ndarray
-    mode: np.ndarray          # indictable, either_way, summary
+    mode: np.ndarray  # indictable, either_way, summary
     severity: np.ndarray
     serious_violence: np.ndarray
     weight: np.ndarray
@@ -47,8 +47,14 @@ def offence_table() -> OffenceTable:
     col = lambda i: np.array([rows[c][i] for c in codes])  # noqa: E731
     motoring = np.array([c in lists["motoring_offences"] for c in codes])
     return OffenceTable(
-        code=np.array(codes), description=col(0), group=col(1), mode=col(2), severity=col(3).astype(np.int8),
-        serious_violence=col(4).astype(bool), weight=col(5).astype(float), motoring=motoring,
+        code=np.array(codes),
+        description=col(0),
+        group=col(1),
+        mode=col(2),
+        severity=col(3).astype(np.int8),
+        serious_violence=col(4).astype(bool),
+        weight=col(5).astype(float),
+        motoring=motoring,
     )
 
 
@@ -61,12 +67,12 @@ DISPOSAL = {key: i for i, key in enumerate(DISPOSAL_KEYS)}
 class Offences:
     """Offences that came to the notice of the police, one row per offender per offence, by person then date."""
 
-    person: np.ndarray        # int64 chunk-local person index
-    date: np.ndarray          # int32 offence day
-    code: np.ndarray          # int16 index into offence_table()
-    recordable: np.ndarray    # bool, False for summary motoring
-    cautioned: np.ndarray     # bool, dealt with out of court
-    case_group: np.ndarray    # int64: offences with the same value are one case (co-defendants)
+    person: np.ndarray  # int64 chunk-local person index
+    date: np.ndarray  # int32 offence day
+    code: np.ndarray  # int16 index into offence_table()
+    recordable: np.ndarray  # bool, False for summary motoring
+    cautioned: np.ndarray  # bool, dealt with out of court
+    case_group: np.ndarray  # int64: offences with the same value are one case (co-defendants)
 
     def __len__(self) -> int:
         return len(self.person)
@@ -97,7 +103,13 @@ def _draw_recordable(world, rng) -> tuple[np.ndarray, np.ndarray]:
     lo = np.clip(_ages_at(p.dob, SIM_START), 10, 100)
     hi = np.clip(_ages_at(p.dob, SIM_END), 10, 100)
     f_lo, f_hi = np.interp(lo, ages, cdf), np.interp(hi, ages, cdf)
-    rate = np.exp(params["log_rate"] + params["risk_effect"] * p.risk + params["male_effect"] * p.male)
+    acq = params["acquisitive"]
+    rate = np.exp(
+        params["log_rate"]
+        + params["risk_effect"] * p.risk
+        + params["male_effect"] * p.male
+        + acq["rate_effect"] * p.acquisitive
+    )
     # the curve integrates to one over a lifetime; a person's yearly rate times the active years it spans
     # gives their lifetime expectation, of which they are observed for the share f_hi - f_lo
     counts = rng.poisson(rate * ACTIVE_YEARS * (f_hi - f_lo))
@@ -131,11 +143,13 @@ def _offence_codes(world, rng, person: np.ndarray) -> np.ndarray:
     groups = table.group[recordable]
     female = np.array([np.log(params["female_group_factor"].get(g, 1.0)) for g in groups])
     slope = np.array([params["risk_group_slope"].get(g, 0.0) for g in groups])
+    acquisitive = np.array([params["acquisitive"]["group_effect"].get(g, 0.0) for g in groups])
     p = world.people
     logits = (
         base[None, :]
         + (~p.male[person])[:, None] * female[None, :]
         + p.risk[person][:, None] * slope[None, :]
+        + p.acquisitive[person][:, None] * acquisitive[None, :]
     )
     gumbel = -np.log(-np.log(rng.random(logits.shape)))
     return recordable[np.argmax(logits + gumbel, axis=1)].astype(np.int16)
@@ -201,6 +215,10 @@ def simulate_offences(world) -> Offences:
     group = np.concatenate([group, group[lead]])
     order = np.lexsort((group, when, person))
     return Offences(
-        person=person[order], date=when[order], code=code[order], recordable=recordable[order],
-        cautioned=cautioned[order], case_group=group[order],
+        person=person[order],
+        date=when[order],
+        code=code[order],
+        recordable=recordable[order],
+        cautioned=cautioned[order],
+        case_group=group[order],
     )

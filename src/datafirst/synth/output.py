@@ -20,8 +20,13 @@ import pyarrow.parquet as pq
 from datafirst.exceptions import DataFirstError
 from datafirst.specs import TableSpec
 
-PARQUET_OPTIONS = {"compression": "zstd", "compression_level": 3, "row_group_size": 1_000_000,
-                   "write_statistics": True, "use_dictionary": True}
+PARQUET_OPTIONS = {
+    "compression": "zstd",
+    "compression_level": 3,
+    "row_group_size": 1_000_000,
+    "write_statistics": True,
+    "use_dictionary": True,
+}
 
 
 def conform(spec: TableSpec, columns: dict[str, pa.Array | np.ndarray]) -> pa.Table:
@@ -29,8 +34,10 @@ def conform(spec: TableSpec, columns: dict[str, pa.Array | np.ndarray]) -> pa.Ta
     if list(columns) != spec.column_names:
         extra = set(columns) - set(spec.column_names)
         missing = set(spec.column_names) - set(columns)
-        raise ValueError(f"{spec.key}: columns differ from spec (extra {sorted(extra)}, missing {sorted(missing)}, "
-                         "or another order)")
+        raise ValueError(
+            f"{spec.key}: columns differ from spec (extra {sorted(extra)}, missing {sorted(missing)}, "
+            "or another order)"
+        )
     arrays = []
     for col in spec.columns:
         values = columns[col.name]
@@ -76,7 +83,9 @@ def check_destination(out: Path, overwrite: bool) -> None:
     if out.exists() and not out.is_dir():
         raise DataFirstError(f"output path {out} exists and is not a folder")
     if out.exists() and any(out.iterdir()) and not overwrite:
-        raise DataFirstError(f"output folder {out} already exists and is not empty (use --overwrite to replace it)")
+        raise DataFirstError(
+            f"output folder {out} already exists and is not empty (use --overwrite to replace it)"
+        )
     parent = out.parent if out.parent != Path("") else Path(".")
     if not parent.exists():
         try:

@@ -21,8 +21,28 @@ from datafirst.specs import code_lists, load_yaml
 from datafirst.synth.rng import rng_global, seed_int
 
 _LATIN = re.compile(r"^[A-Za-z][A-Za-z' -]*[A-Za-z]$")
-_COMPOUND_ENDS = ["ton", "ley", "son", "field", "wood", "well", "by", "ham", "ford", "worth", "croft", "shaw",
-                  "combe", "hurst", "stone", "bridge", "dale", "more", "wick", "thorpe"]
+_COMPOUND_ENDS = [
+    "ton",
+    "ley",
+    "son",
+    "field",
+    "wood",
+    "well",
+    "by",
+    "ham",
+    "ford",
+    "worth",
+    "croft",
+    "shaw",
+    "combe",
+    "hurst",
+    "stone",
+    "bridge",
+    "dale",
+    "more",
+    "wick",
+    "thorpe",
+]
 _UNIT_LETTERS = "ABDEFGHJLNPQRSTUWXYZ"
 TYPO_VARIANTS = 3
 
@@ -32,7 +52,9 @@ def ascii_fold(name: str) -> str | None:
     folded = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii").strip()
     if not _LATIN.match(folded) or len(folded) < 2:
         return None
-    return " ".join(part.capitalize() if part.isupper() or part.islower() else part for part in folded.split(" "))
+    return " ".join(
+        part.capitalize() if part.isupper() or part.islower() else part for part in folded.split(" ")
+    )
 
 
 def _locale_words(locale: str, attribute: str) -> list[tuple[str, float | None]]:
@@ -74,7 +96,7 @@ def _pool_words(locales: list[str], attribute: str, exponent: float, offset: flo
         else:
             weights = _zipf(len(words), exponent, offset)
         weights = weights / weights.sum() / (rank + 1)
-        for (word, _), weight in zip(words, weights):
+        for (word, _), weight in zip(words, weights, strict=False):
             folded = ascii_fold(word)
             if folded:
                 merged[folded] = merged.get(folded, 0.0) + float(weight)
@@ -85,13 +107,15 @@ def _compound_surnames(base: list[str], count: int, rng: np.random.Generator) ->
     """Rare, plausible English surnames (Harrington's front and Ashworth's back give Harworth) for a long tail."""
     plain = [w for w in base if " " not in w and "'" not in w and len(w) >= 5]
     stems = sorted({w[: max(3, len(w) // 2)] for w in plain})
-    ends = sorted({w[len(w) // 2 :].lower() for w in plain if len(w) - len(w) // 2 >= 3} | set(_COMPOUND_ENDS))
+    ends = sorted(
+        {w[len(w) // 2 :].lower() for w in plain if len(w) - len(w) // 2 >= 3} | set(_COMPOUND_ENDS)
+    )
     if len(stems) * len(ends) < 2 * count:
         raise ValueError("too few surname parts for the compound surnames asked for")
     made: set[str] = set(base)
     out: list[str] = []
     for _ in range(20):
-        for stem, end in zip(rng.choice(stems, size=count), rng.choice(ends, size=count)):
+        for stem, end in zip(rng.choice(stems, size=count), rng.choice(ends, size=count), strict=False):
             name = stem + end
             if name not in made and len(name) <= 14:
                 made.add(name)
@@ -104,12 +128,48 @@ def _compound_surnames(base: list[str], count: int, rng: np.random.Generator) ->
 def _typos(name: str, rng: np.random.Generator, k: int) -> list[str]:
     """k misspellings of a name of the kinds clerks make: a dropped, doubled, swapped or wrong letter."""
     keyboard = {
-        "a": "sq", "b": "vn", "c": "xv", "d": "sf", "e": "wr", "f": "dg", "g": "fh", "h": "gj", "i": "uo",
-        "j": "hk", "k": "jl", "l": "k", "m": "n", "n": "bm", "o": "ip", "p": "o", "q": "w", "r": "et",
-        "s": "ad", "t": "ry", "u": "yi", "v": "cb", "w": "qe", "x": "zc", "y": "tu", "z": "x",
+        "a": "sq",
+        "b": "vn",
+        "c": "xv",
+        "d": "sf",
+        "e": "wr",
+        "f": "dg",
+        "g": "fh",
+        "h": "gj",
+        "i": "uo",
+        "j": "hk",
+        "k": "jl",
+        "l": "k",
+        "m": "n",
+        "n": "bm",
+        "o": "ip",
+        "p": "o",
+        "q": "w",
+        "r": "et",
+        "s": "ad",
+        "t": "ry",
+        "u": "yi",
+        "v": "cb",
+        "w": "qe",
+        "x": "zc",
+        "y": "tu",
+        "z": "x",
     }
-    phonetic = [("ph", "f"), ("ie", "ei"), ("y", "ie"), ("ck", "k"), ("ou", "ow"), ("ae", "a"), ("ll", "l"),
-                ("ss", "s"), ("mm", "m"), ("tt", "t"), ("on", "en"), ("an", "en"), ("ee", "ea")]
+    phonetic = [
+        ("ph", "f"),
+        ("ie", "ei"),
+        ("y", "ie"),
+        ("ck", "k"),
+        ("ou", "ow"),
+        ("ae", "a"),
+        ("ll", "l"),
+        ("ss", "s"),
+        ("mm", "m"),
+        ("tt", "t"),
+        ("on", "en"),
+        ("an", "en"),
+        ("ee", "ea"),
+    ]
     out: list[str] = []
     attempts = 0
     while len(out) < k and attempts < 50:
@@ -155,9 +215,9 @@ class WeightedPool:
 class NameTable:
     """All names of one kind (forenames or surnames): the strings, their typo variants and nicknames."""
 
-    names: pa.Array            # every name, typo variants appended after the real names
-    typos: np.ndarray          # [n_real, TYPO_VARIANTS] indices of misspellings of each real name
-    nickname: np.ndarray       # [n_real] index of a nickname or name variant, -1 where there is none
+    names: pa.Array  # every name, typo variants appended after the real names
+    typos: np.ndarray  # [n_real, TYPO_VARIANTS] indices of misspellings of each real name
+    nickname: np.ndarray  # [n_real] index of a nickname or name variant, -1 where there is none
 
     def strings(self, index: np.ndarray, missing: np.ndarray | None = None) -> pa.Array:
         mask = None if missing is None else np.asarray(missing, dtype=bool)
@@ -212,7 +272,7 @@ def name_pools(seed: int) -> NamePools:
             rare = _compound_surnames(sorted(surname[group]), extra, rng)
             tail = min(surname[group].values())
             weights = tail * _zipf(len(rare), 0.5, 50) / _zipf(1, 0.5, 50)[0]
-            surname[group].update(zip(rare, weights.tolist()))
+            surname[group].update(zip(rare, weights.tolist(), strict=False))
     nick = {k: list(v) for k, v in errors["nicknames"].items()}
     first_words = {f"m:{g}": w for g, w in male.items()} | {f"f:{g}": w for g, w in female.items()}
     forenames, first = _table(first_words, rng, nick)
@@ -230,22 +290,24 @@ def name_pools(seed: int) -> NamePools:
 class Neighbourhoods:
     """Postcode sectors with their LSOA, deprivation decile and region, sorted by (region, decile)."""
 
-    sector: pa.Array          # "AB12 3"
-    lsoa: pa.Array            # "E01012345"
-    imd_decile: np.ndarray    # 1 = most deprived
-    region: np.ndarray        # index into regions
+    sector: pa.Array  # "AB12 3"
+    lsoa: pa.Array  # "E01012345"
+    imd_decile: np.ndarray  # 1 = most deprived
+    region: np.ndarray  # index into regions
     regions: list[str]
-    country: np.ndarray       # 0 England, 1 Wales
-    group_start: np.ndarray   # [region, decile] first sector
-    group_count: np.ndarray   # [region, decile] number of sectors
+    country: np.ndarray  # 0 England, 1 Wales
+    group_start: np.ndarray  # [region, decile] first sector
+    group_count: np.ndarray  # [region, decile] number of sectors
     region_weight: np.ndarray
-    units: pa.Array           # "AB", "AD", ... the last two letters of a postcode
-    town: pa.Array            # the main town of the sector's postcode area (names the local courts)
+    units: pa.Array  # "AB", "AD", ... the last two letters of a postcode
+    town: pa.Array  # the main town of the sector's postcode area (names the local courts)
 
     def postcodes(self, sector: np.ndarray, unit: np.ndarray) -> pa.Array:
         import pyarrow.compute as pc
 
-        return pc.binary_join_element_wise(self.sector.take(pa.array(sector)), self.units.take(pa.array(unit)), "")
+        return pc.binary_join_element_wise(
+            self.sector.take(pa.array(sector)), self.units.take(pa.array(unit)), ""
+        )
 
 
 @functools.cache
@@ -261,12 +323,12 @@ def neighbourhoods(seed: int) -> Neighbourhoods:
     area_idx = rng.choice(len(names), size=n, p=weights / weights.sum())
     district = rng.integers(1, 30, size=n)
     sector_digit = rng.integers(0, 10, size=n)
-    labels = [f"{names[a]}{d} {s}" for a, d, s in zip(area_idx, district, sector_digit)]
+    labels = [f"{names[a]}{d} {s}" for a, d, s in zip(area_idx, district, sector_digit, strict=False)]
     towns = [areas[names[a]][3] for a in area_idx]
     region = np.array([regions.index(areas[names[a]][0]) for a in area_idx])
     country = np.array([1 if areas[names[a]][1] == "Wales" else 0 for a in area_idx])
     lsoa_num = rng.choice(np.arange(1000, 1000 + 4 * n), size=n, replace=False)
-    lsoa = [("W01" if c else "E01") + f"{num:06d}" for c, num in zip(country, lsoa_num)]
+    lsoa = [("W01" if c else "E01") + f"{num:06d}" for c, num in zip(country, lsoa_num, strict=False)]
     decile = rng.integers(1, 11, size=n)
     order = np.lexsort((np.array(labels), decile, region))
     region, decile, country = region[order], decile[order], country[order]
@@ -283,9 +345,17 @@ def neighbourhoods(seed: int) -> Neighbourhoods:
     region_weight = np.array([weights[[areas[a][0] == reg for a in names]].sum() for reg in regions])
     units = [a + b for a in _UNIT_LETTERS for b in _UNIT_LETTERS]
     return Neighbourhoods(
-        sector=pa.array(labels), lsoa=pa.array(lsoa), imd_decile=decile, region=region, regions=regions,
-        country=country, group_start=start, group_count=count, region_weight=region_weight / region_weight.sum(),
-        units=pa.array(units), town=pa.array(towns),
+        sector=pa.array(labels),
+        lsoa=pa.array(lsoa),
+        imd_decile=decile,
+        region=region,
+        regions=regions,
+        country=country,
+        group_start=start,
+        group_count=count,
+        region_weight=region_weight / region_weight.sum(),
+        units=pa.array(units),
+        town=pa.array(towns),
     )
 
 

@@ -24,22 +24,23 @@ ADDRESS_HISTORY_END = dates.day("2023-12-31")
 class People:
     """One chunk of people as parallel arrays (index i is the same person in every array)."""
 
-    person_id: np.ndarray        # int64, unique across chunks
-    male: np.ndarray             # bool
-    dob: np.ndarray              # int32 days
-    ethnicity: np.ndarray        # int8 index into ETHNICITY_CODES
-    risk: np.ndarray             # float32 latent risk, standard normal
-    forename: np.ndarray         # int64 index into the forename table
-    middle: np.ndarray           # int64, -1 for none
-    surname: np.ndarray          # surname at birth
-    new_surname: np.ndarray      # surname after a change, -1 for none
+    person_id: np.ndarray  # int64, unique across chunks
+    male: np.ndarray  # bool
+    dob: np.ndarray  # int32 days
+    ethnicity: np.ndarray  # int8 index into ETHNICITY_CODES
+    risk: np.ndarray  # float32 latent risk, standard normal
+    acquisitive: np.ndarray  # float32 propensity to acquisitive crime, standard normal, independent of risk
+    forename: np.ndarray  # int64 index into the forename table
+    middle: np.ndarray  # int64, -1 for none
+    surname: np.ndarray  # surname at birth
+    new_surname: np.ndarray  # surname after a change, -1 for none
     surname_changed: np.ndarray  # int32 day of the change, NEVER for none
     alias_forename: np.ndarray
     alias_surname: np.ndarray
-    deprivation: np.ndarray      # int8 decile of the first address, 1 = most deprived
-    addr_start: np.ndarray       # int32 [n, K] first day at each address, NEVER when unused
-    addr_sector: np.ndarray      # int32 [n, K] neighbourhood index
-    addr_unit: np.ndarray        # int16 [n, K] the last two letters of the postcode
+    deprivation: np.ndarray  # int8 decile of the first address, 1 = most deprived
+    addr_start: np.ndarray  # int32 [n, K] first day at each address, NEVER when unused
+    addr_sector: np.ndarray  # int32 [n, K] neighbourhood index
+    addr_unit: np.ndarray  # int16 [n, K] the last two letters of the postcode
 
     def __len__(self) -> int:
         return len(self.person_id)
@@ -147,7 +148,9 @@ def _addresses(rng, hoods: Neighbourhoods, risk, dob, ethnicity_minority, n):
         start = hoods.group_start[region, decile - 1]
         fallback = count == 0
         sectors[:, k] = np.where(
-            fallback, rng.integers(0, len(hoods.imd_decile), n), start + (rng.random(n) * count).astype(np.int64)
+            fallback,
+            rng.integers(0, len(hoods.imd_decile), n),
+            start + (rng.random(n) * count).astype(np.int64),
         )
     units = rng.integers(0, len(hoods.units), size=(n, k_max)).astype(np.int16)
     first_decile = hoods.imd_decile[sectors[:, 0]].astype(np.int8)
@@ -162,23 +165,39 @@ def _norm_cdf(x: np.ndarray) -> np.ndarray:
     return 0.5 * (1 + np.sign(x) * erf)
 
 
-def make_people(seed: int, chunk: int, first_id: int, n: int, pools: NamePools, hoods: Neighbourhoods) -> People:
+def make_people(
+    seed: int, chunk: int, first_id: int, n: int, pools: NamePools, hoods: Neighbourhoods
+) -> People:
     """Simulate n people: sex, birth, ethnicity, names, latent risk and an address history."""
     rng = rng_for(seed, chunk, "population")
     params = load_yaml("population.yaml")["people"]
     male = rng.random(n) < params["share_male"]
     dob = _birth_dates(rng, n)
-    keys, shares, broad, name_pool = ethnicity_table()
+    keys, shares, _broad, name_pool = ethnicity_table()
     ethnicity = rng.choice(len(keys), size=n, p=shares).astype(np.int8)
     eth_pool = np.array(name_pool)[ethnicity]
     risk = rng.standard_normal(n).astype(np.float32)
+    acquisitive = rng.standard_normal(n).astype(np.float32)
     forename, middle, surname, alias_f, alias_s = _names(rng, pools, male, eth_pool, n)
     new_surname, changed = _surname_changes(rng, pools, male, dob, eth_pool, n)
     minority = ethnicity != keys.index("W1")
     starts, sectors, units, decile = _addresses(rng, hoods, risk, dob, minority, n)
     return People(
-        person_id=np.arange(first_id, first_id + n, dtype=np.int64), male=male, dob=dob, ethnicity=ethnicity,
-        risk=risk, forename=forename, middle=middle, surname=surname, new_surname=new_surname,
-        surname_changed=changed, alias_forename=alias_f, alias_surname=alias_s, deprivation=decile,
-        addr_start=starts, addr_sector=sectors, addr_unit=units,
+        person_id=np.arange(first_id, first_id + n, dtype=np.int64),
+        male=male,
+        dob=dob,
+        ethnicity=ethnicity,
+        risk=risk,
+        acquisitive=acquisitive,
+        forename=forename,
+        middle=middle,
+        surname=surname,
+        new_surname=new_surname,
+        surname_changed=changed,
+        alias_forename=alias_f,
+        alias_surname=alias_s,
+        deprivation=decile,
+        addr_start=starts,
+        addr_sector=sectors,
+        addr_unit=units,
     )

@@ -36,10 +36,10 @@ class Draft:
     middle: np.ndarray
     surname: np.ndarray
     dob: np.ndarray
-    male: np.ndarray        # int8: 1 male, 0 female, -1 not recorded
+    male: np.ndarray  # int8: 1 male, 0 female, -1 not recorded
     sector: np.ndarray
     unit: np.ndarray
-    ethnicity: np.ndarray   # int16 index into the ethnicity codes, -1 not stated
+    ethnicity: np.ndarray  # int16 index into the ethnicity codes, -1 not stated
     forename_missing: np.ndarray
     dob_missing: np.ndarray
     postcode_missing: np.ndarray
@@ -118,7 +118,9 @@ def dob_day_month_swapped(d: Draft, rng, rate, world) -> None:
 
 def dob_defaulted(d: Draft, rng, rate, world) -> None:
     rows = np.flatnonzero(_hit(rng, rate, len(d.dob)))
-    d.dob[rows] = d.dob[rows].astype("datetime64[D]").astype("datetime64[Y]").astype("datetime64[D]").astype(np.int32)
+    d.dob[rows] = (
+        d.dob[rows].astype("datetime64[D]").astype("datetime64[Y]").astype("datetime64[D]").astype(np.int32)
+    )
 
 
 def dob_shifted(d: Draft, rng, rate, world) -> None:
@@ -172,9 +174,23 @@ def postcode_missing(d: Draft, rng, rate, world) -> None:
 ERRORS: dict[str, Error] = {
     f.__name__: f
     for f in (
-        forename_nickname, forename_typo, surname_typo, surname_old, alias, names_swapped, middle_name_missing,
-        dob_day_month_swapped, dob_defaulted, dob_shifted, postcode_stale, postcode_typo, ethnicity_other,
-        sex_missing, forename_missing, dob_missing, postcode_missing,
+        forename_nickname,
+        forename_typo,
+        surname_typo,
+        surname_old,
+        alias,
+        names_swapped,
+        middle_name_missing,
+        dob_day_month_swapped,
+        dob_defaulted,
+        dob_shifted,
+        postcode_stale,
+        postcode_typo,
+        ethnicity_other,
+        sex_missing,
+        forename_missing,
+        dob_missing,
+        postcode_missing,
     )
 }
 
@@ -215,8 +231,14 @@ def ethnicity_strings(index: np.ndarray, coding: str) -> pa.Array:
     return table.take(pa.array(np.where(index < 0, len(labels), index)))
 
 
-def record_identity(world, dataset: str, person: np.ndarray, when: np.ndarray, stream: str,
-                    ethnicity_coding: str = "census_label") -> dict[str, pa.Array]:
+def record_identity(
+    world,
+    dataset: str,
+    person: np.ndarray,
+    when: np.ndarray,
+    stream: str,
+    ethnicity_coding: str = "census_label",
+) -> dict[str, pa.Array]:
     """Identity columns as one system recorded them for each record (person, on the day `when`).
 
     Returns forename, middle_name, surname, date_of_birth, sex, postcode, ethnicity and lsoa (the LSOA of the
@@ -229,11 +251,20 @@ def record_identity(world, dataset: str, person: np.ndarray, when: np.ndarray, s
     n = len(person)
     k = p.address_index(person, when)
     draft = Draft(
-        person=person, when=when, forename=p.forename[person].copy(), middle=p.middle[person].copy(),
-        surname=p.surname_on(person, when), dob=p.dob[person].copy(), male=p.male[person].astype(np.int8),
-        sector=p.addr_sector[person, k].copy(), unit=p.addr_unit[person, k].copy(),
-        ethnicity=p.ethnicity[person].astype(np.int16), forename_missing=np.zeros(n, bool),
-        dob_missing=np.zeros(n, bool), postcode_missing=np.zeros(n, bool), postcode_typo=np.zeros(n, bool),
+        person=person,
+        when=when,
+        forename=p.forename[person].copy(),
+        middle=p.middle[person].copy(),
+        surname=p.surname_on(person, when),
+        dob=p.dob[person].copy(),
+        male=p.male[person].astype(np.int8),
+        sector=p.addr_sector[person, k].copy(),
+        unit=p.addr_unit[person, k].copy(),
+        ethnicity=p.ethnicity[person].astype(np.int16),
+        forename_missing=np.zeros(n, bool),
+        dob_missing=np.zeros(n, bool),
+        postcode_missing=np.zeros(n, bool),
+        postcode_typo=np.zeros(n, bool),
     )
     rates = error_rates(dataset)
     for kind in load_yaml("recording_errors.yaml")["order"]:

@@ -16,7 +16,13 @@ from datafirst import __version__
 from datafirst.specs import datasets, table
 from datafirst.synth.config import SynthConfig
 from datafirst.synth.output import (
-    check_destination, combine_hashes, conform, content_hash, move_into_place, temporary_folder, write_part,
+    check_destination,
+    combine_hashes,
+    conform,
+    content_hash,
+    move_into_place,
+    temporary_folder,
+    write_part,
 )
 from datafirst.synth.tables import Built, builder
 from datafirst.synth.world import Window, World
@@ -57,7 +63,9 @@ def run_chunk(cfg: SynthConfig, tmp: Path, chunk: int, first: int, n: int) -> di
             links.append((dataset, name, part.columns["row_id_hash"], part.person))
     for name, part in builder(TRUTH)(world).items():
         stats[f"{TRUTH}.{name}"] = _write(tmp, f"{TRUTH}.{name}", part.columns, chunk)
-    stats[f"{TRUTH}.record_person"] = _write(tmp, f"{TRUTH}.record_person", _record_person(world, links), chunk)
+    stats[f"{TRUTH}.record_person"] = _write(
+        tmp, f"{TRUTH}.record_person", _record_person(world, links), chunk
+    )
     return stats
 
 
@@ -72,9 +80,15 @@ def _record_person(world: World, links) -> dict[str, pa.Array]:
         persons.append(pa.array(pid, mask=person < 0))
     if not ds:
         empty = pa.array([], pa.string())
-        return {"dataset": empty, "table_name": empty, "row_id_hash": empty, "person_id": pa.array([], pa.int64())}
+        return {
+            "dataset": empty,
+            "table_name": empty,
+            "row_id_hash": empty,
+            "person_id": pa.array([], pa.int64()),
+        }
     return {
-        "dataset": pa.concat_arrays(ds), "table_name": pa.concat_arrays(tb),
+        "dataset": pa.concat_arrays(ds),
+        "table_name": pa.concat_arrays(tb),
         "row_id_hash": pa.concat_arrays([r.cast(pa.string()) for r in rows]),
         "person_id": pa.concat_arrays(persons),
     }
@@ -92,8 +106,13 @@ def _manifest(cfg: SynthConfig, per_chunk: list[dict[str, tuple[int, int]]]) -> 
                 "files": [f"{dataset}/{name}/part-{c:05d}.parquet" for c in range(len(per_chunk))],
             }
     return {
-        "generator": "datafirst", "version": __version__, "seed": cfg.seed, "people": cfg.people,
-        "years": list(cfg.years), "datasets": list(cfg.datasets), "chunk_people": cfg.chunk_people,
+        "generator": "datafirst",
+        "version": __version__,
+        "seed": cfg.seed,
+        "people": cfg.people,
+        "years": list(cfg.years),
+        "datasets": list(cfg.datasets),
+        "chunk_people": cfg.chunk_people,
         "synthetic": "Every record in this folder is synthetic. None describes a real person.",
         "tables": tables,
     }
@@ -110,7 +129,9 @@ def _run_all(cfg: SynthConfig, tmp: Path, progress: bool) -> list[dict[str, tupl
                 bar.update(n)
         else:
             with ProcessPoolExecutor(max_workers=cfg.workers) as pool:
-                futures = {pool.submit(run_chunk, cfg, tmp, c, f, n): (i, n) for i, (c, f, n) in enumerate(chunks)}
+                futures = {
+                    pool.submit(run_chunk, cfg, tmp, c, f, n): (i, n) for i, (c, f, n) in enumerate(chunks)
+                }
                 for future in as_completed(futures):
                     i, n = futures[future]
                     results[i] = future.result()

@@ -21,11 +21,11 @@ class Events:
 
     person: np.ndarray
     case: np.ndarray
-    kind: np.ndarray              # ORDER, LICENCE, REPORT
-    disposal: np.ndarray          # DISPOSAL index of the sentence (-1 for reports)
+    kind: np.ndarray  # ORDER, LICENCE, REPORT
+    disposal: np.ndarray  # DISPOSAL index of the sentence (-1 for reports)
     referral: np.ndarray
     termination: np.ndarray
-    reason: np.ndarray            # COMPLETED, EXPIRED, BREACH, FURTHER_OFFENCE
+    reason: np.ndarray  # COMPLETED, EXPIRED, BREACH, FURTHER_OFFENCE
     recalls: np.ndarray
     length_days: np.ndarray
 
@@ -35,8 +35,8 @@ class Events:
 
 @dataclass
 class Requirements:
-    event: np.ndarray             # index into Events
-    kind: np.ndarray              # index into requirement codes
+    event: np.ndarray  # index into Events
+    kind: np.ndarray  # index into requirement codes
     start: np.ndarray
     end: np.ndarray
     reason: np.ndarray
@@ -50,7 +50,7 @@ class BreachCases:
     code: np.ndarray
     disposal: np.ndarray
     custody_days: np.ndarray
-    key: np.ndarray               # unique within the chunk
+    key: np.ndarray  # unique within the chunk
 
 
 @dataclass
@@ -90,9 +90,12 @@ def _events(world, rng) -> Events:
     o, li, r = np.flatnonzero(orders), np.flatnonzero(licences), np.flatnonzero(reports)
     case = np.concatenate([o, li, r])
     kind = np.concatenate([np.full(len(o), ORDER), np.full(len(li), LICENCE), np.full(len(r), REPORT)])
-    referral = np.concatenate([c.sentence_date[o], c.sentence_date[li], c.sentence_date[r] - 21]).astype(np.int64)
-    natural_end = np.concatenate([c.sentence_date[o] + c.custody_days[o], cust.case_licence_end[li],
-                                  c.sentence_date[r]]).astype(np.int64)
+    referral = np.concatenate([c.sentence_date[o], c.sentence_date[li], c.sentence_date[r] - 21]).astype(
+        np.int64
+    )
+    natural_end = np.concatenate(
+        [c.sentence_date[o] + c.custody_days[o], cust.case_licence_end[li], c.sentence_date[r]]
+    ).astype(np.int64)
     person = c.person[case]
     # orders end early on a further offence or a breach
     nxt = _next_offence_after(world, person, referral)
@@ -103,9 +106,15 @@ def _events(world, rng) -> Events:
     termination = np.select([further, breach], [nxt, breach_day], natural_end)
     reason = np.select([further, breach, kind == ORDER], [FURTHER_OFFENCE, BREACH, COMPLETED], EXPIRED)
     return Events(
-        person=person, case=case, kind=kind, disposal=np.where(kind == REPORT, -1, c.disposal[case]).astype(np.int8),
-        referral=referral.astype(np.int32), termination=termination.astype(np.int32), reason=reason,
-        recalls=np.where(kind == LICENCE, cust.case_recalls[case], 0), length_days=c.custody_days[case].astype(np.int64),
+        person=person,
+        case=case,
+        kind=kind,
+        disposal=np.where(kind == REPORT, -1, c.disposal[case]).astype(np.int8),
+        referral=referral.astype(np.int32),
+        termination=termination.astype(np.int32),
+        reason=reason,
+        recalls=np.where(kind == LICENCE, cust.case_recalls[case], 0),
+        length_days=c.custody_days[case].astype(np.int64),
     )
 
 
@@ -117,7 +126,7 @@ def _requirements(rng, ev: Events) -> Requirements:
     orders = np.flatnonzero(ev.kind == ORDER)
     has = rng.random((len(orders), len(codes))) < share[None, :]
     none = ~has.any(axis=1)
-    has[none, rng.integers(0, 2, none.sum())] = True   # every order carries at least unpaid work or a RAR
+    has[none, rng.integers(0, 2, none.sum())] = True  # every order carries at least unpaid work or a RAR
     row, kind = np.nonzero(has)
     event = orders[row]
     lo = np.array([lengths[k][1] for k in codes])[kind]
@@ -127,9 +136,17 @@ def _requirements(rng, ev: Events) -> Requirements:
     end = np.minimum(ev.termination[event], np.maximum(start + 1, ev.termination[event]))
     ended_early = np.isin(ev.reason[event], [BREACH, FURTHER_OFFENCE])
     start = np.minimum(start, end)
-    reason = np.where(ended_early, ev.reason[event], np.where(np.array(codes)[kind] == "W", COMPLETED, EXPIRED))
-    return Requirements(event=event, kind=kind, start=start.astype(np.int32), end=end.astype(np.int32),
-                        reason=reason, length=length.astype(np.int64))
+    reason = np.where(
+        ended_early, ev.reason[event], np.where(np.array(codes)[kind] == "W", COMPLETED, EXPIRED)
+    )
+    return Requirements(
+        event=event,
+        kind=kind,
+        start=start.astype(np.int32),
+        end=end.astype(np.int32),
+        reason=reason,
+        length=length.astype(np.int64),
+    )
 
 
 def _breach_cases(rng, world, ev: Events) -> BreachCases:
@@ -139,9 +156,12 @@ def _breach_cases(rng, world, ev: Events) -> BreachCases:
     custody = rng.random(n) < s["breach_resentence_custody"]
     disposal = np.where(custody, DISPOSAL["immediate_custody"], DISPOSAL["fine"]).astype(np.int8)
     return BreachCases(
-        person=ev.person[rows], hearing=(ev.termination[rows] + s["breach_hearing_delay_days"]).astype(np.int32),
-        code=np.full(n, offence_table().index("900/01"), dtype=np.int64), disposal=disposal,
-        custody_days=np.where(custody, rng.integers(14, 120, n), 0).astype(np.int64), key=rows.astype(np.int64),
+        person=ev.person[rows],
+        hearing=(ev.termination[rows] + s["breach_hearing_delay_days"]).astype(np.int32),
+        code=np.full(n, offence_table().index("900/01"), dtype=np.int64),
+        disposal=disposal,
+        custody_days=np.where(custody, rng.integers(14, 120, n), 0).astype(np.int64),
+        key=rows.astype(np.int64),
     )
 
 

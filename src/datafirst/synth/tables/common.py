@@ -57,9 +57,18 @@ def age_years(world, person: np.ndarray, when: np.ndarray) -> np.ndarray:
     return dates.age_on(world.people.dob[person], when)
 
 
-def offence_level(world, kind: str, case_rows: np.ndarray, row_ids: pa.Array, case_ids: pa.Array,
-                  principal_code: np.ndarray, offence_date: np.ndarray, sec_case: np.ndarray,
-                  sec_code: np.ndarray, person: np.ndarray) -> tuple[dict, np.ndarray]:
+def offence_level(
+    world,
+    kind: str,
+    case_rows: np.ndarray,
+    row_ids: pa.Array,
+    case_ids: pa.Array,
+    principal_code: np.ndarray,
+    offence_date: np.ndarray,
+    sec_case: np.ndarray,
+    sec_code: np.ndarray,
+    person: np.ndarray,
+) -> tuple[dict, np.ndarray]:
     """The offence-level table of a court: each kept case's principal offence then its other offences.
 
     case_rows maps each kept defendant row to its index in Cases; secondary offences of those cases follow.

@@ -11,12 +11,26 @@ from datafirst.synth.offending import offence_table
 from datafirst.synth.recording import record_identity
 from datafirst.synth.tables import Built
 from datafirst.synth.tables.common import (
-    age_years, court_names, dataset_window, disposal_strings, keyed_hex, labels, offence_columns, offence_level,
+    age_years,
+    court_names,
+    dataset_window,
+    disposal_strings,
+    keyed_hex,
+    labels,
+    offence_columns,
+    offence_level,
 )
 
 DATASET = "crown_court"
 CASE_TYPES = ["Trial", "Sentence", "Appeal"]
-OUTCOMES = ["Convicted", "Acquitted", "Withdrawn or discontinued", "Sentenced", "Appeal allowed", "Appeal dismissed"]
+OUTCOMES = [
+    "Convicted",
+    "Acquitted",
+    "Withdrawn or discontinued",
+    "Sentenced",
+    "Appeal allowed",
+    "Appeal dismissed",
+]
 
 
 def crown_case_ids(world, case_group: np.ndarray, case_type: np.ndarray) -> pa.Array:
@@ -43,15 +57,20 @@ def build(world) -> dict[str, Built]:
     ident = record_identity(world, DATASET, person, receipt, "crown_court", "broad_group")
     row_ids = world.ids("crown_court.case_summary.row", len(rows))
     case_ids = crown_case_ids(world, c.case_group[rows], c.crown_type[rows])
-    _, inverse, counts = np.unique(c.case_group[rows] * 4 + c.crown_type[rows], return_inverse=True,
-                                   return_counts=True)
+    _, inverse, counts = np.unique(
+        c.case_group[rows] * 4 + c.crown_type[rows], return_inverse=True, return_counts=True
+    )
     summary = {
         "row_id_hash": row_ids,
         "defendant_on_case_id": world.ids("crown_court.defendant_on_case", len(rows)),
         "case_id_hash": case_ids,
         "case_type": labels(CASE_TYPES, c.crown_type[rows]),
-        "forename": ident["forename"], "middle_name": ident["middle_name"], "surname": ident["surname"],
-        "date_of_birth": ident["date_of_birth"], "sex": ident["sex"], "ethnicity": ident["ethnicity"],
+        "forename": ident["forename"],
+        "middle_name": ident["middle_name"],
+        "surname": ident["surname"],
+        "date_of_birth": ident["date_of_birth"],
+        "sex": ident["sex"],
+        "ethnicity": ident["ethnicity"],
         "postcode": ident["postcode"],
         "age_at_receipt": age_years(world, person, receipt),
         "court_name": court_names(world, person, receipt, " Crown Court"),
@@ -66,10 +85,20 @@ def build(world) -> dict[str, Built]:
         "number_of_defendants": counts[inverse].astype(np.int64),
         "disposal_type": disposal_strings(disposal),
         "sentence_date": dates.to_arrow(np.where(sentenced, c.sentence_date[rows], dates.NEVER)),
-        "custody_length_days": pa.array(c.custody_days[rows], mask=~np.isin(disposal, [0, 1]), type=pa.int64()),
+        "custody_length_days": pa.array(
+            c.custody_days[rows], mask=~np.isin(disposal, [0, 1]), type=pa.int64()
+        ),
     }
     offences, off_person = offence_level(
-        world, DATASET, rows, row_ids, case_ids, code, c.offence_date[rows],
-        courts.secondary_case, courts.secondary_code, person,
+        world,
+        DATASET,
+        rows,
+        row_ids,
+        case_ids,
+        code,
+        c.offence_date[rows],
+        courts.secondary_case,
+        courts.secondary_code,
+        person,
     )
     return {"case_summary": Built(summary, person), "offence": Built(offences, off_person)}

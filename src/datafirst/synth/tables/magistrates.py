@@ -11,7 +11,14 @@ from datafirst.synth.offending import offence_table
 from datafirst.synth.recording import record_identity
 from datafirst.synth.tables import Built
 from datafirst.synth.tables.common import (
-    age_years, court_names, dataset_window, disposal_strings, keyed_hex, labels, offence_columns, offence_level,
+    age_years,
+    court_names,
+    dataset_window,
+    disposal_strings,
+    keyed_hex,
+    labels,
+    offence_columns,
+    offence_level,
 )
 
 DATASET = "magistrates"
@@ -21,8 +28,15 @@ PROCEEDINGS = {"indictable": "Indictable only", "either_way": "Triable either wa
 def _proceedings(code: np.ndarray) -> pa.Array:
     t = offence_table()
     mode, motoring = t.mode[code], t.motoring[code]
-    text = np.where(motoring, "Summary motoring", np.where(mode == "summary", "Summary non-motoring",
-                    np.where(mode == "indictable", PROCEEDINGS["indictable"], PROCEEDINGS["either_way"])))
+    text = np.where(
+        motoring,
+        "Summary motoring",
+        np.where(
+            mode == "summary",
+            "Summary non-motoring",
+            np.where(mode == "indictable", PROCEEDINGS["indictable"], PROCEEDINGS["either_way"]),
+        ),
+    )
     return pa.array(text)
 
 
@@ -59,8 +73,12 @@ def build(world) -> dict[str, Built]:
     summary = {
         "row_id_hash": row_ids,
         "case_id_hash": case_ids,
-        "forename": ident["forename"], "surname": ident["surname"], "date_of_birth": ident["date_of_birth"],
-        "sex": ident["sex"], "ethnicity": ident["ethnicity"], "postcode": ident["postcode"],
+        "forename": ident["forename"],
+        "surname": ident["surname"],
+        "date_of_birth": ident["date_of_birth"],
+        "sex": ident["sex"],
+        "ethnicity": ident["ethnicity"],
+        "postcode": ident["postcode"],
         "age_at_hearing": age_years(world, person, first),
         "court_name": court_names(world, person, first, " Magistrates' Court"),
         "proceeding_type": pa.array(np.where(age_years(world, person, first) < 18, "Youth", "Adult")),
@@ -80,7 +98,15 @@ def build(world) -> dict[str, Built]:
     }
     case_rows = np.concatenate([rows, len(c) + np.arange(len(b_rows))])
     offences, off_person = offence_level(
-        world, DATASET, case_rows, row_ids, case_ids, code, offence_date,
-        courts.secondary_case, courts.secondary_code, person,
+        world,
+        DATASET,
+        case_rows,
+        row_ids,
+        case_ids,
+        code,
+        offence_date,
+        courts.secondary_case,
+        courts.secondary_code,
+        person,
     )
     return {"case_summary": Built(summary, person), "offence": Built(offences, off_person)}

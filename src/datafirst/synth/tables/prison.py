@@ -24,7 +24,9 @@ def _prison_numbers(world, person: np.ndarray, rng) -> pa.Array:
     a = _LETTERS[((key >> np.uint64(20)) % np.uint64(24)).astype(np.int64)]
     b = _LETTERS[((key >> np.uint64(28)) % np.uint64(24)).astype(np.int64)]
     c = _LETTERS[((key >> np.uint64(36)) % np.uint64(24)).astype(np.int64)]
-    chars = np.stack([a, *[(48 + (digits // 10**i) % 10).astype(np.uint8) for i in (3, 2, 1, 0)], b, c], axis=1)
+    chars = np.stack(
+        [a, *[(48 + (digits // 10**i) % 10).astype(np.uint8) for i in (3, 2, 1, 0)], b, c], axis=1
+    )
     data = pa.py_buffer(np.ascontiguousarray(chars).tobytes())
     offsets = pa.py_buffer(np.arange(0, 7 * (len(person) + 1), 7, dtype=np.int32).tobytes())
     return pa.Array.from_buffers(pa.string(), len(person), [None, offsets, data])
@@ -57,12 +59,18 @@ def _journeys(world, rng):
         "offender_id": offender,
         "offender_id_display": _prison_numbers(world, person, rng),
         "estimated_offender_id": to_hex(released_person_ids(world, DATASET, person)),
-        "forename": ident["forename"], "surname": ident["surname"], "date_of_birth": ident["date_of_birth"],
-        "sex": ident["sex"], "ethnicity": ident["ethnicity"], "postcode": ident["postcode"],
+        "forename": ident["forename"],
+        "surname": ident["surname"],
+        "date_of_birth": ident["date_of_birth"],
+        "sex": ident["sex"],
+        "ethnicity": ident["ethnicity"],
+        "postcode": ident["postcode"],
         "age_at_reception": age_years(world, person, start),
         "establishment": establishment,
         "journey_start_date": dates.to_arrow(start),
-        "first_release_date": dates.to_arrow(np.where(j.first_release[rows] > window.end, dates.NEVER, j.first_release[rows])),
+        "first_release_date": dates.to_arrow(
+            np.where(j.first_release[rows] > window.end, dates.NEVER, j.first_release[rows])
+        ),
         "journey_end_date": dates.to_arrow(end),
         "started_on_remand": j.remand_start[rows],
         "sentenced": j.sentenced[rows],
@@ -92,7 +100,9 @@ def _oasys(world, rng, rows, journey_cols) -> Built:
     columns = {
         "row_id_hash": world.ids("prison.oasys_assessment.row", len(jr)),
         "offender_id": journey_cols["offender_id"].take(pa.array(jr)),
-        "forename": ident["forename"], "surname": ident["surname"], "date_of_birth": ident["date_of_birth"],
+        "forename": ident["forename"],
+        "surname": ident["surname"],
+        "date_of_birth": ident["date_of_birth"],
         "assessment_date": dates.to_arrow(when),
         "assessment_type": pa.array(np.where(seq == 0, "Initial", "Review")),
     }
@@ -145,5 +155,3 @@ def build(world) -> dict[str, Built]:
         "oasys_assessment": _oasys(world, rng, rows, columns),
         "safety_incident": _incidents(world, rng, rows, columns),
     }
-
-

@@ -22,7 +22,7 @@ def _disposal_labels(ev) -> pa.Array:
     s = load_yaml("justice.yaml")["supervision"]
     table = s["disposal_labels"]
     ora = ev.referral >= dates.day(str(s["ora_start"]))
-    key = np.where(ev.kind == REPORT, "presentence_report", np.array(DISPOSAL_KEYS + ["x"])[ev.disposal])
+    key = np.where(ev.kind == REPORT, "presentence_report", np.array([*DISPOSAL_KEYS, "x"])[ev.disposal])
     before = np.array([table[k][0] for k in key], dtype=object) if len(key) else np.array([], dtype=object)
     after = np.array([table[k][1] for k in key], dtype=object) if len(key) else np.array([], dtype=object)
     return pa.array(np.where(ora, after, before), type=pa.string())
@@ -56,8 +56,12 @@ def build(world) -> dict[str, Built]:
         "event_id_hash": event_ids,
         "offender_id": to_hex(dataset_person_ids(world, DATASET, person, order)),
         "estimated_offender_id": to_hex(released_person_ids(world, DATASET, person)),
-        "forename": ident["forename"], "surname": ident["surname"], "date_of_birth": ident["date_of_birth"],
-        "postcode": ident["postcode"], "gender": ident["sex"], "ethnicity_desc": ident["ethnicity"],
+        "forename": ident["forename"],
+        "surname": ident["surname"],
+        "date_of_birth": ident["date_of_birth"],
+        "postcode": ident["postcode"],
+        "gender": ident["sex"],
+        "ethnicity_desc": ident["ethnicity"],
         "lsoa_residence": ident["lsoa"],
         "age_at_offence": age_years(world, person, c.offence_date[case]),
         "mo_code": pa.array(t.code[code]),

@@ -19,20 +19,23 @@ def _people(world) -> Built:
     keys, _, broad, _ = ethnicity_table()
     names = world.pools
     n = len(p)
-    return Built({
-        "person_id": p.person_id,
-        "sex": pa.array(np.where(p.male, "M", "F")),
-        "date_of_birth": dates.to_arrow(p.dob),
-        "ethnicity_code": pa.array(keys).take(pa.array(p.ethnicity.astype(np.int64))),
-        "ethnic_group": pa.array(broad).take(pa.array(p.ethnicity.astype(np.int64))),
-        "forename": names.forenames.strings(p.forename),
-        "middle_name": names.forenames.strings(p.middle, p.middle < 0),
-        "surname_at_birth": names.surnames.strings(p.surname),
-        "later_surname": names.surnames.strings(p.new_surname, p.new_surname < 0),
-        "surname_change_date": dates.to_arrow(p.surname_changed),
-        "latent_risk": p.risk.astype(np.float64),
-        "imd_decile": p.deprivation.astype(np.int64),
-    }, np.arange(n))
+    return Built(
+        {
+            "person_id": p.person_id,
+            "sex": pa.array(np.where(p.male, "M", "F")),
+            "date_of_birth": dates.to_arrow(p.dob),
+            "ethnicity_code": pa.array(keys).take(pa.array(p.ethnicity.astype(np.int64))),
+            "ethnic_group": pa.array(broad).take(pa.array(p.ethnicity.astype(np.int64))),
+            "forename": names.forenames.strings(p.forename),
+            "middle_name": names.forenames.strings(p.middle, p.middle < 0),
+            "surname_at_birth": names.surnames.strings(p.surname),
+            "later_surname": names.surnames.strings(p.new_surname, p.new_surname < 0),
+            "surname_change_date": dates.to_arrow(p.surname_changed),
+            "latent_risk": p.risk.astype(np.float64),
+            "imd_decile": p.deprivation.astype(np.int64),
+        },
+        np.arange(n),
+    )
 
 
 def _addresses(world) -> Built:
@@ -45,16 +48,19 @@ def _addresses(world) -> Built:
     end = np.where(nxt == dates.NEVER, dates.NEVER, nxt - 1)
     sector = p.addr_sector[person, slot]
     hoods = world.hoods
-    return Built({
-        "person_id": p.person_id[person],
-        "address_seq": slot.astype(np.int64) + 1,
-        "start_date": dates.to_arrow(start),
-        "end_date": dates.to_arrow(end),
-        "postcode": hoods.postcodes(sector, p.addr_unit[person, slot]),
-        "lsoa": hoods.lsoa.take(pa.array(sector)),
-        "imd_decile": hoods.imd_decile[sector].astype(np.int64),
-        "region": pa.array(hoods.regions).take(pa.array(hoods.region[sector].astype(np.int64))),
-    }, person)
+    return Built(
+        {
+            "person_id": p.person_id[person],
+            "address_seq": slot.astype(np.int64) + 1,
+            "start_date": dates.to_arrow(start),
+            "end_date": dates.to_arrow(end),
+            "postcode": hoods.postcodes(sector, p.addr_unit[person, slot]),
+            "lsoa": hoods.lsoa.take(pa.array(sector)),
+            "imd_decile": hoods.imd_decile[sector].astype(np.int64),
+            "region": pa.array(hoods.regions).take(pa.array(hoods.region[sector].astype(np.int64))),
+        },
+        person,
+    )
 
 
 def _case_journey(world) -> Built:
@@ -62,14 +68,19 @@ def _case_journey(world) -> Built:
     c = world.courts.cases
     mags = dataset_window(world, "magistrates")
     crown = dataset_window(world, "crown_court")
-    rows = np.flatnonzero((c.crown_type != NONE) & mags.contains(c.first_hearing) & crown.contains(c.crown_receipt))
+    rows = np.flatnonzero(
+        (c.crown_type != NONE) & mags.contains(c.first_hearing) & crown.contains(c.crown_receipt)
+    )
     pairs = np.unique(np.stack([c.case_group[rows], c.crown_type[rows].astype(np.int64)], axis=1), axis=0)
     group, ctype = pairs[:, 0], pairs[:, 1]
-    return Built({
-        "mags_case_id_hash": mags_case_ids(world, group),
-        "crown_case_id_hash": crown_case_ids(world, group, ctype),
-        "crown_case_type": pa.array(CASE_TYPES).take(pa.array(ctype)),
-    }, np.full(len(group), -1, dtype=np.int64))
+    return Built(
+        {
+            "mags_case_id_hash": mags_case_ids(world, group),
+            "crown_case_id_hash": crown_case_ids(world, group, ctype),
+            "crown_case_type": pa.array(CASE_TYPES).take(pa.array(ctype)),
+        },
+        np.full(len(group), -1, dtype=np.int64),
+    )
 
 
 def build(world) -> dict[str, Built]:

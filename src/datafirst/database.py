@@ -16,16 +16,16 @@ def connect(folder: str | Path, read_only: bool = True) -> duckdb.DuckDBPyConnec
     The connection is in memory; nothing is written to the folder. `read_only` is kept for symmetry with a
     database file and has no effect on the Parquet, which DuckDB only reads.
     """
-    del read_only
+    del read_only  # kept for symmetry with duckdb.connect; Parquet is only ever read
     folder = Path(folder)
     manifest_path = folder / "manifest.json"
     if not manifest_path.is_file():
         raise DataFirstError(f"{folder} is not a generated folder (no manifest.json)")
     manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
     con = duckdb.connect()
-    for key, info in manifest["tables"].items():
+    for key, _info in manifest["tables"].items():
         dataset, table = key.split(".", 1)
         con.execute(f'CREATE SCHEMA IF NOT EXISTS "{dataset}"')
         pattern = str((folder / dataset / table / "*.parquet").resolve()).replace("'", "''")
-        con.execute(f"CREATE VIEW \"{dataset}\".\"{table}\" AS SELECT * FROM read_parquet('{pattern}')")
+        con.execute(f'CREATE VIEW "{dataset}"."{table}" AS SELECT * FROM read_parquet(\'{pattern}\')')
     return con

@@ -1,0 +1,32 @@
+"""Every published figure in synthetic/calibration.yaml is reproduced within tolerance at a moderate size."""
+
+from __future__ import annotations
+
+import pytest
+
+from datafirst.calibration import evaluate, report
+from datafirst.synth import generate
+
+
+@pytest.fixture(scope="module")
+def moderate(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("calibration") / "data"
+    generate(folder, people=200_000, seed=42)
+    return folder
+
+
+@pytest.mark.slow
+def test_every_target_within_tolerance(moderate):
+    results = evaluate(moderate)
+    failing = [f"{r.id}: published {r.published}, synthetic {r.synthetic:.3g}" for r in results if not r.within]
+    assert not failing, "\n".join(failing)
+
+
+@pytest.mark.slow
+def test_report_shows_every_target(moderate):
+    results = evaluate(moderate)
+    text = report(moderate)
+    for r in results:
+        assert r.figure in text
+    within = sum(r.within for r in results)
+    assert text.splitlines()[-1].startswith(f"{within} of {len(results)} figures within tolerance")
