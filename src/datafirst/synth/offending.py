@@ -139,7 +139,8 @@ def _offence_codes(world, rng, person: np.ndarray) -> np.ndarray:
     table = offence_table()
     params = load_yaml("justice.yaml")["offending"]
     recordable = np.flatnonzero(table.weight > 0)
-    base = np.log(table.weight[recordable])
+    weight = table.weight * np.where(table.serious_violence, params["serious_violence_weight"], 1.0)
+    base = np.log(weight[recordable])
     groups = table.group[recordable]
     female = np.array([np.log(params["female_group_factor"].get(g, 1.0)) for g in groups])
     slope = np.array([params["risk_group_slope"].get(g, 0.0) for g in groups])

@@ -24,6 +24,7 @@ from datafirst.synth.output import (
     temporary_folder,
     write_part,
 )
+from datafirst.synth.pools import company_names, name_pools, neighbourhoods
 from datafirst.synth.tables import Built, builder
 from datafirst.synth.world import Window, World
 
@@ -69,26 +70,27 @@ def run_chunk(cfg: SynthConfig, tmp: Path, chunk: int, first: int, n: int) -> di
     return stats
 
 
+def _repeat(value: str, n: int) -> pa.Array:
+    """n copies of one string, built straight from buffers (pa.array on a numpy array of strings is slow)."""
+    raw = value.encode("utf-8")
+    offsets = np.arange(0, (n + 1) * len(raw), len(raw), dtype=np.int32)[: n + 1]
+    return pa.Array.from_buffers(pa.string(), n, [None, pa.py_buffer(offsets.tobytes()), pa.py_buffer(raw * n)])
+
+
 def _record_person(world: World, links) -> dict[str, pa.Array]:
     """The truth map from every written row to its true person (null for companies)."""
-    ds, tb, rows, persons = [], [], [], []
+    datasets_, tables_, rows, persons = [], [], [], []
     for dataset, name, row_ids, person in links:
-        ds.append(pa.array(np.full(len(person), dataset)))
-        tb.append(pa.array(np.full(len(person), name)))
-        rows.append(row_ids if isinstance(row_ids, pa.Array) else pa.array(row_ids))
-        pid = world.people.person_id[np.maximum(person, 0)]
-        persons.append(pa.array(pid, mask=person < 0))
-    if not ds:
+        datasets_.append(_repeat(dataset, len(person)))
+        tables_.append(_repeat(name, len(person)))
+        rows.append(row_ids if isinstance(row_ids, pa.Array) else pa.array(row_ids, pa.string()))
+        persons.append(pa.array(world.people.person_id[np.maximum(person, 0)], mask=person < 0))
+    if not links:
         empty = pa.array([], pa.string())
-        return {
-            "dataset": empty,
-            "table_name": empty,
-            "row_id_hash": empty,
-            "person_id": pa.array([], pa.int64()),
-        }
+        return {"dataset": empty, "table_name": empty, "row_id_hash": empty, "person_id": pa.array([], pa.int64())}
     return {
-        "dataset": pa.concat_arrays(ds),
-        "table_name": pa.concat_arrays(tb),
+        "dataset": pa.concat_arrays(datasets_),
+        "table_name": pa.concat_arrays(tables_),
         "row_id_hash": pa.concat_arrays([r.cast(pa.string()) for r in rows]),
         "person_id": pa.concat_arrays(persons),
     }
@@ -118,8 +120,18 @@ def _manifest(cfg: SynthConfig, per_chunk: list[dict[str, tuple[int, int]]]) -> 
     }
 
 
+def _warm(cfg: SynthConfig) -> None:
+    """Build the run-wide pools once before workers fork, so that each worker inherits them (on Linux)."""
+    name_pools(cfg.seed)
+    neighbourhoods(cfg.seed)
+    company_names(cfg.seed)
+    for dataset in cfg.datasets:
+        builder(dataset)
+
+
 def _run_all(cfg: SynthConfig, tmp: Path, progress: bool) -> list[dict[str, tuple[int, int]]]:
     chunks = cfg.chunks
+    _warm(cfg)
     bar = tqdm(total=cfg.people, unit=" people", disable=not progress, file=sys.stderr, unit_scale=True)
     results: list[dict] = [None] * len(chunks)  # type: ignore[list-item]
     try:
