@@ -41,23 +41,15 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"datafirst {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     synth = sub.add_parser("synth", help="generate a synthetic population and its records, or report on one")
-    synth.add_argument(
-        "--people", type=_count, default=DEFAULT_PEOPLE, help=f"people to simulate ({DEFAULT_PEOPLE:,})"
-    )
+    synth.add_argument("--people", type=_count, default=DEFAULT_PEOPLE, help=f"people to simulate ({DEFAULT_PEOPLE:,})")
     synth.add_argument("--seed", type=_count, default=DEFAULT_SEED, help=f"random seed ({DEFAULT_SEED})")
     synth.add_argument("--out", help="output folder (must not exist, or be empty, unless --overwrite)")
     synth.add_argument("--years", default="2000-2023", help="years to record, like 2011-2020 (2000-2023)")
-    synth.add_argument(
-        "--datasets", default="all", help="comma-separated datasets (all); the truth is always written"
-    )
-    synth.add_argument(
-        "--workers", type=_count, default=1, help="processes to use (1); output does not depend on it"
-    )
+    synth.add_argument("--datasets", default="all", help="comma-separated datasets (all); the truth is always written")
+    synth.add_argument("--workers", type=_count, default=1, help="processes to use (1); output does not depend on it")
     synth.add_argument("--overwrite", action="store_true", help="replace an existing output folder")
     synth.add_argument("--quiet", action="store_true", help="no progress bar or summary")
-    synth.add_argument(
-        "--report", metavar="DIR", help="print published figures against this generated folder's"
-    )
+    synth.add_argument("--report", metavar="DIR", help="print published figures against this generated folder's")
     return parser
 
 
@@ -83,9 +75,7 @@ def _synth(args: argparse.Namespace) -> int:
     )
     if not args.quiet:
         total = sum(t["rows"] for k, t in manifest["tables"].items() if not k.startswith("truth."))
-        print(
-            f"wrote {total:,} synthetic records for {args.people:,} people to {args.out} (seed {args.seed})"
-        )
+        print(f"wrote {total:,} synthetic records for {args.people:,} people to {args.out} (seed {args.seed})")
     return 0
 
 

@@ -157,9 +157,7 @@ def datasets() -> dict[str, DatasetSpec]:
     order = load_yaml("datasets/order.yaml")["order"]
     found = {p.stem for p in folder.glob("*.yaml")} - {"order"}
     if set(order) != found:
-        raise DataFirstError(
-            f"synthetic/datasets/order.yaml lists {sorted(order)} but files are {sorted(found)}"
-        )
+        raise DataFirstError(f"synthetic/datasets/order.yaml lists {sorted(order)} but files are {sorted(found)}")
     return {name: _dataset(load_yaml(f"datasets/{name}.yaml")) for name in order}
 
 

@@ -63,9 +63,7 @@ def evaluate(folder: str | Path) -> list[Result]:
     for target in load_yaml("calibration.yaml")["targets"]:
         func = METRICS.get(target["metric"])
         if func is None:
-            raise DataFirstError(
-                f"calibration target {target['id']} names unknown metric {target['metric']!r}"
-            )
+            raise DataFirstError(f"calibration target {target['id']} names unknown metric {target['metric']!r}")
         try:
             value = float(func(con))
         except duckdb.CatalogException:
@@ -89,14 +87,8 @@ def report(folder: str | Path) -> str:
     width = max(len(r.figure) for r in results)
     lines = [f"{'figure':<{width}}  published  synthetic  tolerance  ok", "-" * (width + 40)]
     for r in results:
-        mark = (
-            "yes"
-            if r.within
-            else ("n/a" if math.isnan(r.synthetic) else "NO")
-        )
-        lines.append(
-            f"{r.figure:<{width}}  {r.published:>9.4g}  {r.synthetic:>9.4g}  {r.tolerance:>9.3g}  {mark}"
-        )
+        mark = "yes" if r.within else ("n/a" if math.isnan(r.synthetic) else "NO")
+        lines.append(f"{r.figure:<{width}}  {r.published:>9.4g}  {r.synthetic:>9.4g}  {r.tolerance:>9.3g}  {mark}")
     ok = sum(r.within for r in results)
     lines.append(f"{ok} of {len(results)} figures within tolerance. Every record is synthetic.")
     return "\n".join(lines)

@@ -33,8 +33,7 @@ def crown_per_100_mags_2020(con) -> float:
         "SELECT count(DISTINCT case_id_hash) FROM crown_court.case_summary WHERE year(receipt_date) = 2020"
     ).fetchone()[0]
     mags = con.execute(
-        "SELECT count(DISTINCT case_id_hash) FROM magistrates.case_summary "
-        "WHERE year(first_hearing_date) = 2020"
+        "SELECT count(DISTINCT case_id_hash) FROM magistrates.case_summary WHERE year(first_hearing_date) = 2020"
     ).fetchone()[0]
     return 100 * crown / mags if mags else float("nan")
 

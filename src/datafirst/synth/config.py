@@ -45,9 +45,7 @@ def parse_years(text: str | tuple[int, int]) -> tuple[int, int]:
     if first > last:
         raise DataFirstError(f"--years {first}-{last}: the first year is after the last")
     if first < FIRST_YEAR or last > LAST_YEAR:
-        raise DataFirstError(
-            f"--years {first}-{last}: the synthetic data cover {FIRST_YEAR}-{LAST_YEAR} only"
-        )
+        raise DataFirstError(f"--years {first}-{last}: the synthetic data cover {FIRST_YEAR}-{LAST_YEAR} only")
     return first, last
 
 

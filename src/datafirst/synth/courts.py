@@ -106,12 +106,8 @@ def _mags(rng, c: dict, severity, youth, n):
     convicted_trial = ~withdrawn & ~guilty & (rng.random(n) < m["convicted_at_trial"])
     plea = np.where(withdrawn, NO_PLEA, np.where(guilty, GUILTY, NOT_GUILTY))
     result = np.where(withdrawn, WITHDRAWN, np.where(guilty | convicted_trial, CONVICTED, ACQUITTED))
-    delay = np.where(
-        guilty, _gamma_days(rng, m["guilty_plea_delay"], n), _gamma_days(rng, m["trial_delay"], n)
-    )
-    committed = (
-        (result == CONVICTED) & ~youth & (rng.random(n) < np.array(m["committed_for_sentence"])[severity - 1])
-    )
+    delay = np.where(guilty, _gamma_days(rng, m["guilty_plea_delay"], n), _gamma_days(rng, m["trial_delay"], n))
+    committed = (result == CONVICTED) & ~youth & (rng.random(n) < np.array(m["committed_for_sentence"])[severity - 1])
     result = np.where(committed, COMMITTED_FOR_SENTENCE, result)
     return plea, result, delay
 
@@ -122,9 +118,7 @@ def _crown(rng, c: dict, n):
     guilty = ~withdrawn & (rng.random(n) < k["guilty_plea"])
     convicted = guilty | (~withdrawn & (rng.random(n) < k["convicted_at_trial"]))
     plea = np.where(withdrawn, NO_PLEA, np.where(guilty, GUILTY, NOT_GUILTY))
-    delay = np.where(
-        guilty, _gamma_days(rng, k["guilty_plea_delay"], n), _gamma_days(rng, k["trial_delay"], n)
-    )
+    delay = np.where(guilty, _gamma_days(rng, k["guilty_plea_delay"], n), _gamma_days(rng, k["trial_delay"], n))
     return plea, convicted, delay
 
 
@@ -151,9 +145,7 @@ def _sentences(rng, world, person, severity, motoring, youth, crown, remanded, p
         & ~youth
         & (
             rng.random(n)
-            < _logistic(
-                s["suspended_intercept"] + s["suspended_severity"] * severity + s["suspended_crown"] * crown
-            )
+            < _logistic(s["suspended_intercept"] + s["suspended_severity"] * severity + s["suspended_crown"] * crown)
         )
     )
     community = (
@@ -161,9 +153,7 @@ def _sentences(rng, world, person, severity, motoring, youth, crown, remanded, p
         & ~suspended
         & (
             rng.random(n)
-            < _logistic(
-                s["community_intercept"] + s["community_severity"] * severity + s["community_previous"] * prev
-            )
+            < _logistic(s["community_intercept"] + s["community_severity"] * severity + s["community_previous"] * prev)
         )
     )
     rest = ~custody & ~suspended & ~community
@@ -221,8 +211,7 @@ def simulate_courts(world) -> Courts:
         (mode == "either_way")
         & (
             rng.random(n)
-            < np.array(c["either_way_to_crown"])[severity - 1]
-            * np.where(youth, c["youth_to_crown_factor"], 1)
+            < np.array(c["either_way_to_crown"])[severity - 1] * np.where(youth, c["youth_to_crown_factor"], 1)
         )
     )
     remanded = rng.random(n) < np.array(c["remand_in_custody"])[severity - 1]
@@ -232,9 +221,7 @@ def simulate_courts(world) -> Courts:
     plea = np.where(to_crown, NO_PLEA, plea)
     mags_date = np.where(to_crown, first, first + mags_delay).astype(np.int32)
     appeal = (result == CONVICTED) & (rng.random(n) < c["magistrates"]["appeal"])
-    crown_type = np.select(
-        [to_crown, result == COMMITTED_FOR_SENTENCE, appeal], [TRIAL, SENTENCE, APPEAL], NONE
-    )
+    crown_type = np.select([to_crown, result == COMMITTED_FOR_SENTENCE, appeal], [TRIAL, SENTENCE, APPEAL], NONE)
     receipt = np.where(
         crown_type == NONE, dates.NEVER, mags_date + 1 + _gamma_days(rng, c["crown"]["sending_delay"], n)
     )
@@ -251,9 +238,7 @@ def simulate_courts(world) -> Courts:
     ).astype(np.int32)
     convicted = np.where(crown_type >= 0, c_convicted, result == CONVICTED)
     sentenced_crown = (crown_type == TRIAL) | (crown_type == SENTENCE)
-    sentence_date = np.where(~convicted, dates.NEVER, np.where(sentenced_crown, c_date, mags_date)).astype(
-        np.int32
-    )
+    sentence_date = np.where(~convicted, dates.NEVER, np.where(sentenced_crown, c_date, mags_date)).astype(np.int32)
     disposal, length, fine = _sentences(
         rng, world, person, severity, motoring, youth, sentenced_crown, remanded, previous
     )

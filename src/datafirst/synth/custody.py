@@ -49,15 +49,11 @@ def _spells(world, rng):
     remand = c.remanded
     case_end = np.where(c.crown_type >= 0, c.crown_result_date, c.mags_result_date)
     remand_days = np.where(remand, np.maximum(case_end - c.first_hearing, 0), 0)
-    release = c.sentence_date + np.maximum(
-        1, np.round(c.custody_days * params["release_fraction"]) - remand_days
-    )
+    release = c.sentence_date + np.maximum(1, np.round(c.custody_days * params["release_fraction"]) - remand_days)
     release = np.where(custody, release, dates.NEVER).astype(np.int32)
     licence_end = np.maximum(c.sentence_date + c.custody_days, release + params["licence_min_days"])
     licence_end = np.where(custody, licence_end, dates.NEVER).astype(np.int32)
-    p_recall = 1 / (
-        1 + np.exp(-(params["recall_intercept"] + params["recall_risk"] * world.people.risk[c.person]))
-    )
+    p_recall = 1 / (1 + np.exp(-(params["recall_intercept"] + params["recall_risk"] * world.people.risk[c.person])))
     recalled = custody & (rng.random(len(c)) < p_recall)
     recall_day = release + (rng.random(len(c)) * (licence_end - release)).astype(np.int64)
     fixed = rng.random(len(c)) < params["fixed_term_share"]
@@ -107,16 +103,12 @@ def simulate_custody(world) -> Custody:
     np.logical_or.at(sentenced, journey, c.disposal[idx] == DISPOSAL["immediate_custody"])
     recalls = np.bincount(journey, weights=recalled[idx], minlength=n).astype(np.int64)
     length = np.zeros(n, dtype=np.int64)
-    np.maximum.at(
-        length, journey, np.where(c.disposal[idx] == DISPOSAL["immediate_custody"], c.custody_days[idx], 0)
-    )
+    np.maximum.at(length, journey, np.where(c.disposal[idx] == DISPOSAL["immediate_custody"], c.custody_days[idx], 0))
     severity = offence_table().severity[c.code[idx]].astype(np.int64)
     best = np.lexsort((-severity, journey))
     code = np.zeros(n, dtype=np.int64)
     code[journey[best][::-1]] = c.code[idx][best][::-1]
-    days = np.bincount(
-        journey, weights=(np.minimum(end[idx], release[idx]) - start[idx]).clip(0), minlength=n
-    )
+    days = np.bincount(journey, weights=(np.minimum(end[idx], release[idx]) - start[idx]).clip(0), minlength=n)
     journeys = Journeys(
         person=person,
         start=j_start.astype(np.int32),

@@ -58,3 +58,9 @@ def to_arrow(days: np.ndarray, missing: np.ndarray | None = None) -> pa.Array:
     if missing is not None:
         mask = mask | missing
     return pa.array(np.where(mask, 0, days), type=pa.int32(), mask=mask).cast(pa.date32())
+
+
+def censored(days: np.ndarray, end: int) -> pa.Array:
+    """A date32 column as an extract taken on day `end` holds it: later dates have not happened yet (null)."""
+    days = np.asarray(days)
+    return to_arrow(days, days > end)

@@ -8,6 +8,7 @@ hashes modulo 2**64) does not depend on row order, file layout or the Parquet wr
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from pathlib import Path
@@ -38,8 +39,7 @@ def conform(spec: TableSpec, columns: dict[str, pa.Array | np.ndarray]) -> pa.Ta
         extra = set(columns) - set(spec.column_names)
         missing = set(spec.column_names) - set(columns)
         raise ValueError(
-            f"{spec.key}: columns differ from spec (extra {sorted(extra)}, missing {sorted(missing)}, "
-            "or another order)"
+            f"{spec.key}: columns differ from spec (extra {sorted(extra)}, missing {sorted(missing)}, or another order)"
         )
     arrays = []
     for col in spec.columns:
@@ -148,14 +148,17 @@ def temporary_folder(out: Path) -> Path:
 
 
 def check_destination(out: Path, overwrite: bool) -> None:
-    """Refuse to overwrite silently, and fail before any work if the destination cannot be written."""
+    """Refuse to overwrite silently or destroy anything that is not ours, before any work is done."""
     if out.exists() and not out.is_dir():
         raise DataFirstError(f"output path {out} exists and is not a folder")
-    if out.exists() and any(out.iterdir()) and not overwrite:
-        raise DataFirstError(
-            f"output folder {out} already exists and is not empty (use --overwrite to replace it)"
-        )
-    parent = out.parent if out.parent != Path("") else Path(".")
+    if out.exists() and any(out.iterdir()):
+        if not overwrite:
+            raise DataFirstError(f"output folder {out} already exists and is not empty (use --overwrite to replace it)")
+        if not _is_generated(out):
+            raise DataFirstError(f"refusing to overwrite {out}: it is not a folder this generator wrote (no manifest)")
+    parent = out.parent
+    if parent.exists() and not parent.is_dir():
+        raise DataFirstError(f"cannot write to {out}: {parent} is a file, not a folder")
     if not parent.exists():
         try:
             parent.mkdir(parents=True)
@@ -163,6 +166,15 @@ def check_destination(out: Path, overwrite: bool) -> None:
             raise DataFirstError(f"cannot create {parent}: {exc.strerror}") from None
     if not os.access(parent, os.W_OK):
         raise DataFirstError(f"cannot write to {parent}: permission denied")
+
+
+def _is_generated(folder: Path) -> bool:
+    """Whether a folder holds an earlier run's output, the only non-empty folder --overwrite may replace."""
+    try:
+        manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(manifest, dict) and manifest.get("generator") == "datafirst"
 
 
 def move_into_place(tmp: Path, out: Path) -> None:

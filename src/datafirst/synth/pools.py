@@ -52,9 +52,7 @@ def ascii_fold(name: str) -> str | None:
     folded = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii").strip()
     if not _LATIN.match(folded) or len(folded) < 2:
         return None
-    return " ".join(
-        part.capitalize() if part.isupper() or part.islower() else part for part in folded.split(" ")
-    )
+    return " ".join(part.capitalize() if part.isupper() or part.islower() else part for part in folded.split(" "))
 
 
 def _locale_words(locale: str, attribute: str) -> list[tuple[str, float | None]]:
@@ -107,9 +105,7 @@ def _compound_surnames(base: list[str], count: int, rng: np.random.Generator) ->
     """Rare, plausible English surnames (Harrington's front and Ashworth's back give Harworth) for a long tail."""
     plain = [w for w in base if " " not in w and "'" not in w and len(w) >= 5]
     stems = sorted({w[: max(3, len(w) // 2)] for w in plain})
-    ends = sorted(
-        {w[len(w) // 2 :].lower() for w in plain if len(w) - len(w) // 2 >= 3} | set(_COMPOUND_ENDS)
-    )
+    ends = sorted({w[len(w) // 2 :].lower() for w in plain if len(w) - len(w) // 2 >= 3} | set(_COMPOUND_ENDS))
     if len(stems) * len(ends) < 2 * count:
         raise ValueError("too few surname parts for the compound surnames asked for")
     made: set[str] = set(base)
@@ -305,9 +301,7 @@ class Neighbourhoods:
     def postcodes(self, sector: np.ndarray, unit: np.ndarray) -> pa.Array:
         import pyarrow.compute as pc
 
-        return pc.binary_join_element_wise(
-            self.sector.take(pa.array(sector)), self.units.take(pa.array(unit)), ""
-        )
+        return pc.binary_join_element_wise(self.sector.take(pa.array(sector)), self.units.take(pa.array(unit)), "")
 
 
 @functools.cache

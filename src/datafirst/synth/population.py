@@ -165,9 +165,7 @@ def _norm_cdf(x: np.ndarray) -> np.ndarray:
     return 0.5 * (1 + np.sign(x) * erf)
 
 
-def make_people(
-    seed: int, chunk: int, first_id: int, n: int, pools: NamePools, hoods: Neighbourhoods
-) -> People:
+def make_people(seed: int, chunk: int, first_id: int, n: int, pools: NamePools, hoods: Neighbourhoods) -> People:
     """Simulate n people: sex, birth, ethnicity, names, latent risk and an address history."""
     rng = rng_for(seed, chunk, "population")
     params = load_yaml("population.yaml")["people"]

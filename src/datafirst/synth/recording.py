@@ -118,9 +118,7 @@ def dob_day_month_swapped(d: Draft, rng, rate, world) -> None:
 
 def dob_defaulted(d: Draft, rng, rate, world) -> None:
     rows = np.flatnonzero(_hit(rng, rate, len(d.dob)))
-    d.dob[rows] = (
-        d.dob[rows].astype("datetime64[D]").astype("datetime64[Y]").astype("datetime64[D]").astype(np.int32)
-    )
+    d.dob[rows] = d.dob[rows].astype("datetime64[D]").astype("datetime64[Y]").astype("datetime64[D]").astype(np.int32)
 
 
 def dob_shifted(d: Draft, rng, rate, world) -> None:

@@ -64,9 +64,7 @@ def run_chunk(cfg: SynthConfig, tmp: Path, chunk: int, first: int, n: int) -> di
             links.append((dataset, name, part.columns["row_id_hash"], part.person))
     for name, part in builder(TRUTH)(world).items():
         stats[f"{TRUTH}.{name}"] = _write(tmp, f"{TRUTH}.{name}", part.columns, chunk)
-    stats[f"{TRUTH}.record_person"] = _write(
-        tmp, f"{TRUTH}.record_person", _record_person(world, links), chunk
-    )
+    stats[f"{TRUTH}.record_person"] = _write(tmp, f"{TRUTH}.record_person", _record_person(world, links), chunk)
     return stats
 
 
@@ -141,9 +139,7 @@ def _run_all(cfg: SynthConfig, tmp: Path, progress: bool) -> list[dict[str, tupl
                 bar.update(n)
         else:
             with ProcessPoolExecutor(max_workers=cfg.workers) as pool:
-                futures = {
-                    pool.submit(run_chunk, cfg, tmp, c, f, n): (i, n) for i, (c, f, n) in enumerate(chunks)
-                }
+                futures = {pool.submit(run_chunk, cfg, tmp, c, f, n): (i, n) for i, (c, f, n) in enumerate(chunks)}
                 for future in as_completed(futures):
                     i, n = futures[future]
                     results[i] = future.result()

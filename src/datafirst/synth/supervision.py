@@ -90,9 +90,7 @@ def _events(world, rng) -> Events:
     o, li, r = np.flatnonzero(orders), np.flatnonzero(licences), np.flatnonzero(reports)
     case = np.concatenate([o, li, r])
     kind = np.concatenate([np.full(len(o), ORDER), np.full(len(li), LICENCE), np.full(len(r), REPORT)])
-    referral = np.concatenate([c.sentence_date[o], c.sentence_date[li], c.sentence_date[r] - 21]).astype(
-        np.int64
-    )
+    referral = np.concatenate([c.sentence_date[o], c.sentence_date[li], c.sentence_date[r] - 21]).astype(np.int64)
     natural_end = np.concatenate(
         [c.sentence_date[o] + c.custody_days[o], cust.case_licence_end[li], c.sentence_date[r]]
     ).astype(np.int64)
@@ -136,9 +134,7 @@ def _requirements(rng, ev: Events) -> Requirements:
     end = np.minimum(ev.termination[event], np.maximum(start + 1, ev.termination[event]))
     ended_early = np.isin(ev.reason[event], [BREACH, FURTHER_OFFENCE])
     start = np.minimum(start, end)
-    reason = np.where(
-        ended_early, ev.reason[event], np.where(np.array(codes)[kind] == "W", COMPLETED, EXPIRED)
-    )
+    reason = np.where(ended_early, ev.reason[event], np.where(np.array(codes)[kind] == "W", COMPLETED, EXPIRED))
     return Requirements(
         event=event,
         kind=kind,

@@ -59,9 +59,7 @@ class World:
 
     def person_keys(self, kind: str, person: np.ndarray, variant: np.ndarray | int = 0) -> np.ndarray:
         """A stable 64-bit key per (person, variant), the same in every chunk that holds the person."""
-        raw = self.people.person_id[person].astype(np.uint64) * np.uint64(8) + np.asarray(
-            variant, dtype=np.uint64
-        )
+        raw = self.people.person_id[person].astype(np.uint64) * np.uint64(8) + np.asarray(variant, dtype=np.uint64)
         return mix64(raw ^ id_key(self.seed, kind))
 
     def coverage(self, start: str, end: str) -> Window:

@@ -52,14 +52,13 @@ def build(world) -> dict[str, Built]:
     person = c.person[rows]
     receipt = c.crown_receipt[rows]
     code = c.code[rows].astype(np.int64)
-    sentenced = c.sentence_court[rows] == 1
+    decided = c.crown_result_date[rows] <= window.end  # later outcomes are not in the extract yet
+    sentenced = (c.sentence_court[rows] == 1) & decided
     disposal = np.where(sentenced, c.disposal[rows], -1)
     ident = record_identity(world, DATASET, person, receipt, "crown_court", "broad_group")
     row_ids = world.ids("crown_court.case_summary.row", len(rows))
     case_ids = crown_case_ids(world, c.case_group[rows], c.crown_type[rows])
-    _, inverse, counts = np.unique(
-        c.case_group[rows] * 4 + c.crown_type[rows], return_inverse=True, return_counts=True
-    )
+    _, inverse, counts = np.unique(c.case_group[rows] * 4 + c.crown_type[rows], return_inverse=True, return_counts=True)
     summary = {
         "row_id_hash": row_ids,
         "defendant_on_case_id": world.ids("crown_court.defendant_on_case", len(rows)),
@@ -80,14 +79,12 @@ def build(world) -> dict[str, Built]:
         "receipt_date": dates.to_arrow(receipt),
         "remanded_in_custody": c.remanded[rows],
         "plea": labels(PLEAS, c.crown_plea[rows]),
-        "outcome": labels(OUTCOMES, _outcome(c, rows)),
-        "outcome_date": dates.to_arrow(c.crown_result_date[rows]),
+        "outcome": labels(OUTCOMES, np.where(decided, _outcome(c, rows), -1)),
+        "outcome_date": dates.censored(c.crown_result_date[rows], window.end),
         "number_of_defendants": counts[inverse].astype(np.int64),
         "disposal_type": disposal_strings(disposal),
         "sentence_date": dates.to_arrow(np.where(sentenced, c.sentence_date[rows], dates.NEVER)),
-        "custody_length_days": pa.array(
-            c.custody_days[rows], mask=~np.isin(disposal, [0, 1]), type=pa.int64()
-        ),
+        "custody_length_days": pa.array(c.custody_days[rows], mask=~np.isin(disposal, [0, 1]), type=pa.int64()),
     }
     offences, off_person = offence_level(
         world,

@@ -65,6 +65,13 @@ def build(world) -> dict[str, Built]:
     has_length = np.isin(disposal, [0, 1])
     fine = np.concatenate([c.fine[rows], np.full(len(b_rows), np.nan)])
     fine = np.where(sentenced_here, fine, np.nan)
+    # a case still open when the extract was taken has no result yet
+    still_open = result_date > window.end
+    result = np.where(still_open, -1, result)
+    disposal = np.where(still_open, -1, disposal)
+    result_date = np.where(still_open, dates.NEVER, result_date)
+    has_length = np.isin(disposal, [0, 1])
+    fine = np.where(still_open, np.nan, fine)
     groups = np.concatenate([c.case_group[rows], (1 << 39) + breaches.key[b_rows]])
     ident = record_identity(world, DATASET, person, first, "magistrates", "broad_group")
     row_ids = world.ids("magistrates.case_summary.row", len(person))

@@ -24,9 +24,7 @@ def _prison_numbers(world, person: np.ndarray, rng) -> pa.Array:
     a = _LETTERS[((key >> np.uint64(20)) % np.uint64(24)).astype(np.int64)]
     b = _LETTERS[((key >> np.uint64(28)) % np.uint64(24)).astype(np.int64)]
     c = _LETTERS[((key >> np.uint64(36)) % np.uint64(24)).astype(np.int64)]
-    chars = np.stack(
-        [a, *[(48 + (digits // 10**i) % 10).astype(np.uint8) for i in (3, 2, 1, 0)], b, c], axis=1
-    )
+    chars = np.stack([a, *[(48 + (digits // 10**i) % 10).astype(np.uint8) for i in (3, 2, 1, 0)], b, c], axis=1)
     data = pa.py_buffer(np.ascontiguousarray(chars).tobytes())
     offsets = pa.py_buffer(np.arange(0, 7 * (len(person) + 1), 7, dtype=np.int32).tobytes())
     return pa.Array.from_buffers(pa.string(), len(person), [None, offsets, data])

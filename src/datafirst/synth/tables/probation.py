@@ -81,7 +81,7 @@ def _requirements(world, sup, rows, event_ids, window) -> Built:
     req = sup.requirements
     position = np.full(len(sup.events), -1, dtype=np.int64)
     position[rows] = np.arange(len(rows))
-    keep = np.flatnonzero(position[req.event] >= 0)
+    keep = np.flatnonzero((position[req.event] >= 0) & (req.start <= window.end))
     codes = requirement_codes()
     spec = code_lists()["requirements"]["codes"]
     units = load_yaml("justice.yaml")["supervision"]["requirement_lengths"]

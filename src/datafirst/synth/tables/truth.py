@@ -68,9 +68,7 @@ def _case_journey(world) -> Built:
     c = world.courts.cases
     mags = dataset_window(world, "magistrates")
     crown = dataset_window(world, "crown_court")
-    rows = np.flatnonzero(
-        (c.crown_type != NONE) & mags.contains(c.first_hearing) & crown.contains(c.crown_receipt)
-    )
+    rows = np.flatnonzero((c.crown_type != NONE) & mags.contains(c.first_hearing) & crown.contains(c.crown_receipt))
     pairs = np.unique(np.stack([c.case_group[rows], c.crown_type[rows].astype(np.int64)], axis=1), axis=0)
     group, ctype = pairs[:, 0], pairs[:, 1]
     return Built(

@@ -1,0 +1,47 @@
+"""Shared fixtures: one small synthetic folder, generated once per test session and read by many tests."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+import datafirst
+from datafirst.specs import datasets
+from datafirst.synth import generate
+
+PEOPLE = 30_000
+SEED = 7
+CHUNK_PEOPLE = 10_000  # three chunks, so that chunk boundaries are exercised
+
+
+@pytest.fixture(scope="session")
+def generated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, dict]]:
+    """(folder, manifest) of every dataset in order.yaml for 30,000 people, seed 7, in three chunks."""
+    folder = tmp_path_factory.mktemp("synth") / "out"
+    manifest = generate(folder, people=PEOPLE, seed=SEED, chunk_people=CHUNK_PEOPLE)
+    yield folder, manifest
+
+
+@pytest.fixture(scope="session")
+def con(generated):
+    """A DuckDB connection over the generated folder (one schema per dataset)."""
+    connection = datafirst.connect(generated[0])
+    yield connection
+    connection.close()
+
+
+def table_keys(include_truth: bool = True) -> list[str]:
+    """Every `dataset.table` of the specs, in generator order."""
+    return [
+        f"{name}.{table}"
+        for name, spec in datasets().items()
+        if include_truth or not spec.always
+        for table in spec.tables
+    ]
+
+
+def scalar(con, sql: str, params: list | None = None):
+    """The single value of a query."""
+    return con.execute(sql, params or []).fetchone()[0]

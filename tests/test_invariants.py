@@ -1,0 +1,270 @@
+"""Time order and coverage: on the generated folder (DuckDB SQL), and as properties of the simulation."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from conftest import CHUNK_PEOPLE, SEED, scalar, table_keys
+from datafirst import connect
+from datafirst.specs import datasets, table
+from datafirst.synth import dates, generate
+from datafirst.synth.courts import NONE
+from datafirst.synth.world import Window, World
+
+NEVER = int(dates.NEVER)
+YEARS = (2015, 2016)  # a narrower run: every dataset's dates inside its coverage and inside these years
+
+# Date columns that may start before the coverage, by design: an offence can be committed before the case that
+# deals with it, and a period in care open during the coverage is kept whenever it began.
+OPEN_BEFORE = {"offence_date", "moj_dfe.children_looked_after.period_start_date"}
+
+
+def _dated_columns() -> list:
+    params = []
+    for key in table_keys():
+        for col in table(key).columns:
+            if col.type != "date" or col.identifier:
+                continue
+            params.append(pytest.param(key, col.name, id=f"{key}.{col.name}"))
+    return params
+
+
+@pytest.fixture(scope="module")
+def narrow(tmp_path_factory):
+    """A second, smaller run restricted to YEARS."""
+    folder = tmp_path_factory.mktemp("narrow") / "out"
+    generate(folder, people=8_000, seed=SEED, years=YEARS, chunk_people=CHUNK_PEOPLE // 2)
+    connection = connect(folder)
+    yield connection
+    connection.close()
+
+
+def _outside(con, key: str, column: str, start: str, end: str, check_start: bool):
+    lower = f"{column} < DATE '{start}' OR " if check_start else ""
+    where = f"{column} IS NOT NULL AND ({lower}{column} > DATE '{end}')"
+    n = scalar(con, f"SELECT count(*) FROM {key} WHERE {where}")
+    if not n:
+        return 0, None
+    return n, con.execute(f"SELECT min({column}), max({column}) FROM {key} WHERE {where}").fetchone()
+
+
+@pytest.mark.parametrize(("key", "column"), _dated_columns())
+def test_dates_inside_coverage(con, narrow, key, column):
+    spec = datasets()[key.split(".")[0]]
+    start, end = spec.coverage
+    # the truth holds whole life histories (births, earlier addresses): only its end is bounded
+    check_start = not spec.always and not {column, f"{key}.{column}"} & OPEN_BEFORE
+    n, example = _outside(con, key, column, start, end, check_start)
+    assert n == 0, f"{key}.{column}: {n} dates outside coverage {start}..{end} (range {example})"
+    if spec.always:
+        return
+    start = max(start, f"{YEARS[0]}-01-01")
+    end = min(end, f"{YEARS[1]}-12-31")
+    if start > end:
+        assert scalar(narrow, f"SELECT count({column}) FROM {key}") == 0
+        return
+    n, example = _outside(narrow, key, column, start, end, check_start)
+    assert n == 0, f"--years {YEARS}: {key}.{column}: {n} dates outside {start}..{end} (range {example})"
+
+
+def _count(con, sql: str) -> int:
+    return int(scalar(con, f"SELECT count(*) FROM ({sql})"))
+
+
+def _none(con, sql: str, what: str) -> None:
+    n = _count(con, sql)
+    if n:
+        example = con.execute(f"{sql} LIMIT 3").fetchall()
+        pytest.fail(f"{n} rows where {what}, e.g. {example}")
+
+
+def test_magistrates_offence_then_hearing_then_result(con):
+    cases = "SELECT * FROM magistrates.case_summary"
+    _none(con, f"{cases} WHERE offence_date > first_hearing_date", "offence_date > first_hearing_date")
+    _none(con, f"{cases} WHERE first_hearing_date > final_result_date", "first_hearing > final_result")
+    _none(con, f"{cases} WHERE disposal_date < first_hearing_date", "disposal_date < first_hearing_date")
+    _none(
+        con,
+        """SELECT o.* FROM magistrates.offence o JOIN magistrates.case_summary c
+                  ON o.defendant_row_id_hash = c.row_id_hash WHERE o.offence_date > c.first_hearing_date""",
+        "a charged offence is after the defendant's first hearing",
+    )
+
+
+def test_disposals_after_offences(con):
+    mags, crown = "SELECT * FROM magistrates.case_summary", "SELECT * FROM crown_court.case_summary"
+    _none(con, f"{mags} WHERE disposal_date < offence_date", "magistrates disposal_date < offence_date")
+    _none(con, f"{crown} WHERE sentence_date < offence_date", "crown sentence_date < offence_date")
+    _none(con, f"{crown} WHERE offence_date > receipt_date", "crown offence_date > receipt_date")
+    _none(con, f"{crown} WHERE outcome_date < receipt_date", "crown outcome_date < receipt_date")
+    _none(con, f"{crown} WHERE sentence_date < receipt_date", "crown sentence_date < receipt_date")
+    _none(
+        con, "SELECT * FROM moj_dfe.pnc_offences WHERE disposal_date < offence_date", "PNC disposal_date < offence_date"
+    )
+
+
+def _life_dates(key: str) -> list[str]:
+    return [c.name for c in table(key).columns if c.type == "date" and not c.identifier]
+
+
+def _dated_source(key: str) -> tuple[str, list[str]] | None:
+    """The FROM clause and the date expressions of a table's records (None for a table without dates)."""
+    dataset = key.split(".")[0]
+    columns = _life_dates(key)
+    if columns:
+        return f"{key} x", [f"x.{c}" for c in columns]
+    cases = f"{dataset}.cases"
+    has_case = "case_number_hash" in table(key).column_names and cases in table_keys()
+    if has_case and "issue_date" in _life_dates(cases):
+        # parties have no dates of their own: they are parties from the issue of their case
+        return f"{key} x JOIN {cases} c ON c.case_number_hash = x.case_number_hash", ["c.issue_date"]
+    return None
+
+
+@pytest.mark.parametrize("key", [k for k in table_keys(include_truth=False) if _dated_source(k)])
+def test_no_record_before_birth(con, key):
+    source, columns = _dated_source(key)
+    early = " OR ".join(f"{c} < p.date_of_birth" for c in columns)
+    _none(
+        con,
+        f"""SELECT x.row_id_hash, p.date_of_birth, {", ".join(columns)} FROM {source}
+                   JOIN truth.record_person r ON r.row_id_hash = x.row_id_hash
+                   JOIN truth.people p ON p.person_id = r.person_id WHERE {early}""",
+        f"a {key} record is dated before its person's birth",
+    )
+
+
+OFFENCE_TABLES = [k for k in table_keys(include_truth=False) if "offence_date" in table(k).column_names]
+
+
+@pytest.mark.parametrize("key", OFFENCE_TABLES)
+def test_no_offence_before_age_ten(con, key):
+    _none(
+        con,
+        f"""SELECT x.row_id_hash, p.date_of_birth, x.offence_date FROM {key} x
+                   JOIN truth.record_person r ON r.row_id_hash = x.row_id_hash
+                   JOIN truth.people p ON p.person_id = r.person_id
+                   WHERE x.offence_date < p.date_of_birth + INTERVAL 10 YEAR""",
+        f"a {key} offence was committed before the age of 10",
+    )
+
+
+def test_ages_agree_with_dates(con):
+    _none(con, "SELECT * FROM magistrates.case_summary WHERE age_at_hearing < 10", "age_at_hearing < 10")
+    _none(con, "SELECT * FROM probation.flatfile WHERE age_at_offence < 10", "age_at_offence < 10")
+    _none(con, "SELECT * FROM moj_dfe.pnc_offences WHERE age_at_offence < 10", "PNC age_at_offence < 10")
+    _none(
+        con,
+        """SELECT * FROM magistrates.case_summary
+                  WHERE (proceeding_type = 'Youth') <> (age_at_hearing < 18)""",
+        "proceeding_type disagrees with age_at_hearing",
+    )
+
+
+def test_prison_journey_order(con):
+    journeys = "SELECT * FROM prison.custodial_journey"
+    _none(con, f"{journeys} WHERE first_release_date < journey_start_date", "first_release < journey_start")
+    _none(con, f"{journeys} WHERE journey_end_date < first_release_date", "journey_end < first_release")
+    _none(con, f"{journeys} WHERE journey_end_date < journey_start_date", "journey_end < journey_start")
+    _none(
+        con,
+        f"{journeys} WHERE journey_end_date IS NOT NULL AND first_release_date IS NULL",
+        "a journey ended without a first release",
+    )
+
+
+def test_probation_referral_before_termination(con):
+    events = "SELECT * FROM probation.flatfile"
+    _none(con, f"{events} WHERE termination_date < referral_date", "termination_date < referral_date")
+    _none(
+        con,
+        f"{events} WHERE (termination_date IS NULL) <> (termination_reason_desc IS NULL)",
+        "a termination date without a reason, or a reason without a date",
+    )
+
+
+def test_requirements_within_their_event(con):
+    joined = """SELECT q.*, e.referral_date, e.termination_date
+                FROM probation.rqmnts q JOIN probation.flatfile e USING (event_id_hash)"""
+    assert _count(con, joined) == scalar(con, "SELECT count(*) FROM probation.rqmnts"), "orphan requirements"
+    _none(con, f"{joined} WHERE q.rqmnt_commencement_date < e.referral_date", "a requirement starts before its event")
+    _none(con, f"{joined} WHERE q.rqmnt_termination_date > e.termination_date", "a requirement ends after its event")
+    _none(
+        con,
+        f"{joined} WHERE q.rqmnt_termination_date < q.rqmnt_commencement_date",
+        "a requirement ends before it starts",
+    )
+    _none(
+        con,
+        f"{joined} WHERE q.rqmnt_commencement_date > e.termination_date",
+        "a requirement starts after its event ended",
+    )
+
+
+def test_crown_receipt_after_magistrates_hearing(con):
+    pairs = """SELECT j.*, m.first_hearing_date, m.final_result_date, k.receipt_date, k.case_type
+               FROM truth.case_journey j
+               JOIN magistrates.case_summary m ON m.case_id_hash = j.mags_case_id_hash
+               JOIN crown_court.case_summary k ON k.case_id_hash = j.crown_case_id_hash"""
+    found = _count(con, f"SELECT DISTINCT mags_case_id_hash, crown_case_id_hash FROM ({pairs})")
+    assert found == scalar(con, "SELECT count(*) FROM truth.case_journey"), "pairs missing from the courts"
+    _none(
+        con,
+        f"{pairs} WHERE k.receipt_date < m.first_hearing_date",
+        "a Crown Court receipt precedes the magistrates' first hearing",
+    )
+    _none(con, f"{pairs} WHERE k.case_type <> j.crown_case_type", "crown_case_type disagrees with case_type")
+    # the same defendant: received at the Crown Court after the magistrates' decision on them
+    _none(
+        con,
+        """SELECT m.row_id_hash FROM truth.case_journey j
+                  JOIN magistrates.case_summary m ON m.case_id_hash = j.mags_case_id_hash
+                  JOIN truth.record_person rm ON rm.row_id_hash = m.row_id_hash
+                  JOIN crown_court.case_summary k ON k.case_id_hash = j.crown_case_id_hash
+                  JOIN truth.record_person rk
+                    ON rk.row_id_hash = k.row_id_hash AND rk.person_id = rm.person_id
+                  WHERE k.receipt_date <= m.final_result_date""",
+        "a defendant reached the Crown Court before the magistrates' result",
+    )
+
+
+# ---- properties of the simulation itself, over random seeds and sizes -----------------------------------
+
+
+def _check_world(world: World) -> None:
+    c = world.courts.cases
+    dob = world.people.dob[c.person]
+    assert np.all(c.offence_date <= c.first_hearing)
+    assert np.all(c.first_hearing <= c.mags_result_date)
+    assert np.all(dates.age_on(dob, c.offence_date) >= 10), "an offence before the age of 10"
+    crown = c.crown_type != NONE
+    assert np.all(c.crown_receipt[crown] > c.mags_result_date[crown])
+    assert np.all(c.crown_receipt[crown] >= c.first_hearing[crown])
+    assert np.all(c.crown_result_date[crown] >= c.crown_receipt[crown])
+    assert np.all(c.crown_receipt[~crown] == NEVER)
+    sentenced = c.convicted
+    assert np.all(c.sentence_date[sentenced] >= c.offence_date[sentenced])
+    assert np.all(c.sentence_date[sentenced] != NEVER)
+    assert np.all(c.disposal[~sentenced] == NONE)
+
+    j = world.custody.journeys
+    assert np.all(j.start >= world.people.dob[j.person])
+    assert np.all(j.start <= j.first_release)
+    assert np.all(j.first_release <= j.end)
+
+    sup = world.supervision
+    ev, req = sup.events, sup.requirements
+    assert np.all(ev.referral <= ev.termination)
+    assert np.all(ev.referral >= world.people.dob[ev.person])
+    assert np.all(req.start >= ev.referral[req.event])
+    assert np.all(req.start <= req.end)
+    assert np.all(req.end <= ev.termination[req.event])
+
+
+@settings(max_examples=8, deadline=None, database=None)
+@given(seed=st.integers(0, 2**32 - 1), n=st.integers(1, 2_500))
+def test_simulation_invariants(seed, n):
+    _check_world(World(seed, 0, 0, n, Window.of_years(2000, 2023)))

@@ -1,0 +1,113 @@
+"""The specs load, and the generated Parquet matches them exactly: tables, schemas, code lists and nulls."""
+
+from __future__ import annotations
+
+import pyarrow.parquet as pq
+import pytest
+
+from conftest import scalar, table_keys
+from datafirst.specs import ARROW_TYPES, PROVENANCE, datasets, load_yaml, spec_dir, table
+
+KEYS = table_keys()
+
+
+def _quoted(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def test_every_spec_loads():
+    order = load_yaml("datasets/order.yaml")["order"]
+    specs = datasets()
+    assert list(specs) == order
+    for name, spec in specs.items():
+        assert spec.name == name
+        assert spec.tables, f"{name} has no tables"
+        assert spec.coverage[0] <= spec.coverage[1], f"{name}: coverage ends before it starts"
+        for tspec in spec.tables.values():
+            assert tspec.columns, f"{tspec.key} has no columns"
+    for path in sorted(spec_dir().glob("*.yaml")):
+        assert load_yaml(path.name) is not None, path.name
+
+
+def test_truth_is_always_written_and_last():
+    specs = datasets()
+    always = [name for name, spec in specs.items() if spec.always]
+    assert always == ["truth"]
+    assert list(specs)[-1] == "truth"
+
+
+@pytest.mark.parametrize("key", KEYS)
+def test_columns_are_well_formed(key):
+    for col in table(key).columns:
+        assert col.type in ARROW_TYPES
+        assert col.provenance in PROVENANCE
+        assert col.description.strip(), f"{key}.{col.name} has no description"
+        if col.provenance == "confirmed":
+            assert col.source and col.source.strip(), f"{key}.{col.name} is confirmed but has no source"
+        if col.codes is not None:
+            assert len(set(col.codes)) == len(col.codes), f"{key}.{col.name}: duplicate codes"
+
+
+def test_manifest_lists_exactly_the_spec_tables(generated):
+    _, manifest = generated
+    assert list(manifest["tables"]) == KEYS
+    assert manifest["datasets"] == list(datasets())
+
+
+@pytest.mark.parametrize("key", KEYS)
+def test_table_on_disk(generated, key):
+    folder, manifest = generated
+    info = manifest["tables"][key]
+    assert info["columns"] == table(key).column_names
+    chunks = -(-manifest["people"] // manifest["chunk_people"])
+    assert len(info["files"]) == chunks
+    rows = 0
+    for name in info["files"]:
+        path = folder / name
+        assert path.is_file(), f"{key}: {name} is in the manifest but not on disk"
+        rows += pq.ParquetFile(path).metadata.num_rows
+    on_disk = sorted(p.relative_to(folder).as_posix() for p in (folder / key.replace(".", "/")).iterdir())
+    assert on_disk == sorted(info["files"]), f"{key}: files on disk differ from the manifest"
+    assert rows == info["rows"]
+
+
+@pytest.mark.parametrize("key", KEYS)
+def test_schema_equals_spec(generated, key):
+    folder, manifest = generated
+    spec = table(key)
+    for name in manifest["tables"][key]["files"]:
+        schema = pq.read_schema(folder / name)
+        assert schema.names == spec.column_names, f"{name}: column names or order"
+        for field, col in zip(schema, spec.columns, strict=True):
+            assert field.type == col.arrow_type, f"{name}.{col.name}: {field.type} is not {col.arrow_type}"
+            assert field.nullable == col.nullable, f"{name}.{col.name}: nullable {field.nullable}"
+        assert schema.remove_metadata().equals(spec.schema), name
+
+
+@pytest.mark.parametrize("key", [k for k in KEYS if any(c.codes for c in table(k).columns)])
+def test_coded_values_are_in_their_code_list(con, key):
+    for col in table(key).columns:
+        if not col.codes:
+            continue
+        name = _quoted(col.name)
+        sql = f"SELECT DISTINCT CAST({name} AS VARCHAR) FROM {key} WHERE {name} IS NOT NULL"
+        values = con.execute(sql).fetchall()
+        unknown = sorted({v for (v,) in values} - set(col.codes))
+        assert not unknown, f"{key}.{col.name}: values outside the code list: {unknown[:10]}"
+
+
+@pytest.mark.parametrize("key", KEYS)
+def test_non_nullable_columns_have_no_nulls(con, key):
+    required = [c.name for c in table(key).columns if not c.nullable]
+    if not required:
+        return
+    counts = ", ".join(f"count(*) FILTER (WHERE {_quoted(c)} IS NULL)" for c in required)
+    nulls = con.execute(f"SELECT {counts} FROM {key}").fetchone()
+    bad = {c: n for c, n in zip(required, nulls, strict=True) if n}
+    assert not bad, f"{key}: nulls in non-nullable columns {bad}"
+
+
+@pytest.mark.parametrize("key", KEYS)
+def test_every_table_has_rows(con, key):
+    """At 30,000 people every table has something in it (an empty table would test nothing)."""
+    assert scalar(con, f"SELECT count(*) FROM {key}") > 0
