@@ -29,11 +29,11 @@ from datafirst.synth.tables.family import (
     court_names,
     coverage,
     draw_index,
-    gap_dob,
     in_issue_order,
     match,
     organisation_keys,
     params,
+    partners,
     person_party_ids,
     scatter,
     sector_of,
@@ -135,22 +135,8 @@ def _second_defendant(
     world: World, rng: np.random.Generator, spec: dict[str, Any], person: np.ndarray, issue: np.ndarray
 ) -> np.ndarray:
     """A joint defendant for some claims (a partner or joint tenant of about the same age), -1 for none."""
-    p = world.people
-    second = np.full(len(person), -1, dtype=np.int64)
     joint = rng.random(len(person)) < spec["second_defendant_share"]
-    for male in (True, False):
-        rows = np.flatnonzero(joint & (p.male[person] != male))
-        target = gap_dob(rng, p.dob[person[rows]], 0.0, 4.0)
-        second[rows] = match(
-            world,
-            rng,
-            candidates(world, male),
-            target,
-            dates.add_years(issue[rows], -90),
-            adult_latest(issue[rows]),
-            spec["index"]["beta_risk"],
-        )
-    return second
+    return partners(world, rng, person, issue, joint, 90, spec["index"]["beta_risk"])
 
 
 def _claimants(

@@ -23,6 +23,11 @@ def dataset_window(world, dataset: str):
     return world.coverage(start, end)
 
 
+def identity(ident: dict[str, pa.Array], *names: str, **renamed: str) -> dict[str, pa.Array]:
+    """Recorded identity columns under the names a table uses: identity(ident, "forename", gender="sex")."""
+    return {**{name: ident[name] for name in names}, **{new: ident[old] for new, old in renamed.items()}}
+
+
 def offence_columns(code: np.ndarray) -> dict[str, pa.Array]:
     t = offence_table()
     idx = pa.array(np.asarray(code, dtype=np.int64))

@@ -570,26 +570,41 @@ def _adoption(
     return out
 
 
-def _second_adopter(
-    world: World, rng: np.random.Generator, ad: dict[str, Any], first: np.ndarray, issue: np.ndarray
+def partners(
+    world: World,
+    rng: np.random.Generator,
+    person: np.ndarray,
+    issue: np.ndarray,
+    joint: np.ndarray,
+    oldest: float,
+    beta_risk: float,
 ) -> np.ndarray:
-    """A partner of the first adopter (opposite sex, similar age) for joint adoptions."""
+    """A partner (the other sex, about the same age, at most `oldest` years old) for each person where `joint`;
+    -1 elsewhere. Joint adopters and joint defendants are found the same way."""
     p = world.people
-    second = np.full(len(first), -1, dtype=np.int64)
-    joint = (first >= 0) & (rng.random(len(first)) < ad["second_adopter_share"])
+    second = np.full(len(person), -1, dtype=np.int64)
+    known = np.maximum(person, 0)
     for male in (True, False):
-        rows = np.flatnonzero(joint & (p.male[np.maximum(first, 0)] != male))
-        target = gap_dob(rng, p.dob[first[rows]], 0.0, 4.0)
+        rows = np.flatnonzero(joint & (p.male[known] != male))
+        target = gap_dob(rng, p.dob[known[rows]], 0.0, 4.0)
         second[rows] = match(
             world,
             rng,
             candidates(world, male),
             target,
-            dates.add_years(issue[rows], -75),
+            dates.add_years(issue[rows], -oldest),
             adult_latest(issue[rows]),
-            ad["beta_risk"],
+            beta_risk,
         )
     return second
+
+
+def _second_adopter(
+    world: World, rng: np.random.Generator, ad: dict[str, Any], first: np.ndarray, issue: np.ndarray
+) -> np.ndarray:
+    """A partner of the first adopter for joint adoptions."""
+    joint = (first >= 0) & (rng.random(len(first)) < ad["second_adopter_share"])
+    return partners(world, rng, first, issue, joint, 75, ad["beta_risk"])
 
 
 def simulate_cases(world: World, window: Window) -> Cases:

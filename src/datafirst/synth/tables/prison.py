@@ -10,7 +10,7 @@ from datafirst.synth import dates
 from datafirst.synth.ids import to_hex
 from datafirst.synth.recording import dataset_person_ids, record_identity, released_person_ids
 from datafirst.synth.tables import Built
-from datafirst.synth.tables.common import age_years, dataset_window, offence_columns
+from datafirst.synth.tables.common import age_years, dataset_window, identity, offence_columns
 
 DATASET = "prison"
 _LETTERS = np.frombuffer(b"ABCDEFGHJKLMNPQRSTUVWXYZ", dtype=np.uint8)
@@ -57,12 +57,7 @@ def _journeys(world, rng):
         "offender_id": offender,
         "offender_id_display": _prison_numbers(world, person, rng),
         "estimated_offender_id": to_hex(released_person_ids(world, DATASET, person)),
-        "forename": ident["forename"],
-        "surname": ident["surname"],
-        "date_of_birth": ident["date_of_birth"],
-        "sex": ident["sex"],
-        "ethnicity": ident["ethnicity"],
-        "postcode": ident["postcode"],
+        **identity(ident, "forename", "surname", "date_of_birth", "sex", "ethnicity", "postcode"),
         "age_at_reception": age_years(world, person, start),
         "establishment": establishment,
         "journey_start_date": dates.to_arrow(start),
@@ -98,9 +93,7 @@ def _oasys(world, rng, rows, journey_cols) -> Built:
     columns = {
         "row_id_hash": world.ids("prison.oasys_assessment.row", len(jr)),
         "offender_id": journey_cols["offender_id"].take(pa.array(jr)),
-        "forename": ident["forename"],
-        "surname": ident["surname"],
-        "date_of_birth": ident["date_of_birth"],
+        **identity(ident, "forename", "surname", "date_of_birth"),
         "assessment_date": dates.to_arrow(when),
         "assessment_type": pa.array(np.where(seq == 0, "Initial", "Review")),
     }

@@ -12,7 +12,7 @@ from datafirst.synth.offending import DISPOSAL_KEYS, offence_table
 from datafirst.synth.recording import dataset_person_ids, record_identity, released_person_ids
 from datafirst.synth.supervision import REPORT, requirement_codes
 from datafirst.synth.tables import Built
-from datafirst.synth.tables.common import age_years, dataset_window, labels
+from datafirst.synth.tables.common import age_years, dataset_window, identity, labels
 
 DATASET = "probation"
 EVENT_REASONS = ["Completed", "Expired", "Revoked following breach", "Revoked due to further offence"]
@@ -56,13 +56,16 @@ def build(world) -> dict[str, Built]:
         "event_id_hash": event_ids,
         "offender_id": to_hex(dataset_person_ids(world, DATASET, person, order)),
         "estimated_offender_id": to_hex(released_person_ids(world, DATASET, person)),
-        "forename": ident["forename"],
-        "surname": ident["surname"],
-        "date_of_birth": ident["date_of_birth"],
-        "postcode": ident["postcode"],
-        "gender": ident["sex"],
-        "ethnicity_desc": ident["ethnicity"],
-        "lsoa_residence": ident["lsoa"],
+        **identity(
+            ident,
+            "forename",
+            "surname",
+            "date_of_birth",
+            "postcode",
+            gender="sex",
+            ethnicity_desc="ethnicity",
+            lsoa_residence="lsoa",
+        ),
         "age_at_offence": age_years(world, person, c.offence_date[case]),
         "mo_code": pa.array(t.code[code]),
         "mo_category_description": pa.array(t.group[code]),
