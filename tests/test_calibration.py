@@ -6,13 +6,14 @@ from __future__ import annotations
 import pytest
 
 from datafirst.calibration import evaluate, report
+from datafirst.specs import load_yaml
 from datafirst.synth import generate
 
 
 @pytest.fixture(scope="module")
 def moderate(tmp_path_factory):
     folder = tmp_path_factory.mktemp("calibration") / "data"
-    generate(folder, people=1_000_000, seed=42, workers=2)
+    generate(folder, people=load_yaml("calibration.yaml")["checked_at_people"], seed=42, workers=2)
     return folder
 
 
@@ -30,4 +31,10 @@ def test_report_shows_every_target(moderate):
     for r in results:
         assert r.figure in text
     within = sum(r.within for r in results)
-    assert text.splitlines()[-1].startswith(f"{within} of {len(results)} figures within tolerance")
+    assert f"{within} of {len(results)} figures within tolerance" in text
+    assert "noisy" not in text  # checked at the size the targets are set for
+
+
+def test_report_warns_about_small_folders(generated):
+    folder, _ = generated
+    assert "noisy at this size" in report(folder)

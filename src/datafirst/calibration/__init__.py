@@ -6,6 +6,7 @@ number; it is registered under the name the YAML gives, so a new target needs YA
 from __future__ import annotations
 
 import importlib
+import json
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -91,4 +92,11 @@ def report(folder: str | Path) -> str:
         lines.append(f"{r.figure:<{width}}  {r.published:>9.4g}  {r.synthetic:>9.4g}  {r.tolerance:>9.3g}  {mark}")
     ok = sum(r.within for r in results)
     lines.append(f"{ok} of {len(results)} figures within tolerance. Every record is synthetic.")
+    people = json.loads((Path(folder) / "manifest.json").read_text(encoding="utf-8"))["people"]
+    checked = int(load_yaml("calibration.yaml")["checked_at_people"])
+    if people < checked:
+        lines.append(
+            f"This folder has {people:,} people; the targets are checked at {checked:,}. Figures about small "
+            "groups (such as the MoJ-DfE cohort's serious violence offenders) are noisy at this size."
+        )
     return "\n".join(lines)
