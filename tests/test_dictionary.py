@@ -1,0 +1,37 @@
+"""The data dictionary is rendered from the specs: every dataset, table and column, with its provenance."""
+
+from __future__ import annotations
+
+from datafirst.dictionary import markdown, provenance, table_markdown
+from datafirst.specs import ColumnSpec, TableSpec, datasets
+
+
+def test_every_column_of_every_table_is_listed():
+    text = markdown()
+    for dataset in datasets().values():
+        assert f"(`{dataset.name}`)" in text
+        for table in dataset.tables.values():
+            section = table_markdown(table)
+            assert section in text
+            for column in table.columns:
+                assert f"| `{column.name}`" in section
+
+
+def test_provenance_says_confirmed_with_source_or_inferred():
+    confirmed = ColumnSpec("x", "string", "d", "confirmed", source="MoJ catalogue")
+    inferred = ColumnSpec("y", "string", "d", "inferred")
+    assert provenance(confirmed) == "confirmed (MoJ catalogue)"
+    assert provenance(inferred) == "inferred"
+
+
+def test_confirmed_column_appears_with_its_source():
+    column = datasets()["probation"].tables["flatfile"].columns
+    event = next(c for c in column if c.name == "event_id_hash")
+    assert f"confirmed ({event.source})" in markdown()
+
+
+def test_pipes_in_text_do_not_break_the_table():
+    table = TableSpec("d", "t", "a | b", "row", (ColumnSpec("c", "int", "one | two", "inferred", codes=("A|B",)),))
+    row = table_markdown(table).splitlines()[-1]
+    assert row.count(" | ") == 4
+    assert "one \\| two" in row
