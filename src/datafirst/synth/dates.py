@@ -26,11 +26,6 @@ def year_end(year: int) -> int:
     return day(dt.date(year, 12, 31))
 
 
-def years_of(days: np.ndarray) -> np.ndarray:
-    """Calendar year of each day number."""
-    return days.astype("datetime64[D]").astype("datetime64[Y]").astype(np.int64) + 1970
-
-
 def age_on(dob: np.ndarray, when: np.ndarray) -> np.ndarray:
     """Age in completed years on a date, as the courts count it (a birthday counts on the day)."""
     b = dob.astype("datetime64[D]")

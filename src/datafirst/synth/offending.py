@@ -44,17 +44,18 @@ def offence_table() -> OffenceTable:
     lists = code_lists()
     rows = lists["offences"]["codes"]
     codes = list(rows)
-    col = lambda i: np.array([rows[c][i] for c in codes])  # noqa: E731
-    motoring = np.array([c in lists["motoring_offences"] for c in codes])
+    description, group, mode, severity, serious_violence, weight = (
+        np.array(field) for field in zip(*rows.values(), strict=True)
+    )
     return OffenceTable(
         code=np.array(codes),
-        description=col(0),
-        group=col(1),
-        mode=col(2),
-        severity=col(3).astype(np.int8),
-        serious_violence=col(4).astype(bool),
-        weight=col(5).astype(float),
-        motoring=motoring,
+        description=description,
+        group=group,
+        mode=mode,
+        severity=severity.astype(np.int8),
+        serious_violence=serious_violence.astype(bool),
+        weight=weight.astype(float),
+        motoring=np.array([c in lists["motoring_offences"] for c in codes]),
     )
 
 
