@@ -291,7 +291,7 @@ def _secondary(rng, world, cases: Cases) -> tuple[np.ndarray, np.ndarray]:
     table = offence_table()
     counts = rng.poisson(mean * (~table.motoring[cases.code]))
     case = np.repeat(np.arange(len(cases), dtype=np.int64), counts)
-    code = _offence_codes(world, rng, cases.person[case])
+    code = _offence_codes(world, rng, cases.person[case], cases.offence_date[case])
     return case, code
 
 

@@ -79,6 +79,11 @@ class Offences:
         return len(self.person)
 
 
+def saturate(rate: np.ndarray, ceiling: float) -> np.ndarray:
+    """A rate that grows like `rate` when small and levels off at `ceiling`."""
+    return rate / (1.0 + rate / ceiling)
+
+
 def _age_grid(params: dict) -> tuple[np.ndarray, np.ndarray]:
     """The age-crime curve's cumulative distribution on a monthly grid of ages 10 to 100."""
     ages = np.arange(10.0, 100.0 + 1e-9, 1 / 12)
@@ -111,6 +116,7 @@ def _draw_recordable(world, rng) -> tuple[np.ndarray, np.ndarray]:
         + params["male_effect"] * p.male
         + acq["rate_effect"] * p.acquisitive
     )
+    rate = saturate(rate, params["max_rate"])
     # the curve integrates to one over a lifetime; a person's yearly rate times the active years it spans
     # gives their lifetime expectation, of which they are observed for the share f_hi - f_lo
     counts = rng.poisson(rate * ACTIVE_YEARS * (f_hi - f_lo))
@@ -129,13 +135,19 @@ def _draw_motoring(world, rng) -> tuple[np.ndarray, np.ndarray]:
     end = np.minimum(dates.add_years(p.dob, a1), SIM_END)
     years = np.maximum(end - start, 0) / YEAR
     rate = np.exp(params["log_rate"] + params["risk_effect"] * p.risk + params["male_effect"] * p.male)
-    counts = rng.poisson(rate * years)
+    counts = rng.poisson(saturate(rate, params["max_rate"]) * years)
     person = np.repeat(np.arange(len(p), dtype=np.int64), counts)
     when = start[person] + (rng.random(len(person)) * (end - start)[person]).astype(np.int32)
     return person, when.astype(np.int32)
 
 
-def _offence_codes(world, rng, person: np.ndarray) -> np.ndarray:
+def _young_violence(spec: dict, age: np.ndarray) -> np.ndarray:
+    """The multiplier on serious violence weights at each age: floor at 10, rising to 1 at full_from_age."""
+    floor, full = spec["floor"], spec["full_from_age"]
+    return np.clip(floor + (1 - floor) * (age - 10) / (full - 10), floor, 1.0)
+
+
+def _offence_codes(world, rng, person: np.ndarray, when: np.ndarray) -> np.ndarray:
     """An offence code for each recordable offence: the mix depends on sex and risk (Gumbel-max sampling)."""
     table = offence_table()
     params = load_yaml("justice.yaml")["offending"]
@@ -152,6 +164,8 @@ def _offence_codes(world, rng, person: np.ndarray) -> np.ndarray:
         + (~p.male[person])[:, None] * female[None, :]
         + p.risk[person][:, None] * slope[None, :]
         + p.acquisitive[person][:, None] * acquisitive[None, :]
+        + np.log(_young_violence(params["young_violence"], (when - p.dob[person]) / YEAR))[:, None]
+        * table.serious_violence[recordable][None, :]
     )
     gumbel = -np.log(-np.log(rng.random(logits.shape)))
     return recordable[np.argmax(logits + gumbel, axis=1)].astype(np.int16)
@@ -198,7 +212,7 @@ def simulate_offences(world) -> Offences:
     rng = world.rng("offending")
     r_person, r_when = _draw_recordable(world, rng)
     m_person, m_when = _draw_motoring(world, rng)
-    r_code = _offence_codes(world, rng, r_person)
+    r_code = _offence_codes(world, rng, r_person, r_when)
     m_code = _motoring_codes(rng, len(m_person))
     person = np.concatenate([r_person, m_person])
     when = np.concatenate([r_when, m_when])
