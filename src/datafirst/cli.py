@@ -50,6 +50,11 @@ def _parser() -> argparse.ArgumentParser:
     synth.add_argument("--overwrite", action="store_true", help="replace an existing output folder")
     synth.add_argument("--quiet", action="store_true", help="no progress bar or summary")
     synth.add_argument("--report", metavar="DIR", help="print published figures against this generated folder's")
+    link = sub.add_parser("link", help="link the person records of a generated folder with Splink, and score it")
+    link.add_argument("folder", metavar="DIR", help="a generated folder; output goes to DIR/linking/")
+    link.add_argument("--threshold", type=float, help="match probability for the chosen clusters (0-1)")
+    link.add_argument("--overwrite", action="store_true", help="replace an existing DIR/linking/")
+    link.add_argument("--quiet", action="store_true", help="no progress or evaluation printed")
     return parser
 
 
@@ -79,11 +84,28 @@ def _synth(args: argparse.Namespace) -> int:
     return 0
 
 
+def _link(args: argparse.Namespace) -> int:
+    from datafirst.linkage import link
+    from datafirst.linkage.config import check_threshold
+
+    if args.threshold is not None:
+        check_threshold(args.threshold)  # before any work
+    say = None if args.quiet else (lambda msg: print(msg, flush=True))
+    evaluation = link(args.folder, threshold=args.threshold, overwrite=args.overwrite, progress=say)
+    if not args.quiet:
+        from datafirst.linkage.evaluate import summary
+
+        print(summary(evaluation))
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = _parser().parse_args(argv)
         if args.command == "synth":
             return _synth(args)
+        if args.command == "link":
+            return _link(args)
     except DataFirstError as exc:
         print(f"datafirst: error: {exc}", file=sys.stderr)
         return 2

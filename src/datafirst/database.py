@@ -28,4 +28,10 @@ def connect(folder: str | Path, read_only: bool = True) -> duckdb.DuckDBPyConnec
         con.execute(f'CREATE SCHEMA IF NOT EXISTS "{dataset}"')
         pattern = str((folder / dataset / table / "*.parquet").resolve()).replace("'", "''")
         con.execute(f'CREATE VIEW "{dataset}"."{table}" AS SELECT * FROM read_parquet(\'{pattern}\')')
+    linking = folder / "linking"  # written by `datafirst link`: one view per Parquet file, in schema `linking`
+    if linking.is_dir():
+        con.execute("CREATE SCHEMA IF NOT EXISTS linking")
+        for path in sorted(linking.glob("*.parquet")):
+            file = str(path.resolve()).replace("'", "''")
+            con.execute(f"CREATE VIEW linking.\"{path.stem}\" AS SELECT * FROM read_parquet('{file}')")
     return con

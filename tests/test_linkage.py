@@ -1,0 +1,181 @@
+"""The linkage pipeline (`datafirst link`): outputs, accuracy against the truth and a baseline, metrics, CLI."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pytest
+
+import datafirst
+from datafirst.cli import main
+from datafirst.linkage import link, load_config
+from datafirst.linkage.evaluate import cluster_metrics, pair_metrics
+from datafirst.linkage.sources import available_sources, load_person_records
+from datafirst.synth import generate
+
+PEOPLE = 20_000
+SEED = 11
+F1_FLOOR = 0.9
+
+
+@pytest.fixture(scope="module")
+def linked(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
+    """A small generated folder, linked once: (folder, evaluation)."""
+    folder = tmp_path_factory.mktemp("link") / "data"
+    generate(folder, people=PEOPLE, seed=SEED)
+    return folder, link(folder)
+
+
+def _records(folder: Path) -> pd.DataFrame:
+    """Every configured person record of the folder (source_dataset, row_id_hash), from the sources themselves."""
+    con = datafirst.connect(folder)
+    cfg = load_config()
+    load_person_records(con, available_sources(folder, cfg), cfg)
+    return con.execute("SELECT source_dataset, unique_id AS row_id_hash FROM person_records").df()
+
+
+def test_output_tables(linked):
+    folder, evaluation = linked
+    out = folder / "linking"
+    assert sorted(p.name for p in out.iterdir()) == [
+        "evaluation.json",
+        "mags_crown_journey.parquet",
+        "person_ids.parquet",
+        "xjs_link.parquet",
+    ]
+    records = _records(folder)
+    xjs = pd.read_parquet(out / "xjs_link.parquet")
+    ids = pd.read_parquet(out / "person_ids.parquet")
+    journey = pd.read_parquet(out / "mags_crown_journey.parquet")
+    assert list(xjs.columns[:3]) == ["source_dataset", "row_id_hash", "estimated_xjs_id"]
+    assert {"cluster_high", "cluster_medium", "cluster_low"} <= set(xjs.columns)
+    assert list(ids.columns) == ["source_dataset", "row_id_hash", "estimated_person_id"]
+    assert list(journey.columns) == ["mags_case_id_hash", "crown_case_id_hash"]
+    assert len(xjs) == len(ids) == len(records) == evaluation["records"]
+    # every person record exactly once, and nothing else
+    key = ["source_dataset", "row_id_hash"]
+    assert not xjs.duplicated(key).any()
+    merged = records.merge(xjs[key], on=key, how="outer", indicator=True)
+    assert (merged["_merge"] == "both").all()
+    assert xjs["estimated_xjs_id"].notna().all() and ids["estimated_person_id"].notna().all()
+    # a per-dataset id never spans two datasets
+    assert (ids.groupby("estimated_person_id")["source_dataset"].nunique() == 1).all()
+    assert json.loads((out / "evaluation.json").read_text()) == json.loads(json.dumps(evaluation))
+
+
+def test_connect_shows_linking_schema(linked):
+    folder, evaluation = linked
+    con = datafirst.connect(folder)
+    assert con.execute("SELECT count(*) FROM linking.xjs_link").fetchall()[0][0] == evaluation["records"]
+    assert con.execute("SELECT count(*) FROM linking.mags_crown_journey").fetchall()[0][0] > 0
+
+
+def test_accuracy_beats_exact_match_baseline(linked):
+    folder, evaluation = linked
+    con = datafirst.connect(folder)
+    cfg = load_config()
+    sources = available_sources(folder, cfg)
+    load_person_records(con, sources, cfg)
+    # baseline: records are the same person when forename, surname and date of birth are all present and equal
+    truth = " UNION ALL ".join(
+        f"SELECT row_id_hash, person_id FROM truth.record_person "
+        f"WHERE dataset = '{s['dataset']}' AND table_name = '{s['table']}'"
+        for s in sources
+    )
+    baseline = cluster_metrics(
+        con,
+        f"""SELECT CASE WHEN forename IS NULL OR surname IS NULL OR date_of_birth IS NULL THEN unique_id
+                        ELSE forename || '|' || surname || '|' || date_of_birth::VARCHAR END AS cluster_id,
+                   t.person_id
+            FROM person_records p JOIN ({truth}) t ON t.row_id_hash = p.unique_id""",
+    )
+    model = evaluation["xjs"]
+    assert model["records"] == baseline["records"]
+    assert model["pairwise_f1"] >= F1_FLOOR
+    assert model["pairwise_f1"] > baseline["pairwise_f1"] + 0.05
+    assert model["b3_f1"] > baseline["b3_f1"]
+    assert evaluation["person_ids"]["pairwise_f1"] >= F1_FLOOR
+    assert evaluation["case_journey"]["precision"] >= 0.9 and evaluation["case_journey"]["recall"] >= 0.85
+
+
+def test_metrics_known_answer():
+    """Clusters A = {r1 p1, r2 p1, r3 p2}, B = {r4 p2, r5 p3}, C = {r6 p4}."""
+    con = duckdb.connect()
+    con.execute("""CREATE TABLE r AS SELECT * FROM (VALUES
+        ('r1', 'A', 'p1'), ('r2', 'A', 'p1'), ('r3', 'A', 'p2'),
+        ('r4', 'B', 'p2'), ('r5', 'B', 'p3'), ('r6', 'C', 'p4')) v(record, cluster_id, person_id)""")
+    m = cluster_metrics(con, "SELECT * FROM r")
+    # pairs: predicted A 3 + B 1 + C 0 = 4; true p1 1 + p2 1 = 2; found (r1, r2) = 1
+    assert m["pairs"] == {"true_positive": 1, "predicted": 4, "true": 2}
+    assert m["pairwise_precision"] == pytest.approx(1 / 4)
+    assert m["pairwise_recall"] == pytest.approx(1 / 2)
+    assert m["pairwise_f1"] == pytest.approx(1 / 3)
+    # B-cubed precision: r1, r2 2/3; r3 1/3; r4, r5 1/2; r6 1 -> (2/3 + 2/3 + 1/3 + 1/2 + 1/2 + 1) / 6
+    assert m["b3_precision"] == pytest.approx(11 / 18)
+    # B-cubed recall: r1, r2 1; r3, r4 1/2; r5, r6 1 -> 5 / 6
+    assert m["b3_recall"] == pytest.approx(5 / 6)
+    # only p4 is exactly one cluster holding nothing else
+    assert m["exact_person_share"] == pytest.approx(1 / 4)
+    assert (m["records"], m["clusters"], m["people"]) == (6, 3, 4)
+    perfect = cluster_metrics(con, "SELECT record, person_id AS cluster_id, person_id FROM r")
+    assert perfect["pairwise_f1"] == perfect["b3_f1"] == perfect["exact_person_share"] == 1.0
+
+    pairs = pair_metrics(
+        con,
+        "SELECT * FROM (VALUES ('a', 'b'), ('a', 'c'), ('a', 'c')) v(a, b)",
+        "SELECT * FROM (VALUES ('a', 'b'), ('d', 'e'), ('f', 'g')) v(a, b)",
+    )
+    assert (pairs["predicted"], pairs["true"], pairs["found"]) == (2, 3, 1)
+    assert pairs["precision"] == pytest.approx(1 / 2) and pairs["recall"] == pytest.approx(1 / 3)
+
+
+def _partition(frame: pd.DataFrame, column: str) -> set[frozenset[str]]:
+    return {frozenset(group) for _, group in frame.groupby(column)["row_id_hash"]}
+
+
+def test_deterministic_and_cli(linked, tmp_path, capsys):
+    folder, _evaluation = linked
+    first = pd.read_parquet(folder / "linking" / "xjs_link.parquet")
+    copy = tmp_path / "again"
+    shutil.copytree(folder, copy)
+    assert main(["link", str(copy), "--quiet"]) == 2  # linking/ exists
+    assert "--overwrite" in capsys.readouterr().err
+    assert main(["link", str(copy), "--overwrite"]) == 0
+    printed = capsys.readouterr().out
+    assert "pairwise precision" in printed and "B-cubed" in printed and "mags_crown_journey" in printed
+    second = pd.read_parquet(copy / "linking" / "xjs_link.parquet")
+    assert first[["source_dataset", "row_id_hash"]].equals(second[["source_dataset", "row_id_hash"]])
+    for column in ("estimated_xjs_id", "cluster_high", "cluster_low"):
+        assert _partition(first, column) == _partition(second, column)
+    assert not list(copy.glob(".linking*"))  # no temporary folders left behind
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        ["--threshold", "0"],
+        ["--threshold", "1"],
+        ["--threshold", "1.5"],
+        ["--threshold", "nan"],
+        ["--threshold", "high"],
+    ],
+)
+def test_cli_bad_threshold(linked, capsys, extra):
+    folder, _ = linked
+    before = (folder / "linking" / "evaluation.json").stat().st_mtime_ns
+    assert main(["link", str(folder), "--overwrite", "--quiet", *extra]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("datafirst: error:") and err.count("\n") == 1
+    assert (folder / "linking" / "evaluation.json").stat().st_mtime_ns == before
+
+
+def test_cli_not_a_generated_folder(tmp_path, capsys):
+    assert main(["link", str(tmp_path / "nowhere")]) == 2
+    assert main(["link", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 2 and "Traceback" not in err
+    assert not (tmp_path / "linking").exists()
