@@ -7,12 +7,12 @@ DATA := data/synthetic
 PEOPLE ?= 100000
 SEED ?= 42
 
-.PHONY: install data test test-fast lint benchmark clean
+.PHONY: install data book notebooks test test-fast lint benchmark clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	$(BIN)/python -m pip install --quiet -e ".[dev,book]"
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -22,10 +22,24 @@ data: $(STAMP)
 	$(BIN)/datafirst synth --people $(PEOPLE) --seed $(SEED) --out $(DATA) --overwrite
 	$(BIN)/datafirst synth --report $(DATA)
 
-## test: lint and every test, the slow ones included
+## book: generate the default data, then build the book (every notebook executed) into _build/html
+# -W -n --keep-going: any warning (a cell error, a broken reference, an undefined term) fails the build; --all
+# rebuilds every page, so that a warning is never hidden by an incremental build. Stale pages are removed first.
+book: data
+	rm -rf _build/html
+	$(BIN)/jupyter-book build . --all -W -n --keep-going --quiet
+
+## notebooks: re-run the book's notebooks in place on fresh data, after a change to the generator alters the numbers
+# (make test compares the notebooks' saved outputs with a new run: review the diff of book/*.ipynb, then commit it)
+notebooks: data
+	$(BIN)/jupyter execute --inplace book/*.ipynb
+
+## test: lint, build the book, then every test: the slow ones, the notebooks (nbval) and the built book in a browser
 test: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
-	$(BIN)/python -m pytest -m "slow or not slow" -n 2 --dist loadscope
+	$(MAKE) --no-print-directory book
+	$(BIN)/python -m pytest -m "slow or not slow or book" -n 2 --dist loadscope \
+		--nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg tests book
 
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest
