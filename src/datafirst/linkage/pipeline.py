@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import shutil
 import time
 from collections.abc import Callable
@@ -30,6 +29,7 @@ from datafirst.linkage.config import check_threshold, load_config
 from datafirst.linkage.evaluate import cluster_metrics, pair_metrics
 from datafirst.linkage.model import settings, train
 from datafirst.linkage.sources import PERSON_TABLE, available_sources, load_person_records
+from datafirst.synth.output import move_into_place, temporary_folder
 
 XJS_TABLE = "xjs_link"
 PERSON_IDS_TABLE = "person_ids"
@@ -169,22 +169,13 @@ def run_linkage(
 def _write(con: duckdb.DuckDBPyConnection, cfg: dict[str, Any], out: Path, evaluation: dict[str, Any]) -> None:
     """Write the tables and evaluation to a temporary folder beside `out`, then rename it into place."""
     files = cfg["output"]
-    tmp = out.parent / f".{out.name}.partial-{os.getpid()}"
-    if tmp.exists():
-        shutil.rmtree(tmp)
-    tmp.mkdir(parents=True)
+    tmp = temporary_folder(out)
     try:
         for table, name in ((XJS_TABLE, "xjs_link"), (PERSON_IDS_TABLE, "person_ids"), (JOURNEY_TABLE, "case_journey")):
             path = str(tmp / files[name]).replace("'", "''")
             con.execute(f"COPY (SELECT * FROM {table}) TO '{path}' (FORMAT PARQUET, COMPRESSION ZSTD)")
         (tmp / files["evaluation"]).write_text(json.dumps(evaluation, indent=2) + "\n", encoding="utf-8")
-        if out.exists():
-            old = out.parent / f".{out.name}.old-{os.getpid()}"
-            out.rename(old)
-            tmp.rename(out)
-            shutil.rmtree(old)
-        else:
-            tmp.rename(out)
+        move_into_place(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
