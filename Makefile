@@ -17,10 +17,12 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-## data: generate the default synthetic data (100,000 people, seed 42) into data/synthetic
+## data: generate the default synthetic data (100,000 people, seed 42) into data/synthetic, and link it
+# (the book's chapters read the linkage output in data/synthetic/linking; they never re-link, as they run in parallel)
 data: $(STAMP)
 	$(BIN)/datafirst synth --people $(PEOPLE) --seed $(SEED) --out $(DATA) --overwrite
 	$(BIN)/datafirst synth --report $(DATA)
+	$(BIN)/datafirst link $(DATA) --overwrite
 
 ## book: generate the default data, then build the book (every notebook executed) into _build/html
 # -W -n --keep-going: any warning (a cell error, a broken reference, an undefined term) fails the build; --all

@@ -6,11 +6,13 @@ The book lives in ``book/`` and its configuration, ``_config.yml``, at the repos
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Any
 
 from datafirst.exceptions import DataFirstError
 
-__all__ = ["DEFAULT_DATA", "data_folder", "repository_root"]
+__all__ = ["DEFAULT_DATA", "data_folder", "linked_folder", "linkage_evaluation", "repository_root"]
 
 #: Where ``make data`` writes the default synthetic data, relative to the repository root.
 DEFAULT_DATA = Path("data") / "synthetic"
@@ -43,3 +45,23 @@ def data_folder(start: str | Path | None = None) -> Path:
             "(it generates 100,000 people, seed 42)."
         )
     return folder
+
+
+def linked_folder(start: str | Path | None = None) -> Path:
+    """``<root>/data/synthetic``, checked to hold the linkage output (``linking/``) as well as the data.
+
+    ``make data`` runs ``datafirst link`` once, before the book is built. Chapters read that output rather than
+    re-linking, because the book's notebooks run in parallel and must never replace a folder another one reads.
+    """
+    folder = data_folder(start)
+    if not (folder / "linking" / "evaluation.json").is_file():
+        raise DataFirstError(
+            f"no linkage output in {folder / 'linking'}: run `make data` (or `datafirst link {folder}`) first."
+        )
+    return folder
+
+
+def linkage_evaluation(start: str | Path | None = None) -> dict[str, Any]:
+    """The evaluation that ``datafirst link`` wrote beside its output (``linking/evaluation.json``)."""
+    path = linked_folder(start) / "linking" / "evaluation.json"
+    return json.loads(path.read_text(encoding="utf-8"))
