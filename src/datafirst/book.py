@@ -12,7 +12,7 @@ from typing import Any
 
 from datafirst.exceptions import DataFirstError
 
-__all__ = ["DEFAULT_DATA", "data_folder", "linked_folder", "linkage_evaluation", "repository_root"]
+__all__ = ["DEFAULT_DATA", "data_folder", "linkage_evaluation", "linked_folder", "repository_root"]
 
 #: Where ``make data`` writes the default synthetic data, relative to the repository root.
 DEFAULT_DATA = Path("data") / "synthetic"

@@ -47,7 +47,9 @@ def cluster_metrics(con: duckdb.DuckDBPyConnection, records_sql: str) -> dict[st
             (SELECT sum(n * (n - 1) // 2) FROM people) AS true_pairs,
             (SELECT sum(n_cp * n_cp / n_c) FROM joined) AS b3_precision_sum,
             (SELECT sum(n_cp * n_cp / n_p) FROM joined) AS b3_recall_sum,
-            (SELECT count(*) FROM joined WHERE n_cp = n_c AND n_cp = n_p) AS exact_people
+            -- an aggregate, not a WHERE: as a filter, DuckDB derives clusters.n = people.n from it and may join
+            -- clusters to people on their sizes alone, a near cartesian product
+            (SELECT sum(CASE WHEN n_cp = n_c AND n_cp = n_p THEN 1 ELSE 0 END) FROM joined) AS exact_people
         """).fetchall()[0]
     records, clusters, people, tp, predicted, true, b3p, b3r, exact = (0 if v is None else v for v in row)
     precision, recall = _ratio(tp, predicted), _ratio(tp, true)
