@@ -5,6 +5,8 @@ from __future__ import annotations
 import duckdb
 
 from datafirst.calibration import metric
+from datafirst.journeys.returning import returns_sql
+from datafirst.journeys.timeline import TRUTH, event_sources, event_sql
 
 
 def _people(con: duckdb.DuckDBPyConnection) -> int:
@@ -38,29 +40,14 @@ def crown_per_100_mags_2020(con) -> float:
     return 100 * crown / mags if mags else float("nan")
 
 
-_RETURNS = """
-WITH cases AS (
-    SELECT r.person_id, m.first_hearing_date AS day, m.offence_group
-    FROM magistrates.case_summary m
-    JOIN truth.record_person r ON r.row_id_hash = m.row_id_hash AND r.dataset = 'magistrates'
-    WHERE m.first_hearing_date <= DATE '2019-12-31'
-),
-firsts AS (
-    SELECT person_id, min(day) AS first_day, arg_min(offence_group, day) AS first_group
-    FROM cases GROUP BY person_id HAVING year(min(day)) = 2011
-)
-SELECT f.person_id, f.first_group, count(c.day) FILTER (WHERE c.day > f.first_day) AS returns
-FROM firsts f JOIN cases c USING (person_id)
-GROUP BY f.person_id, f.first_group
-"""
-
-
 def _returns(con, condition: str, where: str = "TRUE") -> float:
-    """Share (%) of defendants first seen in 2011 meeting a condition on their number of returns.
+    """Share (%) of defendants first seen in 2011 meeting a condition on their number of returns by December 2019.
 
-    The true person is used here, as MoJ used its linked person id: this measures the simulation itself.
+    The true person is used here, as MoJ used its linked person id: this measures the simulation itself. The
+    measure is the course's own (`datafirst.journeys.returning`), run on the magistrates' cases of the truth.
     """
-    sql = f"SELECT 100 * avg(CASE WHEN {condition} THEN 1 ELSE 0 END) FROM ({_RETURNS}) WHERE {where}"
+    cases = f"({event_sql(event_sources(['magistrates_case'])[0], TRUTH)})"  # a missing table: CatalogException
+    sql = f"SELECT 100 * avg(CASE WHEN {condition} THEN 1 ELSE 0 END) FROM ({returns_sql(cases, TRUTH)}) WHERE {where}"
     return con.execute(sql).fetchone()[0]
 
 
