@@ -209,3 +209,20 @@ def test_education_parameters_documented():
         "police",
     ):
         assert section in par
+
+
+def test_public_cohort_ctes_give_the_calibration_figures(con):
+    """The CTEs the book reuses reproduce the calibration metrics they were factored out of."""
+    from datafirst.calibration import education
+
+    share = con.execute(
+        f"WITH {education.cohort_ctes()} SELECT 100 * avg((person_id IN (SELECT person_id FROM sv))::INT) FROM cohort"
+    ).fetchone()[0]
+    assert share == pytest.approx(education.dfe_sv_offence_pct(con))
+    none = con.execute(
+        f"""WITH {education.ons_ctes()}
+        SELECT 100 * avg((k.maths_expected AND k.english_expected)::INT)
+        FROM grouped g JOIN (SELECT r_k.person_id, k.* FROM {education.records("ks2", "k")}) k USING (person_id)
+        WHERE g.grp = 'none' AND k.maths_level IS NOT NULL"""
+    ).fetchone()[0]
+    assert none == pytest.approx(education.ons_ks2_none_pct(con))

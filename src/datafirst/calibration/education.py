@@ -50,6 +50,25 @@ ks2 AS (
 """
 
 
+def records(table: str, alias: str) -> str:
+    """SQL joining a moj_dfe table (as `alias`) to the true person of each row (as `r_<alias>.person_id`), for
+    analyses that reuse the calibration's definitions."""
+    return _rows(table, alias)
+
+
+def cohort_ctes() -> str:
+    """The common table expressions behind the MoJ-DfE cohort figures, to follow a `WITH`: `cohort` (true
+    persons in Year 11 in 2011/12 to 2014/15), `pnc` (their cautions and convictions to the end of 2020, with
+    `person_id`), `sv` (first serious violence offence date, `first_sv`) and `ks2` (levels-era results)."""
+    return _BASE
+
+
+def ons_ctes() -> str:
+    """The common table expressions behind the ONS figures, to follow a `WITH`: `grouped` gives each pupil aged
+    23 or 24 at the end of 2021 (`person_id`) and the worst outcome by then (`grp`: custody, other or none)."""
+    return _ONS
+
+
 def _scalar(con: duckdb.DuckDBPyConnection, sql: str) -> float:
     value = con.execute(sql).fetchone()[0]
     return float("nan") if value is None else float(value)
