@@ -111,3 +111,21 @@ def test_non_nullable_columns_have_no_nulls(con, key):
 def test_every_table_has_rows(con, key):
     """At 30,000 people every table has something in it (an empty table would test nothing)."""
     assert scalar(con, f"SELECT count(*) FROM {key}") > 0
+
+
+def test_a_column_with_an_unknown_key_is_refused():
+    """An unquoted comma in a flow mapping turns the rest of a description into a stray key: refuse it."""
+    from datafirst.exceptions import DataFirstError
+    from datafirst.specs import _column
+
+    cut = {"name": "forename", "type": "string", "provenance": "inferred", "description": "As recorded (typos"}
+    with pytest.raises(DataFirstError, match="unknown keys"):
+        _column({**cut, "nicknames and swaps occur)": None}, "magistrates.case_summary")
+    assert _column(cut, "magistrates.case_summary").description == "As recorded (typos"
+
+
+def test_descriptions_end_as_sentences():
+    """Every description is a whole sentence: none is cut short by YAML."""
+    for key in KEYS:
+        for col in table(key).columns:
+            assert col.description.endswith((".", ")")), f"{key}.{col.name}: {col.description!r}"

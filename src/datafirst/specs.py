@@ -8,6 +8,7 @@ targets. This module only reads and checks them; it knows nothing about how data
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import os
 from dataclasses import dataclass, field
@@ -30,12 +31,16 @@ PROVENANCE = {"confirmed", "inferred"}
 
 
 def spec_dir() -> Path:
-    """Where the specs live: `$DATAFIRST_SPECS`, else `synthetic/` at the top of the source tree."""
+    """Where the specs live: `$DATAFIRST_SPECS`, else `synthetic/` at the top of the source tree, else the copy
+    shipped inside an installed wheel (`datafirst/_synthetic`), so that a project in a secure environment that
+    installs the package from a wheel needs no clone of this repository."""
     env = os.environ.get("DATAFIRST_SPECS")
-    path = Path(env) if env else Path(__file__).resolve().parents[2] / "synthetic"
-    if not (path / "code_lists.yaml").is_file():
-        raise DataFirstError(f"cannot find the synthetic specs in {path} (set DATAFIRST_SPECS)")
-    return path
+    here = Path(__file__).resolve().parent
+    candidates = [Path(env)] if env else [here.parents[1] / "synthetic", here / "_synthetic"]
+    for path in candidates:
+        if (path / "code_lists.yaml").is_file():
+            return path
+    raise DataFirstError(f"cannot find the synthetic specs in {candidates[0]} (set DATAFIRST_SPECS)")
 
 
 @functools.cache
@@ -101,10 +106,18 @@ class DatasetSpec:
     always: bool = False  # written whatever --datasets says (the truth)
 
 
+_COLUMN_KEYS = frozenset(f.name for f in dataclasses.fields(ColumnSpec))
+
+
 def _column(raw: dict[str, Any], where: str) -> ColumnSpec:
     missing = {"name", "type", "description", "provenance"} - raw.keys()
     if missing:
         raise DataFirstError(f"{where}: column spec lacks {sorted(missing)}")
+    unknown = raw.keys() - _COLUMN_KEYS
+    if unknown:
+        # Usually an unquoted comma in a {...} mapping, which cuts a description short: quote the description.
+        keys = sorted(map(str, unknown))
+        raise DataFirstError(f"{where}.{raw['name']}: unknown keys {keys} (is the description quoted?)")
     if raw["type"] not in ARROW_TYPES:
         raise DataFirstError(f"{where}.{raw['name']}: unknown type {raw['type']!r}")
     if raw["provenance"] not in PROVENANCE:
