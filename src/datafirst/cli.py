@@ -32,6 +32,10 @@ def _count(text: str) -> int:
     return int(value)
 
 
+_ENVIRONMENTS = {"srs": "ONS SRS", "sail": "SAIL Databank"}
+_LICENCES = ("MIT", "Apache-2.0", "OGL-UK-3.0", "CC-BY-4.0")  # as datafirst.newproject.LICENCES, without importing it
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="datafirst",
@@ -55,6 +59,19 @@ def _parser() -> argparse.ArgumentParser:
     link.add_argument("--threshold", type=float, help="match probability for the chosen clusters (0-1)")
     link.add_argument("--overwrite", action="store_true", help="replace an existing DIR/linking/")
     link.add_argument("--quiet", action="store_true", help="no progress or evaluation printed")
+    check = sub.add_parser("check-schema", help="check an extract folder's tables, columns and types against the specs")
+    check.add_argument("folder", metavar="DIR", help="a folder laid out as DIR/<dataset>/<table>/*.parquet")
+    check.add_argument("--datasets", default="all", help="comma-separated datasets expected in DIR (all but the truth)")
+    new = sub.add_parser("new-project", help="scaffold a research project from the bundled template (offline)")
+    new.add_argument("--title", help="project title")
+    new.add_argument("--slug", help="folder and Python package name (derived from the title)")
+    new.add_argument("--lead", help="lead researcher")
+    new.add_argument("--organisation", help="organisation")
+    new.add_argument("--environment", choices=_ENVIRONMENTS, help="secure environment: srs (ONS SRS) or sail")
+    new.add_argument("--datasets", help="comma-separated Data First datasets the project will use")
+    new.add_argument("--licence", choices=_LICENCES, help="licence of the project's code")
+    new.add_argument("--output-dir", default=".", help="where to create the project folder (.)")
+    new.add_argument("--no-input", action="store_true", help="ask nothing: defaults for every answer not given")
     return parser
 
 
@@ -99,6 +116,33 @@ def _link(args: argparse.Namespace) -> int:
     return 0
 
 
+def _check_schema(args: argparse.Namespace) -> int:
+    from datafirst.schema_check import report
+
+    text, ok = report(args.folder, args.datasets)
+    print(text, file=sys.stdout if ok else sys.stderr)
+    return 0 if ok else 1
+
+
+def _new_project(args: argparse.Namespace) -> int:
+    from datafirst.newproject import new_project
+
+    given = {
+        "project_title": args.title,
+        "project_slug": args.slug,
+        "lead_researcher": args.lead,
+        "organisation": args.organisation,
+        "secure_environment": _ENVIRONMENTS.get(args.environment or ""),
+        "datasets": args.datasets,
+        "licence": args.licence,
+    }
+    answers = {key: value for key, value in given.items() if value is not None}
+    no_input = args.no_input or not sys.stdin.isatty()
+    folder = new_project(args.output_dir, answers, no_input=no_input)
+    print(f"created {folder}; next: cd {folder} && make install data test (see its README)")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = _parser().parse_args(argv)
@@ -106,6 +150,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _synth(args)
         if args.command == "link":
             return _link(args)
+        if args.command == "check-schema":
+            return _check_schema(args)
+        if args.command == "new-project":
+            return _new_project(args)
     except DataFirstError as exc:
         print(f"datafirst: error: {exc}", file=sys.stderr)
         return 2

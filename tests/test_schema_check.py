@@ -1,0 +1,125 @@
+"""check-schema: every difference between an extract folder and the specs is reported, and nothing else."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from datafirst.cli import main
+from datafirst.exceptions import DataFirstError
+from datafirst.schema_check import Difference, check_folder, choose_datasets, report, type_matches
+from datafirst.specs import datasets
+
+
+def _write(folder: Path, dataset: str, table: str, schema: pa.Schema, single_file: bool = False) -> None:
+    """An empty table with this schema, in the generator's layout (or as one file per table)."""
+    path = folder / dataset / (f"{table}.parquet" if single_file else f"{table}/part-0.parquet")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pq.write_table(schema.empty_table(), path)
+
+
+def _exact_copy(folder: Path, dataset: str) -> None:
+    for name, spec in datasets()[dataset].tables.items():
+        _write(folder, dataset, name, spec.schema)
+
+
+def test_exact_copy_has_no_differences(tmp_path):
+    _exact_copy(tmp_path, "magistrates")
+    _exact_copy(tmp_path, "truth")  # other datasets' folders are ignored
+    assert check_folder(tmp_path, "magistrates") == []
+    text, ok = report(tmp_path, "magistrates")
+    assert ok
+    assert text.startswith("schema OK:") and "magistrates" in text
+
+
+def test_generated_folder_matches_its_specs(generated):
+    folder, _manifest = generated
+    assert check_folder(folder, "all") == []
+
+
+def test_one_file_per_table_layout_is_accepted(tmp_path):
+    for name, spec in datasets()["probation"].tables.items():
+        _write(tmp_path, "probation", name, spec.schema, single_file=True)
+    assert check_folder(tmp_path, ["probation"]) == []
+
+
+def test_every_kind_of_difference_is_reported(tmp_path):
+    specs = datasets()["magistrates"].tables
+    summary = specs["case_summary"].schema
+    summary = summary.remove(summary.get_field_index("plea"))  # missing column
+    summary = summary.append(pa.field("nickname", pa.string()))  # extra column
+    at = summary.get_field_index("first_hearing_date")
+    summary = summary.set(at, pa.field("first_hearing_date", pa.string()))  # a date stored as text
+    _write(tmp_path, "magistrates", "case_summary", summary)
+    _write(tmp_path, "magistrates", "hearings", pa.schema([("x", pa.int64())]))  # a table the spec lacks
+    # magistrates.offence is not written at all: a missing table
+    found = {(d.table, d.kind, d.detail.split(" ")[0]) for d in check_folder(tmp_path, "magistrates")}
+    assert found == {
+        ("magistrates.case_summary", "missing column", "plea"),
+        ("magistrates.case_summary", "extra column", "nickname"),
+        ("magistrates.case_summary", "wrong type", "first_hearing_date"),
+        ("magistrates.offence", "missing table", "no"),
+        ("magistrates.hearings", "extra table", "not"),
+    }
+
+
+def test_each_file_of_a_chunked_table_is_checked(tmp_path):
+    spec = datasets()["probation"].tables["rqmnts"]
+    table_dir = tmp_path / "probation" / "rqmnts"
+    table_dir.mkdir(parents=True)
+    pq.write_table(spec.schema.empty_table(), table_dir / "moj_probation_rqmnts_01.parquet")
+    drifted = spec.schema.remove(0)
+    pq.write_table(drifted.empty_table(), table_dir / "moj_probation_rqmnts_02.parquet")
+    diffs = [d for d in check_folder(tmp_path, "probation") if d.table == "probation.rqmnts"]
+    assert diffs == [
+        Difference("probation.rqmnts", "missing column", f"{spec.columns[0].name} (in moj_probation_rqmnts_02.parquet)")
+    ]
+
+
+@pytest.mark.parametrize(
+    ("spec_type", "arrow_type", "accepted"),
+    [
+        ("int", pa.int32(), True),
+        ("int", pa.float64(), False),
+        ("float", pa.float32(), True),
+        ("string", pa.large_string(), True),
+        ("string", pa.dictionary(pa.int32(), pa.string()), True),
+        ("date", pa.date64(), True),
+        ("date", pa.timestamp("us"), False),
+        ("date", pa.string(), False),
+        ("bool", pa.bool_(), True),
+        ("bool", pa.int8(), False),
+    ],
+)
+def test_type_families(spec_type, arrow_type, accepted):
+    assert type_matches(spec_type, arrow_type) is accepted
+
+
+def test_choose_datasets_keeps_spec_order_and_refuses_the_truth():
+    assert choose_datasets("crown_court, magistrates") == ["magistrates", "crown_court"]
+    assert "truth" not in choose_datasets("all")
+    with pytest.raises(DataFirstError, match="unknown dataset 'truth'"):
+        choose_datasets("magistrates,truth")
+    with pytest.raises(DataFirstError, match="no datasets"):
+        choose_datasets(" , ")
+
+
+def test_cli_exit_status_and_messages(tmp_path, capsys):
+    _exact_copy(tmp_path, "crown_court")
+    assert main(["check-schema", str(tmp_path), "--datasets", "crown_court"]) == 0
+    assert capsys.readouterr().out.startswith("schema OK:")
+    assert main(["check-schema", str(tmp_path), "--datasets", "crown_court,prison"]) == 1
+    err = capsys.readouterr().err.splitlines()
+    assert err[-1].startswith("schema differs: 3 differences")  # prison has three tables, none present
+    assert all(line.startswith("prison.") and ": missing table: " in line for line in err[:-1])
+
+
+def test_cli_bad_input_is_one_line_and_exit_2(tmp_path, capsys):
+    assert main(["check-schema", str(tmp_path / "absent"), "--datasets", "magistrates"]) == 2
+    assert main(["check-schema", str(tmp_path), "--datasets", "nonsense"]) == 2
+    lines = capsys.readouterr().err.splitlines()
+    assert len(lines) == 2
+    assert all(line.startswith("datafirst: error:") for line in lines)

@@ -1,0 +1,384 @@
+"""The research template (template/): baked across its options, exact files, no template syntax left, bad answers
+refused in one line, `datafirst new-project` offline and never over an existing folder, the commit guard, and the
+baked project's own tests on synthetic data."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from cookiecutter.exceptions import FailedHookException
+from cookiecutter.main import cookiecutter
+
+from datafirst.cli import main
+from datafirst.newproject import template_dir
+from datafirst.specs import datasets
+
+ROOT = Path(__file__).resolve().parents[1]
+PREFIX = "datafirst: error:"
+
+COMBINATIONS = {
+    "srs-courts-mit": {
+        "project_title": "Sentencing at the Crown Court",
+        "secure_environment": "ONS SRS",
+        "datasets": "magistrates,crown_court",
+        "licence": "MIT",
+    },
+    "sail-family-civil-apache": {
+        "project_title": "Families in the civil and family courts",
+        "lead_researcher": "Dr Aled Jones",
+        "organisation": "Swansea University",
+        "secure_environment": "SAIL Databank",
+        "datasets": "civil, family",
+        "licence": "Apache-2.0",
+    },
+    "srs-education-ogl": {
+        "project_title": "Exclusion from school & later offending (2011-2020)",
+        "project_slug": "exclusion_offending",
+        "secure_environment": "ONS SRS",
+        "datasets": "moj_dfe,probation,prison",
+        "licence": "OGL-UK-3.0",
+    },
+    "srs-everything-ccby": {
+        "project_title": 'Returning defendants: the "revolving door" & the courts\' view',
+        "project_slug": "returning_defendants",
+        "lead_researcher": "Sam",
+        "secure_environment": "ONS SRS",
+        "datasets": "magistrates,crown_court,prison,probation,family,civil,moj_dfe",
+        "licence": "CC-BY-4.0",
+    },
+}
+
+PROJECT_FILES = {
+    ".gitignore",
+    ".pre-commit-config.yaml",
+    "CITATION.cff",
+    "LICENCE",
+    "Makefile",
+    "README.md",
+    "config.yaml",
+    "data/README.md",
+    "docs/application/data-request.md",
+    "docs/application/research-accreditation-panel.md",
+    "docs/application/secure-access-form.md",
+    "docs/qa/assumptions.md",
+    "docs/qa/data-log.md",
+    "environment.yml",
+    "notebooks/01-first-look.ipynb",
+    "outputs/request-log.md",
+    "pyproject.toml",
+    "requirements.txt",
+    "scripts/check_commit.py",
+    "src/{slug}/__init__.py",
+    "src/{slug}/analysis.py",
+    "src/{slug}/config.py",
+    "src/{slug}/data.py",
+    "src/{slug}/outputs.py",
+    "tests/conftest.py",
+    "tests/test_analysis.py",
+    "tests/test_config.py",
+    "tests/test_guard.py",
+    "tests/test_outputs.py",
+}
+
+
+def bake(tmp_path: Path, answers: dict[str, str]) -> Path:
+    """cookiecutter's own API, as `cookiecutter template/` would bake (its replay file kept out of the home folder)."""
+    settings = {"replay_dir": str(tmp_path.parent / "replay"), "cookiecutters_dir": str(tmp_path.parent / "replay")}
+    template = str(template_dir())
+    return Path(
+        cookiecutter(template, no_input=True, extra_context=answers, output_dir=str(tmp_path), default_config=settings)
+    )
+
+
+def files_of(project: Path) -> set[str]:
+    return {p.relative_to(project).as_posix() for p in project.rglob("*") if p.is_file()}
+
+
+@pytest.fixture(params=list(COMBINATIONS), scope="module")
+def baked(request, tmp_path_factory) -> tuple[Path, dict[str, str]]:
+    answers = COMBINATIONS[request.param]
+    return bake(tmp_path_factory.mktemp(request.param), answers), answers
+
+
+def test_template_is_bundled_with_the_package():
+    assert (template_dir() / "cookiecutter.json").is_file()
+    assert template_dir().resolve() == (ROOT / "template").resolve()
+
+
+def test_choices_agree_everywhere():
+    """The template's choice lists, its dataset prompt, the CLI and the checks name the same options."""
+    from datafirst import cli, newproject
+    from datafirst.schema_check import choose_datasets
+
+    spec = json.loads((template_dir() / "cookiecutter.json").read_text(encoding="utf-8"))
+    assert tuple(spec["secure_environment"]) == newproject.ENVIRONMENTS == tuple(cli._ENVIRONMENTS.values())
+    assert tuple(spec["licence"]) == newproject.LICENCES == cli._LICENCES
+    assert f"({', '.join(choose_datasets('all'))})" in spec["__prompts__"]["datasets"]
+    defaults = {k: v[0] if isinstance(v, list) else v for k, v in spec.items() if not k.startswith("_")}
+    assert newproject.check_answers(defaults | {"project_slug": "ok"}) == ["magistrates", "crown_court"]
+
+
+def test_exact_file_set(baked):
+    project, _answers = baked
+    assert files_of(project) == {name.format(slug=project.name) for name in PROJECT_FILES}
+
+
+def test_slug_is_derived_from_the_title_unless_given(baked):
+    project, answers = baked
+    expected = {
+        "Sentencing at the Crown Court": "sentencing_at_the_crown_court",
+        "Families in the civil and family courts": "families_in_the_civil_and_family_courts",
+    }
+    assert project.name == answers.get("project_slug") or project.name == expected[answers["project_title"]]
+
+
+def test_no_template_syntax_survives(baked):
+    project, _answers = baked
+    for path in project.rglob("*"):
+        rel = path.relative_to(project).as_posix()
+        assert "{{" not in rel and "cookiecutter" not in rel
+        if path.is_file():
+            text = path.read_text(encoding="utf-8")
+            for marker in ("{{", "{%", "{#", "cookiecutter."):
+                assert marker not in text, f"{rel} still holds {marker!r}"
+
+
+def test_answers_reach_the_files(baked):
+    project, answers = baked
+    chosen = [n for n in datasets() if n in {d.strip() for d in answers["datasets"].split(",")}]
+    readme = (project / "README.md").read_text(encoding="utf-8")
+    assert answers["project_title"] in readme and answers["secure_environment"] in readme
+    assert f"datasets: [{', '.join(chosen)}]" in (project / "config.yaml").read_text(encoding="utf-8")
+    assert f"license: {answers['licence']}" in (project / "CITATION.cff").read_text(encoding="utf-8")
+    licence = (project / "LICENCE").read_text(encoding="utf-8")
+    words = {
+        "MIT": "MIT License",
+        "Apache-2.0": "Apache License",
+        "OGL-UK-3.0": "Open Government",
+        "CC-BY-4.0": "CC BY",
+    }
+    assert words[answers["licence"]] in licence
+    assert "datafirst==" in (project / "requirements.txt").read_text(encoding="utf-8")
+    assert "acro==" in (project / "requirements.txt").read_text(encoding="utf-8")
+
+
+def test_citation_is_valid_yaml_with_the_lead(baked):
+    import yaml
+
+    project, answers = baked
+    cff = yaml.safe_load((project / "CITATION.cff").read_text(encoding="utf-8"))
+    lead = answers.get("lead_researcher", "A. Researcher")
+    author = cff["authors"][0]
+    assert f"{author.get('given-names', '')} {author['family-names']}".strip() == lead
+    assert cff["title"] == answers["project_title"]
+
+
+def test_structured_files_parse_whatever_the_title(baked):
+    import yaml
+
+    tomllib = pytest.importorskip("tomllib", reason="tomllib is in the standard library from Python 3.11")
+
+    project, answers = baked
+    pyproject = tomllib.loads((project / "pyproject.toml").read_text(encoding="utf-8"))
+    assert pyproject["project"]["description"] == answers["project_title"]
+    for name in ("CITATION.cff", "config.yaml", ".pre-commit-config.yaml", "environment.yml"):
+        assert yaml.safe_load((project / name).read_text(encoding="utf-8")), name
+    notebook = json.loads((project / "notebooks/01-first-look.ipynb").read_text(encoding="utf-8"))
+    assert answers["project_title"] in "".join(notebook["cells"][0]["source"])
+    for path in project.rglob("*.py"):
+        compile(path.read_text(encoding="utf-8"), str(path), "exec")
+
+
+def test_data_request_lists_every_variable_of_the_chosen_datasets(baked):
+    project, answers = baked
+    request = (project / "docs/application/data-request.md").read_text(encoding="utf-8")
+    chosen = {d.strip() for d in answers["datasets"].split(",")}
+    for name, spec in datasets().items():
+        for table in spec.tables.values():
+            heading = f"### `{table.key}`"
+            assert (heading in request) is (name in chosen), heading
+            if name in chosen:
+                section = request.split(heading, 1)[1].split("\n### ", 1)[0].split("\n## ", 1)[0]
+                rows = [line for line in section.splitlines() if line.startswith("| `")]
+                assert [r.split("`")[1] for r in rows] == table.column_names
+                assert all(r.endswith("| |") for r in rows)  # the justification column, left for the researcher
+
+
+def test_application_drafts_carry_the_answers(baked):
+    project, answers = baked
+    form = (project / "docs/application/secure-access-form.md").read_text(encoding="utf-8")
+    panel = (project / "docs/application/research-accreditation-panel.md").read_text(encoding="utf-8")
+    assert answers["project_title"] in form and answers["project_title"] in panel
+    for question in ("Public benefit", "Analytical merit", "Feasibility", "Privacy risks mitigated", "Ethics"):
+        assert f". {question}" in panel
+    assert ("Secure access to data" in form) is (answers["secure_environment"] == "ONS SRS")
+
+
+def test_notebook_is_committed_without_outputs(baked):
+    project, _answers = baked
+    cells = json.loads((project / "notebooks/01-first-look.ipynb").read_text(encoding="utf-8"))["cells"]
+    code = [c for c in cells if c["cell_type"] == "code"]
+    assert code and all(c["outputs"] == [] and c["execution_count"] is None for c in code)
+
+
+def test_precommit_hook_is_local(baked):
+    import yaml
+
+    project, _answers = baked
+    config = yaml.safe_load((project / ".pre-commit-config.yaml").read_text(encoding="utf-8"))
+    assert [r["repo"] for r in config["repos"]] == ["local"]
+
+
+BAD_ANSWERS = {
+    "slug with a hyphen": ({"project_slug": "my-project"}, "project slug 'my-project' is not valid"),
+    "slug starting with a digit": ({"project_slug": "2025_study"}, "is not valid"),
+    "slug a keyword": ({"project_slug": "class"}, "is not valid"),
+    "unknown dataset": ({"datasets": "magistrates,police"}, "unknown dataset 'police'"),
+    "the truth": ({"datasets": "truth"}, "unknown dataset 'truth'"),
+    "no dataset": ({"datasets": " "}, "no datasets named"),
+    "MoJ-DfE in SAIL": ({"secure_environment": "SAIL Databank", "datasets": "moj_dfe"}, "ONS SRS only"),
+    "empty lead": ({"lead_researcher": " "}, "lead researcher must not be empty"),
+}
+
+
+@pytest.mark.parametrize(("answers", "message"), list(BAD_ANSWERS.values()), ids=list(BAD_ANSWERS))
+def test_hook_refuses_bad_answers_in_one_line(tmp_path, capfd, answers, message):
+    with pytest.raises(FailedHookException):
+        bake(tmp_path, answers)
+    err = capfd.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: ") and message in err[0], err
+    assert list(tmp_path.iterdir()) == []  # nothing half-made is left
+
+
+def test_new_project_bakes_offline_and_refuses_an_existing_folder(tmp_path, capsys):
+    args = ["new-project", "--no-input", "--output-dir", str(tmp_path), "--title", "Unpaid work and RAR"]
+    args += ["--environment", "sail", "--datasets", "probation", "--licence", "Apache-2.0", "--lead", "Jo Bloggs"]
+    assert main(args) == 0
+    project = tmp_path / "unpaid_work_and_rar"
+    assert files_of(project) == {name.format(slug=project.name) for name in PROJECT_FILES}
+    assert "SAIL Databank" in (project / "README.md").read_text(encoding="utf-8")
+    assert str(project) in capsys.readouterr().out
+    (project / "notes.md").write_text("my work", encoding="utf-8")
+    assert main(args) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and err.count("\n") == 1 and err.startswith(f"{PREFIX} ") and "already exists" in err
+    assert (project / "notes.md").read_text(encoding="utf-8") == "my work"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--slug", "Bad Slug"], "is not valid"),
+        (["--datasets", "crown_court,nonsense"], "unknown dataset 'nonsense'"),
+        (["--environment", "sail", "--datasets", "moj_dfe"], "ONS SRS only"),
+        (["--licence", "GPL-3.0"], "invalid choice"),
+        (["--environment", "cloud"], "invalid choice"),
+    ],
+)
+def test_new_project_bad_answers_are_one_line_and_exit_2(tmp_path, capfd, args, message):
+    assert main(["new-project", "--no-input", "--output-dir", str(tmp_path), *args]) == 2
+    err = capfd.readouterr().err  # file-descriptor level: a hook's own output would show here too
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(PREFIX) and message in lines[0], lines
+    assert "Traceback" not in err
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory) -> Path:
+    return bake(tmp_path_factory.mktemp("guard"), COMBINATIONS["srs-courts-mit"])
+
+
+def _guard(project: Path, *args: str, cwd: Path) -> subprocess.CompletedProcess:
+    script = project / "scripts" / "check_commit.py"
+    return subprocess.run([sys.executable, str(script), *args], cwd=cwd, capture_output=True, text=True)
+
+
+def test_guard_refuses_a_listed_parquet_file(project, tmp_path):
+    (tmp_path / "extract.parquet").write_bytes(b"PAR1")
+    result = _guard(project, "extract.parquet", cwd=tmp_path)
+    assert result.returncode == 1
+    assert result.stderr.strip() == (
+        "refused: extract.parquet: data file (.parquet); data never go into git: keep it out of the repository"
+    )
+
+
+def test_guard_refuses_a_staged_parquet_file(project, tmp_path):
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.org"]
+    subprocess.run([*git, "init", "-q"], cwd=repo, check=True)
+    (repo / "analysis.py").write_text("print('hello')\n", encoding="utf-8")
+    (repo / "results").mkdir()
+    (repo / "results" / "people.PARQUET").write_bytes(b"PAR1")
+    subprocess.run([*git, "add", "analysis.py", "results/people.PARQUET"], cwd=repo, check=True)
+    result = _guard(project, cwd=repo)  # no arguments: the staged files, as a plain git hook
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [
+        "refused: results/people.PARQUET: data file (.PARQUET); data never go into git: keep it out of the repository"
+    ]
+
+
+def test_guard_lets_the_baked_project_through(project):
+    files = sorted(files_of(project))
+    result = _guard(project, *files, cwd=project)
+    assert result.returncode == 0, result.stderr
+
+
+def test_baked_code_is_ruff_clean(project):
+    """The baked code meets this project's own lint rules (the template's files are not linted before baking)."""
+    ruff = shutil.which("ruff") or str(Path(sys.executable).with_name("ruff"))
+    if not Path(ruff).is_file():
+        pytest.skip("ruff is not installed (pip install -e .[dev])")
+    result = subprocess.run(
+        [ruff, "check", "--config", str(ROOT / "pyproject.toml"), "."], cwd=project, capture_output=True
+    )
+    assert result.returncode == 0, result.stdout.decode()[-3000:]
+
+
+def test_template_ships_in_the_wheel_configuration():
+    """The wheel carries datafirst/_template (a link to template/ in the source tree): see pyproject.toml."""
+    link = ROOT / "src" / "datafirst" / "_template"
+    assert link.is_symlink() and link.resolve() == (ROOT / "template").resolve()
+    pyproject = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
+    assert '"_template/**/.*"' in pyproject  # dotfiles (.gitignore, .pre-commit-config.yaml) are included too
+
+
+@pytest.mark.slow
+def test_baked_project_tests_pass_on_synthetic_data(tmp_path):
+    """The baked project's own tests and notebook (nbval), run with this environment's Python and no installation."""
+    project = bake(tmp_path, COMBINATIONS["srs-courts-mit"])
+    synthetic = tmp_path / "synthetic"
+    datafirst = [sys.executable, "-m", "datafirst.cli"]
+    synth = ["synth", "--people", "2000", "--seed", "1", "--datasets", "magistrates,crown_court", "--quiet"]
+    made = subprocess.run(
+        [*datafirst, *synth, "--out", str(synthetic)],
+        capture_output=True,
+        text=True,
+    )
+    assert made.returncode == 0, made.stderr
+    prefix = project.name.upper()
+    env = {**os.environ, "PYTHONPATH": str(project / "src"), f"{prefix}_SYNTHETIC": str(synthetic)}
+    args = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-o", "addopts=", "-rs", "tests"]
+    if _importable("nbval"):  # the project's own setting: the notebook runs too, in this environment's kernel
+        args += ["--nbval-lax", "--nbval-current-env", "notebooks"]
+    result = subprocess.run(args, cwd=project, env=env, capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
+    assert re.search(r"\b\d+ passed", result.stdout), result.stdout[-1000:]
+    if _importable("acro"):
+        assert "skipped" not in result.stdout  # the acro example ran
+    checked = subprocess.run([*datafirst, "check-schema", str(synthetic), "--datasets", "magistrates,crown_court"])
+    assert checked.returncode == 0
+
+
+def _importable(module: str) -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec(module) is not None
