@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
+import duckdb
+import pandas as pd
 import pytest
 
 import datafirst
@@ -45,3 +47,14 @@ def table_keys(include_truth: bool = True) -> list[str]:
 def scalar(con, sql: str, params: list | None = None):
     """The single value of a query."""
     return con.execute(sql, params or []).fetchone()[0]
+
+
+def make_table(con: duckdb.DuckDBPyConnection, name: str, columns: tuple[str, ...], rows: list[tuple]) -> None:
+    """A hand-made table for a unit test, with every `*_date` column as a DATE (as the generated tables have)."""
+    frame = pd.DataFrame(rows, columns=list(columns))
+    for column in frame.columns:
+        if column.endswith("_date"):
+            frame[column] = pd.to_datetime(frame[column]).dt.date
+    con.register("_rows", frame)
+    con.execute(f"CREATE TABLE {name} AS SELECT * FROM _rows")
+    con.unregister("_rows")

@@ -6,6 +6,7 @@ import duckdb
 import pandas as pd
 import pytest
 
+from conftest import make_table
 from datafirst.exceptions import DataFirstError
 from datafirst.journeys.pathways import ARROW, pathways, sequences, stage_flows, transitions
 
@@ -19,16 +20,6 @@ PRISON = ("row_id_hash", "journey_start_date", "first_release_date", "journey_en
 PROBATION = ("row_id_hash", "disposal_type_description", "referral_date", "recall_count")
 
 
-def _table(con: duckdb.DuckDBPyConnection, name: str, columns: tuple[str, ...], rows: list[tuple]) -> None:
-    frame = pd.DataFrame(rows, columns=list(columns))
-    for column in frame.columns:
-        if column.endswith("_date"):
-            frame[column] = pd.to_datetime(frame[column]).dt.date
-    con.register("_rows", frame)
-    con.execute(f"CREATE TABLE {name} AS SELECT * FROM _rows")
-    con.unregister("_rows")
-
-
 def build(xjs: dict[str, str] | None = None) -> duckdb.DuckDBPyConnection:
     """Six people. A: fined. B: sent to the Crown Court, custody, prison, released, licence, recalled.
     C and G: community order and probation (C's second case of the year is ignored). E: only a breach case.
@@ -36,7 +27,7 @@ def build(xjs: dict[str, str] | None = None) -> duckdb.DuckDBPyConnection:
     con = duckdb.connect()
     for schema in ("magistrates", "crown_court", "prison", "probation", "linking"):
         con.execute(f"CREATE SCHEMA {schema}")
-    _table(con, "magistrates.case_summary", MAGS, [
+    make_table(con, "magistrates.case_summary", MAGS, [
         ("mA", "cA", "2016-03-01", "N", "Convicted", "Fine", "2016-03-20", "2016-03-20"),
         ("mB", "cB", "2016-02-01", "N", "Sent for trial", None, None, "2016-02-01"),
         ("mC", "cC", "2016-05-01", "N", "Convicted", "Community order", "2016-05-10", "2016-05-10"),
@@ -46,11 +37,11 @@ def build(xjs: dict[str, str] | None = None) -> duckdb.DuckDBPyConnection:
         ("mF", "cF", "2016-04-01", "N", "Acquitted", None, None, "2016-06-01"),
         ("mG", "cG", "2016-07-01", "N", "Convicted", "Community order", "2016-07-01", "2016-07-01"),
     ])  # fmt: skip
-    _table(con, "crown_court.case_summary", CROWN, [
+    make_table(con, "crown_court.case_summary", CROWN, [
         ("kB", "xB", "Trial", "Convicted", "Immediate custody", "2016-06-01", "2016-05-20", "2016-02-20", 300),
     ])  # fmt: skip
-    _table(con, "prison.custodial_journey", PRISON, [("pB", "2016-06-01", "2016-09-01", "2017-01-01", 1)])
-    _table(con, "probation.flatfile", PROBATION, [
+    make_table(con, "prison.custodial_journey", PRISON, [("pB", "2016-06-01", "2016-09-01", "2017-01-01", 1)])
+    make_table(con, "probation.flatfile", PROBATION, [
         ("sA", "Pre-Sentence Report", "2016-03-01", 0),
         ("sB", "ORA Adult Custody (inc PSS)", "2016-06-01", 1),
         ("sC", "ORA Community Order", "2016-05-10", 0),
@@ -61,8 +52,8 @@ def build(xjs: dict[str, str] | None = None) -> duckdb.DuckDBPyConnection:
     person.update(xjs or {})
     source = {"m": "mags_hocas", "k": "crown_xhibit", "p": "prison_nomis", "s": "probation_delius"}
     links = [(source[row[0]], row, p) for row, p in person.items()]
-    _table(con, "linking.xjs_link", ("source_dataset", "row_id_hash", "estimated_xjs_id"), links)
-    _table(con, "linking.mags_crown_journey", ("mags_case_id_hash", "crown_case_id_hash"), [("cB", "xB")])
+    make_table(con, "linking.xjs_link", ("source_dataset", "row_id_hash", "estimated_xjs_id"), links)
+    make_table(con, "linking.mags_crown_journey", ("mags_case_id_hash", "crown_case_id_hash"), [("cB", "xB")])
     return con
 
 

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from conftest import make_table
 from datafirst.journeys.survival import (
     at_risk,
     coverage_end,
@@ -27,16 +28,6 @@ PRISON = ("row_id_hash", "journey_start_date", "first_release_date", "journey_en
 END = "2016-06-01"
 
 
-def _table(con: duckdb.DuckDBPyConnection, name: str, columns: tuple[str, ...], rows: list[tuple]) -> None:
-    frame = pd.DataFrame(rows, columns=list(columns))
-    for column in frame.columns:
-        if column.endswith("_date"):
-            frame[column] = pd.to_datetime(frame[column]).dt.date
-    con.register("_rows", frame)
-    con.execute(f"CREATE TABLE {name} AS SELECT * FROM _rows")
-    con.unregister("_rows")
-
-
 @pytest.fixture(scope="module")
 def con() -> duckdb.DuckDBPyConnection:
     """P1: 200 days' custody, out after 100, a new offence heard 30 days after release (cases heard in custody, or
@@ -46,7 +37,7 @@ def con() -> duckdb.DuckDBPyConnection:
     con = duckdb.connect()
     for schema in ("magistrates", "crown_court", "prison", "linking"):
         con.execute(f"CREATE SCHEMA {schema}")
-    _table(con, "magistrates.case_summary", MAGS, [
+    make_table(con, "magistrates.case_summary", MAGS, [
         ("m1", "2014-11-01", "N", "Immediate custody", "2015-01-01", 200, 30, "M", "Theft offences", "2014-10-01"),
         ("m1a", "2015-02-01", "N", "Fine", "2015-02-01", None, 30, "M", "Theft offences", "2015-01-15"),
         ("m1b", "2015-04-20", "N", "Fine", "2015-04-20", None, 30, "M", "Theft offences", "2015-03-01"),
@@ -58,10 +49,10 @@ def con() -> duckdb.DuckDBPyConnection:
         ("m7", "2015-01-01", "N", "Community order", "2015-01-10", None, 22, "M", "Drug offences", "2014-12-01"),
         ("m7b", "2015-06-01", "Y", "Fine", "2015-06-01", None, 22, "M", "Drug offences", "2015-05-01"),
     ])  # fmt: skip
-    _table(con, "crown_court.case_summary", CROWN, [
+    make_table(con, "crown_court.case_summary", CROWN, [
         ("k3", "Community order", "2015-02-01", None, 35, "M", "Violence against the person", "2014-09-01"),
     ])  # fmt: skip
-    _table(con, "prison.custodial_journey", PRISON, [
+    make_table(con, "prison.custodial_journey", PRISON, [
         ("p1", "2015-01-01", "2015-04-11", "2015-04-11"),
         ("p3", "2015-03-03", "2015-04-01", "2015-04-01"),
         ("p4", "2015-01-10", "2015-07-10", "2015-07-10"),
@@ -70,7 +61,7 @@ def con() -> duckdb.DuckDBPyConnection:
               "m4": "P4", "p4": "P4", "m5": "P5", "m6": "P6", "m7": "P7", "m7b": "P7"}  # fmt: skip
     source = {"m": "mags_hocas", "k": "crown_xhibit", "p": "prison_nomis"}
     links = [(source[row[0]], row, p) for row, p in person.items()]
-    _table(con, "linking.xjs_link", ("source_dataset", "row_id_hash", "estimated_xjs_id"), links)
+    make_table(con, "linking.xjs_link", ("source_dataset", "row_id_hash", "estimated_xjs_id"), links)
     return con
 
 
