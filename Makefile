@@ -7,7 +7,7 @@ DATA := data/synthetic
 PEOPLE ?= 100000
 SEED ?= 42
 
-.PHONY: install data book notebooks test test-fast lint benchmark clean
+.PHONY: install data book learner-book notebooks test test-fast lint benchmark clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,15 @@ data: $(STAMP)
 book: data
 	rm -rf _build/html
 	$(BIN)/jupyter-book build . --all -W -n --keep-going --quiet
+
+## learner-book: the learner edition, every solution removed, into _build/learner/_build/html (book/workshop.md)
+# Notebooks are not executed: the pages show the committed notebooks' outputs, so no data need be generated. The
+# configuration is _config.yml with sphinx-exercise's hide_solutions on (datafirst.learner), written to _build/learner.
+learner-book: $(STAMP)
+	rm -rf _build/learner
+	$(BIN)/python -m datafirst.learner _build/learner/_config.yml
+	$(BIN)/jupyter-book build . --path-output _build/learner --config _build/learner/_config.yml --all -W -n \
+		--keep-going --quiet
 
 ## notebooks: re-run the book's notebooks in place on fresh data, after a change to the generator alters the numbers
 # (make test compares the notebooks' saved outputs with a new run: review the diff of book/*.ipynb, then commit it)
