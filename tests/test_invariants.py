@@ -176,6 +176,18 @@ def test_prison_journey_order(con):
     )
 
 
+def test_rotl_inside_its_custodial_journey(con):
+    joined = """SELECT * FROM (
+                    SELECT r.*, j.offender_id AS journey_offender, j.journey_start_date, j.first_release_date
+                    FROM prison.rotl r JOIN prison.custodial_journey j ON j.row_id_hash = r.journey_row_id_hash)"""
+    assert scalar(con, "SELECT count(*) FROM prison.rotl") > 0, "no releases on temporary licence"
+    assert _count(con, joined) == scalar(con, "SELECT count(*) FROM prison.rotl"), "ROTL rows without a journey"
+    _none(con, f"{joined} WHERE offender_id <> journey_offender", "a ROTL's offender_id differs from its journey's")
+    _none(con, f"{joined} WHERE rotl_date < journey_start_date", "a ROTL before the journey started")
+    _none(con, f"{joined} WHERE return_date < rotl_date", "a ROTL returned before it began")
+    _none(con, f"{joined} WHERE return_date >= first_release_date", "a ROTL not over before the first release")
+
+
 def test_probation_referral_before_termination(con):
     events = "SELECT * FROM probation.flatfile"
     _none(con, f"{events} WHERE termination_date < referral_date", "termination_date < referral_date")

@@ -113,7 +113,7 @@ def test_cli_exit_status_and_messages(tmp_path, capsys):
     assert capsys.readouterr().out.startswith("schema OK:")
     assert main(["check-schema", str(tmp_path), "--datasets", "crown_court,prison"]) == 1
     err = capsys.readouterr().err.splitlines()
-    assert err[-1].startswith("schema differs: 3 differences")  # prison has three tables, none present
+    assert err[-1].startswith("schema differs: 4 differences")  # prison has four tables, none present
     assert all(line.startswith("prison.") and ": missing table: " in line for line in err[:-1])
 
 

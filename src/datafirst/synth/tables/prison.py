@@ -1,4 +1,5 @@
-"""prison.custodial_journey, prison.oasys_assessment and prison.safety_incident (p-NOMIS, OASys, Safety in Custody)."""
+"""prison.custodial_journey, prison.oasys_assessment, prison.safety_incident and prison.rotl (p-NOMIS, OASys,
+Safety in Custody, release on temporary licence)."""
 
 from __future__ import annotations
 
@@ -137,6 +138,74 @@ def _incidents(world, rng, rows, journey_cols) -> Built:
     return Built(columns, j.person[rows][jr])
 
 
+def _rotl_spans(world, rows) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each journey's days of ROTL eligibility: sentenced, long enough, the last months before first release.
+
+    Returns the journey rows (indices into `rows`) and the first and last eligible day of each, inside coverage.
+    """
+    params = load_yaml("effects.yaml")["rotl_policy_2019"]["baseline"]
+    j = world.custody.journeys
+    window = dataset_window(world, DATASET)
+    start, release = j.start[rows].astype(np.int64), j.first_release[rows].astype(np.int64)
+    long_enough = j.sentenced[rows] & (j.sentence_days[rows] >= params["min_sentence_days"])
+    first = np.maximum(np.maximum(start + params["min_days_served"], release - params["eligible_days"]), window.start)
+    last = np.minimum(release - 1, window.end)
+    keep = np.flatnonzero(long_enough & (release != dates.NEVER) & (first <= last))
+    return keep, first[keep], last[keep]
+
+
+def _rotl(world, rows, journey_cols) -> Built:
+    """Releases on temporary licence: a Poisson process over each eligible span, its rate stepping up at the
+    policy date by the documented rate ratio (synthetic/effects.yaml, rotl_policy_2019).
+
+    Every random number comes from the stream "prison-rotl", used by nothing else, so adding this table leaves
+    every other table byte for byte as it was.
+    """
+    effect = load_yaml("effects.yaml")["rotl_policy_2019"]
+    params = effect["baseline"]
+    rng = world.rng("prison-rotl")
+    j = world.custody.journeys
+    jr, first, last = _rotl_spans(world, rows)
+    in_open = rng.random(len(jr)) < params["open_conditions_share"]
+    jr, first, last = jr[in_open], first[in_open], last[in_open]
+    policy = dates.day(str(effect["date"]))
+    monthly = params["monthly_rate"]
+    pieces = []
+    for lo, hi, rate in (
+        (first, np.minimum(last, policy - 1), monthly),
+        (np.maximum(first, policy), last, monthly * effect["rate_ratio"]),
+    ):
+        length = np.maximum(hi - lo + 1, 0)
+        n = rng.poisson(rate * length / 30.4375)
+        idx = np.repeat(np.arange(len(jr)), n)
+        day = lo[idx] + (rng.random(len(idx)) * length[idx]).astype(np.int64)
+        pieces.append((idx, day))
+    idx = np.concatenate([p[0] for p in pieces])
+    day = np.concatenate([p[1] for p in pieces])
+    order = np.lexsort((day, idx))
+    idx, day = idx[order], day[order]
+    types = list(params["types"])
+    share = np.array([params["types"][t]["share"] for t in types])
+    kind = rng.choice(len(types), size=len(idx), p=share / share.sum())
+    max_nights = np.array([params["types"][t]["max_nights"] for t in types])[kind]
+    nights = (rng.random(len(idx)) * (max_nights + 1)).astype(np.int64)
+    back = day + nights
+    failed = rng.random(len(idx)) < params["failure_share"]
+    keep = back <= last[idx]  # a licence that would run past release (or the coverage) is not granted
+    idx, day, back, kind, failed = idx[keep], day[keep], back[keep], kind[keep], failed[keep]
+    take = pa.array(jr[idx].astype(np.int64))
+    columns = {
+        "row_id_hash": world.ids("prison.rotl.row", len(idx)),
+        "offender_id": journey_cols["offender_id"].take(take),
+        "journey_row_id_hash": journey_cols["row_id_hash"].take(take),
+        "rotl_date": dates.to_arrow(day.astype(np.int32)),
+        "return_date": dates.to_arrow(back.astype(np.int32)),
+        "rotl_type": pa.array(types).take(pa.array(kind.astype(np.int64))),
+        "failure_marker": pa.array(failed),
+    }
+    return Built(columns, j.person[rows][jr[idx]])
+
+
 def build(world) -> dict[str, Built]:
     rng = world.rng("prison-tables")
     rows, columns, _ = _journeys(world, rng)
@@ -145,4 +214,5 @@ def build(world) -> dict[str, Built]:
         "custodial_journey": Built(columns, person),
         "oasys_assessment": _oasys(world, rng, rows, columns),
         "safety_incident": _incidents(world, rng, rows, columns),
+        "rotl": _rotl(world, rows, columns),
     }
