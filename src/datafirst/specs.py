@@ -28,6 +28,8 @@ ARROW_TYPES: dict[str, pa.DataType] = {
     "bool": pa.bool_(),
 }
 PROVENANCE = {"confirmed", "inferred"}
+#: libyaml's safe loader when PyYAML was built with it (ten times faster), else the pure-Python one: same results.
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def spec_dir() -> Path:
@@ -49,7 +51,7 @@ def load_yaml(name: str) -> dict[str, Any]:
     path = spec_dir() / name
     try:
         with path.open(encoding="utf-8") as handle:
-            return yaml.safe_load(handle)
+            return yaml.load(handle, Loader=_YAML_LOADER)  # a safe loader either way
     except OSError as exc:
         raise DataFirstError(f"cannot read spec {path}: {exc.strerror}") from None
     except yaml.YAMLError as exc:

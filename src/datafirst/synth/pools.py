@@ -55,11 +55,17 @@ def ascii_fold(name: str) -> str | None:
     return " ".join(part.capitalize() if part.isupper() or part.islower() else part for part in folded.split(" "))
 
 
+@functools.cache
+def _person_provider(locale: str):
+    """Faker's person provider of a locale, made once: making a Faker scans its provider modules (slow), and the
+    name lists read from it are fixed data, not random draws."""
+    return Faker(locale).provider("faker.providers.person")
+
+
 def _locale_words(locale: str, attribute: str) -> list[tuple[str, float | None]]:
     """Words of one Faker list with Faker's own weights when it has them."""
     romanized = locale.endswith(":romanized")
-    faker = Faker(locale.split(":")[0])
-    provider = faker.provider("faker.providers.person")
+    provider = _person_provider(locale.split(":")[0])
     if romanized:
         attribute = {"surname": "last_romanized_names"}.get(attribute, "first_romanized_names")
     else:
