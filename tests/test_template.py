@@ -119,7 +119,7 @@ def test_choices_agree_everywhere():
 
     spec = json.loads((template_dir() / "cookiecutter.json").read_text(encoding="utf-8"))
     assert tuple(spec["secure_environment"]) == newproject.ENVIRONMENTS == tuple(cli._ENVIRONMENTS.values())
-    assert tuple(spec["licence"]) == newproject.LICENCES == cli._LICENCES
+    assert tuple(spec["licence"]) == newproject.LICENCES == cli.LICENCES
     assert f"({', '.join(choose_datasets('all'))})" in spec["__prompts__"]["datasets"]
     defaults = {k: v[0] if isinstance(v, list) else v for k, v in spec.items() if not k.startswith("_")}
     assert newproject.check_answers(defaults | {"project_slug": "ok"}) == ["magistrates", "crown_court"]

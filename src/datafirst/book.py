@@ -47,6 +47,14 @@ def data_folder(start: str | Path | None = None) -> Path:
     return folder
 
 
+def _evaluation_path(folder: Path) -> Path:
+    """Where ``datafirst link`` writes its evaluation in a generated folder (named in synthetic/linkage.yaml)."""
+    from datafirst.linkage.config import load_config  # here: importing the linkage package loads Splink
+
+    output = load_config()["output"]
+    return folder / output["folder"] / output["evaluation"]
+
+
 def linked_folder(start: str | Path | None = None) -> Path:
     """``<root>/data/synthetic``, checked to hold the linkage output (``linking/``) as well as the data.
 
@@ -54,14 +62,14 @@ def linked_folder(start: str | Path | None = None) -> Path:
     re-linking, because the book's notebooks run in parallel and must never replace a folder another one reads.
     """
     folder = data_folder(start)
-    if not (folder / "linking" / "evaluation.json").is_file():
+    evaluation = _evaluation_path(folder)
+    if not evaluation.is_file():
         raise DataFirstError(
-            f"no linkage output in {folder / 'linking'}: run `make data` (or `datafirst link {folder}`) first."
+            f"no linkage output in {evaluation.parent}: run `make data` (or `datafirst link {folder}`) first."
         )
     return folder
 
 
 def linkage_evaluation(start: str | Path | None = None) -> dict[str, Any]:
     """The evaluation that ``datafirst link`` wrote beside its output (``linking/evaluation.json``)."""
-    path = linked_folder(start) / "linking" / "evaluation.json"
-    return json.loads(path.read_text(encoding="utf-8"))
+    return json.loads(_evaluation_path(linked_folder(start)).read_text(encoding="utf-8"))

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 
 from datafirst import __version__
 from datafirst.exceptions import DataFirstError
+from datafirst.newproject import ENVIRONMENTS, LICENCES
 
 DEFAULT_PEOPLE = 100_000
 DEFAULT_SEED = 42
@@ -32,8 +33,7 @@ def _count(text: str) -> int:
     return int(value)
 
 
-_ENVIRONMENTS = {"srs": "ONS SRS", "sail": "SAIL Databank"}
-_LICENCES = ("MIT", "Apache-2.0", "OGL-UK-3.0", "CC-BY-4.0")  # as datafirst.newproject.LICENCES, without importing it
+_ENVIRONMENTS = dict(zip(("srs", "sail"), ENVIRONMENTS, strict=True))  # short names for --environment
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -69,7 +69,7 @@ def _parser() -> argparse.ArgumentParser:
     new.add_argument("--organisation", help="organisation")
     new.add_argument("--environment", choices=_ENVIRONMENTS, help="secure environment: srs (ONS SRS) or sail")
     new.add_argument("--datasets", help="comma-separated Data First datasets the project will use")
-    new.add_argument("--licence", choices=_LICENCES, help="licence of the project's code")
+    new.add_argument("--licence", choices=LICENCES, help="licence of the project's code")
     new.add_argument("--output-dir", default=".", help="where to create the project folder (.)")
     new.add_argument("--no-input", action="store_true", help="ask nothing: defaults for every answer not given")
     return parser

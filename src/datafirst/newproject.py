@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 from datafirst.exceptions import DataFirstError
-from datafirst.schema_check import choose_datasets
 
 ENVIRONMENTS = ("ONS SRS", "SAIL Databank")
 LICENCES = ("MIT", "Apache-2.0", "OGL-UK-3.0", "CC-BY-4.0")
@@ -56,6 +55,8 @@ def check_answers(answers: Mapping[str, Any]) -> list[str]:
         raise DataFirstError(f"secure environment must be one of {', '.join(ENVIRONMENTS)}")
     if answers.get("licence") not in LICENCES:
         raise DataFirstError(f"licence must be one of {', '.join(LICENCES)}")
+    from datafirst.schema_check import choose_datasets  # here: it loads pyarrow, which the CLI's start need not
+
     chosen = choose_datasets(str(answers.get("datasets", "")))
     if answers["secure_environment"] != "ONS SRS":
         for name in chosen:

@@ -23,7 +23,7 @@ from datafirst.specs import TableSpec, datasets
 # The spec's type names and the Arrow types that count as that type. Integer and float widths do not matter to the
 # analysis code (DuckDB and pandas read them alike), so any width is accepted; a date stored as text is not.
 _ACCEPTS = {
-    "string": (pa.types.is_string, pa.types.is_large_string, pa.types.is_string_view, pa.types.is_dictionary),
+    "string": (pa.types.is_string, pa.types.is_large_string, pa.types.is_string_view),
     "int": (pa.types.is_integer,),
     "float": (pa.types.is_floating, pa.types.is_decimal),
     "date": (pa.types.is_date,),

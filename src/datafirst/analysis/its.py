@@ -20,12 +20,7 @@ import numpy as np
 import pandas as pd
 import statsmodels.formula.api as smf
 
-#: z for a 95% interval.
-Z95 = 1.959964
-
-
-def _date(value: str | dt.date) -> str:
-    return dt.date.fromisoformat(str(value)).isoformat()
+from datafirst.stats import iso_date
 
 
 def monthly_rotl_sql(
@@ -36,7 +31,7 @@ def monthly_rotl_sql(
     eligible_days: int = 270,
 ) -> str:
     """The query behind :func:`monthly_rotl`."""
-    first, last = _date(first_month), _date(last_month)
+    first, last = iso_date(first_month), iso_date(last_month)
     return f"""
     WITH months AS (
         SELECT unnest(generate_series(DATE '{first}', DATE '{last}', INTERVAL 1 MONTH))::DATE AS month

@@ -23,6 +23,7 @@ import statsmodels.formula.api as smf
 
 from datafirst.journeys.pathways import person_keys_sql
 from datafirst.journeys.timeline import ESTIMATED
+from datafirst.stats import Z95, iso_date
 
 #: The requirement groups of the cohort, the combination first.
 BOTH, UPW_ONLY, RAR_ONLY = "UPW and RAR", "UPW only", "RAR only"
@@ -30,20 +31,13 @@ GROUPS = (BOTH, UPW_ONLY, RAR_ONLY)
 #: rqmnt_type_main_category_desc of the two requirements.
 UNPAID_WORK = "Unpaid Work"
 RAR = "Rehabilitation Activity Requirement"
-#: z for a 95% interval.
-Z95 = 1.959964
-
-
-def _date(value: str | dt.date) -> str:
-    """A date as an ISO string safe to put in SQL."""
-    return dt.date.fromisoformat(str(value)).isoformat()
 
 
 def requirement_cohort_sql(
     referred_from: str | dt.date, referred_to: str | dt.date, key: str = ESTIMATED, follow_up_days: int = 365
 ) -> str:
     """The query behind :func:`requirement_cohort`."""
-    start, end, days = _date(referred_from), _date(referred_to), int(follow_up_days)
+    start, end, days = iso_date(referred_from), iso_date(referred_to), int(follow_up_days)
     return f"""
     WITH keys AS ({person_keys_sql(key)}),
     reqs AS (  -- which of the two requirements each order carries

@@ -24,6 +24,7 @@ import statsmodels.formula.api as smf
 from statsmodels.genmod.bayes_mixed_glm import BinomialBayesMixedGLM
 
 from datafirst.specs import load_yaml
+from datafirst.stats import Z95
 
 #: Broad ethnic groups of the Crown Court data, the reference group first. "Not stated" rows are left out.
 ETHNIC_GROUPS = ("White", "Mixed", "Asian", "Black", "Other")
@@ -32,8 +33,6 @@ REFERENCE = "White"
 ETHNICITY = f'C(ethnicity, Treatment("{REFERENCE}"))'
 #: The legal factors, as model terms of the frame's columns.
 LEGAL_FACTORS = ("C(severity)", "C(offence_group)", "remanded", "guilty_plea", "previous", "youth")
-#: z for a 95% interval.
-Z95 = 1.959964
 
 _PERSONS_TRUE = """
     SELECT CASE dataset WHEN 'crown_court' THEN 'crown' ELSE 'mags' END AS source, row_id_hash,

@@ -22,7 +22,9 @@ import duckdb
 import pandas as pd
 
 from datafirst.journeys.pathways import ESTIMATED, person_keys_sql
+from datafirst.journeys.survival import coverage_end
 from datafirst.journeys.timeline import check_identifier
+from datafirst.stats import iso_date
 
 #: Offence groups of the synthetic data typical of organised crime (drug supply, robbery, weapons, fraud and
 #: organised acquisitive crime): a stand-in for the study's "planning" criterion, this project's choice.
@@ -172,18 +174,19 @@ def reentry(
     table: str = "soc_frame",
     key: str = ESTIMATED,
     follow_up_days: int = 730,
-    end: str | dt.date = "2021-12-31",
+    end: str | dt.date | None = None,
 ) -> pd.DataFrame:
     """Re-entry after each sentenced appearance of a frame from :func:`build_soc_frame` (built on the same `key`).
 
     The clock starts at the sentence, or for immediate custody at the estimated release (sentence date plus
     :data:`SHARE_SERVED` of the length). An appearance is `followed` if its person is known and the whole follow-up
-    ends by `end` (the last day of magistrates' coverage); it `reentered` if the same person has a magistrates'
-    case for an offence committed after the clock start and within `follow_up_days`. Columns: row_id_hash, soc,
-    custody, clock_start, followed, reentered (NULL when not followed); ordered by row_id_hash.
+    ends by `end` (default: the last day of magistrates' coverage, from the specs); it `reentered` if the same
+    person has a magistrates' case for an offence committed after the clock start and within `follow_up_days`.
+    Columns: row_id_hash, soc, custody, clock_start, followed, reentered (NULL when not followed); ordered by
+    row_id_hash.
     """
     check_identifier(table)
-    end_date = dt.date.fromisoformat(end) if isinstance(end, str) else end
+    end_date = dt.date.fromisoformat(iso_date(end)) if end is not None else coverage_end(("magistrates",))
     return con.execute(
         f"""
         WITH persons AS ({person_keys_sql(key)}),

@@ -25,6 +25,7 @@ from statsmodels.duration.survfunc import SurvfuncRight
 
 from datafirst.journeys.pathways import ESTIMATED, GRACE_DAYS, person_keys_sql
 from datafirst.specs import datasets
+from datafirst.stats import iso_date
 
 COMMUNITY = "Community order"
 SHORT_CUSTODY = "Short custody"
@@ -39,11 +40,6 @@ def coverage_end(sources: Sequence[str] = ("magistrates", "prison")) -> dt.date:
     return min(dt.date.fromisoformat(specs[name].coverage[1]) for name in sources)
 
 
-def _date(value: str | dt.date) -> str:
-    """A date as an ISO string safe to put in SQL."""
-    return (value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))).isoformat()
-
-
 def survival_sql(
     sentenced_from: str | dt.date,
     sentenced_to: str | dt.date,
@@ -53,7 +49,7 @@ def survival_sql(
     follow_up_days: int | None = None,
 ) -> str:
     """The query behind :func:`survival_table`."""
-    start_s, to_s, end_s = _date(sentenced_from), _date(sentenced_to), _date(end)
+    start_s, to_s, end_s = iso_date(sentenced_from), iso_date(sentenced_to), iso_date(end)
     short = int(short_custody_days)
     follow = f"DATE '{end_s}'"  # censoring: the end of coverage, or earlier after a fixed follow-up
     if follow_up_days:

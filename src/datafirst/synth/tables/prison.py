@@ -11,7 +11,7 @@ from datafirst.synth import dates
 from datafirst.synth.ids import to_hex
 from datafirst.synth.recording import dataset_person_ids, record_identity, released_person_ids
 from datafirst.synth.tables import Built
-from datafirst.synth.tables.common import age_years, dataset_window, identity, offence_columns
+from datafirst.synth.tables.common import age_years, dataset_window, identity, labels, offence_columns
 
 DATASET = "prison"
 _LETTERS = np.frombuffer(b"ABCDEFGHJKLMNPQRSTUVWXYZ", dtype=np.uint8)
@@ -200,7 +200,7 @@ def _rotl(world, rows, journey_cols) -> Built:
         "journey_row_id_hash": journey_cols["row_id_hash"].take(take),
         "rotl_date": dates.to_arrow(day.astype(np.int32)),
         "return_date": dates.to_arrow(back.astype(np.int32)),
-        "rotl_type": pa.array(types).take(pa.array(kind.astype(np.int64))),
+        "rotl_type": labels(types, kind),
         "failure_marker": pa.array(failed),
     }
     return Built(columns, j.person[rows][jr[idx]])
