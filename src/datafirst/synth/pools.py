@@ -45,6 +45,7 @@ _COMPOUND_ENDS = [
 ]
 _UNIT_LETTERS = "ABDEFGHJLNPQRSTUWXYZ"
 TYPO_VARIANTS = 3
+_PERSON = "faker.providers.person"
 
 
 def ascii_fold(name: str) -> str | None:
@@ -57,9 +58,9 @@ def ascii_fold(name: str) -> str | None:
 
 @functools.cache
 def _person_provider(locale: str):
-    """Faker's person provider of a locale, made once: making a Faker scans its provider modules (slow), and the
-    name lists read from it are fixed data, not random draws."""
-    return Faker(locale).provider("faker.providers.person")
+    """Faker's person provider of a locale, made once: making a Faker scans its provider modules (slow, so only the
+    person provider is asked for), and the name lists read from it are fixed data, not random draws."""
+    return Faker(locale, providers=[_PERSON]).provider(_PERSON)
 
 
 def _locale_words(locale: str, attribute: str) -> list[tuple[str, float | None]]:
@@ -360,9 +361,14 @@ def neighbourhoods(seed: int) -> Neighbourhoods:
 
 
 @functools.cache
-def company_names(seed: int, n: int = 5000) -> pa.Array:
-    """Company names for civil claimants (lenders, landlords, utilities), from Faker seeded per instance."""
-    faker = Faker("en_GB")
+def company_names(seed: int) -> pa.Array:
+    """Company names for civil claimants (lenders, landlords, utilities), from Faker seeded per instance.
+
+    The pool size is read here, from the civil spec, rather than passed in: the cache is keyed on the arguments
+    as written, and a run warms the pools before its workers fork, so every caller must make the same call.
+    """
+    n = int(load_yaml("family_civil.yaml")["civil"]["company_pool_size"])
+    faker = Faker("en_GB", providers=["faker.providers.company", _PERSON])
     faker.seed_instance(seed_int(seed, "companies"))
     names = sorted({faker.company() for _ in range(n)})
     return pa.array(names)

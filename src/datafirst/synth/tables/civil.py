@@ -83,7 +83,7 @@ class CompanyPool:
 
 
 def company_pool(world: World) -> CompanyPool:
-    names = company_names(world.seed, int(params()[DATASET]["company_pool_size"]))
+    names = company_names(world.seed)
     return CompanyPool(names, rng_global(world.seed, "civil-company-ranks").permutation(len(names)))
 
 
