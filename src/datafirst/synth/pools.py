@@ -18,7 +18,7 @@ import pyarrow as pa
 from faker import Faker
 
 from datafirst.specs import code_lists, load_yaml
-from datafirst.synth.rng import rng_global, seed_int
+from datafirst.synth.rng import ScalarIntegers, rng_global, seed_int
 
 _LATIN = re.compile(r"^[A-Za-z][A-Za-z' -]*[A-Za-z]$")
 _COMPOUND_ENDS = [
@@ -128,58 +128,62 @@ def _compound_surnames(base: list[str], count: int, rng: np.random.Generator) ->
     return out[:count]
 
 
-def _typos(name: str, rng: np.random.Generator, k: int) -> list[str]:
+_KEYBOARD = {  # letters next to each on a keyboard
+    "a": "sq",
+    "b": "vn",
+    "c": "xv",
+    "d": "sf",
+    "e": "wr",
+    "f": "dg",
+    "g": "fh",
+    "h": "gj",
+    "i": "uo",
+    "j": "hk",
+    "k": "jl",
+    "l": "k",
+    "m": "n",
+    "n": "bm",
+    "o": "ip",
+    "p": "o",
+    "q": "w",
+    "r": "et",
+    "s": "ad",
+    "t": "ry",
+    "u": "yi",
+    "v": "cb",
+    "w": "qe",
+    "x": "zc",
+    "y": "tu",
+    "z": "x",
+}
+
+_PHONETIC = [  # spellings that sound alike
+    ("ph", "f"),
+    ("ie", "ei"),
+    ("y", "ie"),
+    ("ck", "k"),
+    ("ou", "ow"),
+    ("ae", "a"),
+    ("ll", "l"),
+    ("ss", "s"),
+    ("mm", "m"),
+    ("tt", "t"),
+    ("on", "en"),
+    ("an", "en"),
+    ("ee", "ea"),
+]
+
+
+def _typos(name: str, draw: ScalarIntegers, k: int) -> list[str]:
     """k misspellings of a name of the kinds clerks make: a dropped, doubled, swapped or wrong letter."""
-    keyboard = {
-        "a": "sq",
-        "b": "vn",
-        "c": "xv",
-        "d": "sf",
-        "e": "wr",
-        "f": "dg",
-        "g": "fh",
-        "h": "gj",
-        "i": "uo",
-        "j": "hk",
-        "k": "jl",
-        "l": "k",
-        "m": "n",
-        "n": "bm",
-        "o": "ip",
-        "p": "o",
-        "q": "w",
-        "r": "et",
-        "s": "ad",
-        "t": "ry",
-        "u": "yi",
-        "v": "cb",
-        "w": "qe",
-        "x": "zc",
-        "y": "tu",
-        "z": "x",
-    }
-    phonetic = [
-        ("ph", "f"),
-        ("ie", "ei"),
-        ("y", "ie"),
-        ("ck", "k"),
-        ("ou", "ow"),
-        ("ae", "a"),
-        ("ll", "l"),
-        ("ss", "s"),
-        ("mm", "m"),
-        ("tt", "t"),
-        ("on", "en"),
-        ("an", "en"),
-        ("ee", "ea"),
-    ]
     out: list[str] = []
+    lower = name.lower()
     attempts = 0
     while len(out) < k and attempts < 50:
         attempts += 1
-        kind = rng.integers(0, 5)
+        kind = draw(0, 5)
         s = name
-        i = int(rng.integers(1, len(s))) if len(s) > 1 else 0
+        i = draw(1, len(s)) if len(s) > 1 else 0
         if kind == 0 and len(s) > 3:
             s = s[:i] + s[i + 1 :]
         elif kind == 1:
@@ -187,13 +191,13 @@ def _typos(name: str, rng: np.random.Generator, k: int) -> list[str]:
         elif kind == 2 and i < len(s) - 1:
             s = s[:i] + s[i + 1] + s[i] + s[i + 2 :]
         elif kind == 3:
-            near = keyboard.get(s[i].lower(), "")
+            near = _KEYBOARD.get(lower[i], "")
             if near:
-                s = s[:i] + near[int(rng.integers(0, len(near)))] + s[i + 1 :]
+                s = s[:i] + near[draw(0, len(near))] + s[i + 1 :]
         else:
-            for a, b in phonetic:
-                if a in s.lower()[1:]:
-                    j = s.lower().index(a, 1)
+            for a, b in _PHONETIC:
+                j = lower.find(a, 1)
+                if j >= 0:
                     s = s[:j] + b + s[j + len(a) :]
                     break
         if s != name and s not in out and _LATIN.match(s):
@@ -242,10 +246,11 @@ def _table(words: dict[str, dict[str, float]], rng: np.random.Generator, nicknam
     position = {name: i for i, name in enumerate(real)}
     typo_words: list[str] = []
     typos = np.empty((len(real), TYPO_VARIANTS), dtype=np.int64)
-    for i, name in enumerate(real):
-        for j, variant in enumerate(_typos(name, rng, TYPO_VARIANTS)):
-            typos[i, j] = len(real) + len(typo_words)
-            typo_words.append(variant)
+    with ScalarIntegers(rng) as draw:
+        for i, name in enumerate(real):
+            for j, variant in enumerate(_typos(name, draw, TYPO_VARIANTS)):
+                typos[i, j] = len(real) + len(typo_words)
+                typo_words.append(variant)
     nickname = np.full(len(real), -1, dtype=np.int64)
     for formal, variants in nicknames.items():
         if formal in position:
