@@ -28,6 +28,10 @@ PARQUET_OPTIONS = {
     "row_group_size": 1_000_000,
     "write_statistics": True,
     "use_dictionary": True,
+    # A column falls back to plain encoding once its dictionary passes this size. Codes and names stay well
+    # under it; for near-unique columns (hashed keys, postcodes) the default 1 MB only delays the fallback,
+    # and that wasted dictionary work was a tenth of the writing time.
+    "dictionary_pagesize_limit": 64 * 1024,
 }
 
 
