@@ -11,7 +11,9 @@ import functools
 import re
 import unicodedata
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 import numpy as np
 import pyarrow as pa
@@ -46,6 +48,22 @@ _COMPOUND_ENDS = [
 _UNIT_LETTERS = "ABDEFGHJLNPQRSTUWXYZ"
 TYPO_VARIANTS = 3
 _PERSON = "faker.providers.person"
+T = TypeVar("T")
+
+
+def run_pool(build: Callable[[int], T]) -> Callable[[int], T]:
+    """Cache a run-wide pool by seed, like functools.cache, with `prime(seed, pool)` to install one built in
+    another process (the run builds some pools side by side before its workers fork)."""
+    built: dict[int, T] = {}
+
+    @functools.wraps(build)
+    def pool(seed: int) -> T:
+        if seed not in built:
+            built[seed] = build(seed)
+        return built[seed]
+
+    pool.prime = built.__setitem__  # type: ignore[attr-defined]
+    return pool
 
 
 def ascii_fold(name: str) -> str | None:
@@ -263,7 +281,7 @@ def _table(words: dict[str, dict[str, float]], rng: np.random.Generator, nicknam
     return NameTable(pa.array(real + typo_words, type=pa.string()), typos, nickname), pools
 
 
-@functools.cache
+@run_pool
 def name_pools(seed: int) -> NamePools:
     """The run's name pools; the same for every chunk and worker because they depend only on the seed."""
     params = load_yaml("population.yaml")["names"]
@@ -316,7 +334,7 @@ class Neighbourhoods:
         return pc.binary_join_element_wise(self.sector.take(pa.array(sector)), self.units.take(pa.array(unit)), "")
 
 
-@functools.cache
+@run_pool
 def neighbourhoods(seed: int) -> Neighbourhoods:
     """A synthetic set of postcode sectors: real postcode areas, made-up districts, sectors and LSOA codes."""
     params = load_yaml("population.yaml")["addresses"]
@@ -365,7 +383,7 @@ def neighbourhoods(seed: int) -> Neighbourhoods:
     )
 
 
-@functools.cache
+@run_pool
 def company_names(seed: int) -> pa.Array:
     """Company names for civil claimants (lenders, landlords, utilities), from Faker seeded per instance.
 

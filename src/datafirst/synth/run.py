@@ -24,7 +24,7 @@ from datafirst.synth.output import (
     temporary_folder,
     write_part,
 )
-from datafirst.synth.pools import company_names, name_pools, neighbourhoods
+from datafirst.synth.pools import Neighbourhoods, company_names, name_pools, neighbourhoods
 from datafirst.synth.tables import Built, builder
 from datafirst.synth.world import Window, World
 
@@ -118,8 +118,23 @@ def _manifest(cfg: SynthConfig, per_chunk: list[dict[str, tuple[int, int]]]) -> 
     }
 
 
+def _side_pools(seed: int) -> tuple[Neighbourhoods, pa.Array]:
+    return neighbourhoods(seed), company_names(seed)
+
+
 def _warm(cfg: SynthConfig) -> None:
-    """Build the run-wide pools once before workers fork, so that each worker inherits them (on Linux)."""
+    """Build the run-wide pools once before workers fork, so that each worker inherits them (on Linux).
+
+    Each pool is a single-threaded Python loop, so with workers the neighbourhoods and company names are built in
+    a helper process while this one builds the name pools, the longest.
+    """
+    if cfg.workers > 1:
+        with ProcessPoolExecutor(max_workers=1) as helper:
+            side = helper.submit(_side_pools, cfg.seed)
+            name_pools(cfg.seed)
+            hoods, companies = side.result()
+        neighbourhoods.prime(cfg.seed, hoods)
+        company_names.prime(cfg.seed, companies)
     name_pools(cfg.seed)
     neighbourhoods(cfg.seed)
     company_names(cfg.seed)
