@@ -7,7 +7,9 @@ use, as cached properties, so that the prison tables and the police records tell
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
 import numpy as np
 import pyarrow as pa
@@ -17,6 +19,8 @@ from datafirst.synth.ids import hex_ids, id_key, mix64
 from datafirst.synth.pools import NamePools, Neighbourhoods, name_pools, neighbourhoods
 from datafirst.synth.population import People, make_people
 from datafirst.synth.rng import rng_for
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -48,6 +52,13 @@ class World:
         self.pools: NamePools = name_pools(seed)
         self.hoods: Neighbourhoods = neighbourhoods(seed)
         self.people: People = make_people(seed, chunk, first_id, n_people, self.pools, self.hoods)
+        self._memo: dict[Hashable, Any] = {}
+
+    def memo(self, key: Hashable, make: Callable[[], T]) -> T:
+        """A value derived from this chunk's people, made once: for lookups that many builders ask for."""
+        if key not in self._memo:
+            self._memo[key] = make()
+        return self._memo[key]
 
     def rng(self, stream: str) -> np.random.Generator:
         """The random stream of one named process in this chunk."""

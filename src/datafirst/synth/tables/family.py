@@ -91,6 +91,12 @@ class Candidates:
 
 
 def candidates(world: World, male: bool | None = None) -> Candidates:
+    """The chunk's people (of one sex, or all) by date of birth; sorted once per chunk, as family and civil
+    cases ask for them dozens of times."""
+    return world.memo(("candidates", male), lambda: _by_birth(world, male))
+
+
+def _by_birth(world: World, male: bool | None) -> Candidates:
     p = world.people
     pool = np.arange(len(p), dtype=np.int64) if male is None else np.flatnonzero(p.male == male)
     order = np.argsort(p.dob[pool], kind="stable")
