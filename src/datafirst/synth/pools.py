@@ -192,32 +192,42 @@ _PHONETIC = [  # spellings that sound alike
 ]
 
 
-def _typos(name: str, draw: ScalarIntegers, k: int) -> list[str]:
-    """k misspellings of a name of the kinds clerks make: a dropped, doubled, swapped or wrong letter."""
-    out: list[str] = []
+def _sounds_like(name: str) -> str:
+    """The name with its first sound-alike spelling (after the first letter) swapped in, or the name itself."""
     lower = name.lower()
+    for a, b in _PHONETIC:
+        j = lower.find(a, 1)
+        if j >= 0:
+            return name[:j] + b + name[j + len(a) :]
+    return name
+
+
+def _typos(name: str, draw: ScalarIntegers, k: int) -> list[str]:
+    """k misspellings of a name of the kinds clerks make: a dropped, doubled, swapped or wrong letter.
+
+    Every attempt starts again from the name, so the sound-alike spelling is worked out once, when first drawn.
+    """
+    out: list[str] = []
+    n = len(name)
+    sounds_like = None
     attempts = 0
     while len(out) < k and attempts < 50:
         attempts += 1
         kind = draw(0, 5)
-        s = name
-        i = draw(1, len(s)) if len(s) > 1 else 0
-        if kind == 0 and len(s) > 3:
-            s = s[:i] + s[i + 1 :]
+        i = draw(1, n) if n > 1 else 0
+        if kind == 0 and n > 3:
+            s = name[:i] + name[i + 1 :]
         elif kind == 1:
-            s = s[:i] + s[i] + s[i:]
-        elif kind == 2 and i < len(s) - 1:
-            s = s[:i] + s[i + 1] + s[i] + s[i + 2 :]
+            s = name[:i] + name[i] + name[i:]
+        elif kind == 2 and i < n - 1:
+            s = name[:i] + name[i + 1] + name[i] + name[i + 2 :]
         elif kind == 3:
-            near = _KEYBOARD.get(lower[i], "")
-            if near:
-                s = s[:i] + near[draw(0, len(near))] + s[i + 1 :]
+            near = _KEYBOARD.get(name[i].lower(), "")
+            s = name[:i] + near[draw(0, len(near))] + name[i + 1 :] if near else name
         else:
-            for a, b in _PHONETIC:
-                j = lower.find(a, 1)
-                if j >= 0:
-                    s = s[:j] + b + s[j + len(a) :]
-                    break
+            if sounds_like is None:
+                sounds_like = _sounds_like(name)
+            s = sounds_like
         if s != name and s not in out and _LATIN.match(s):
             out.append(s)
     while len(out) < k:
