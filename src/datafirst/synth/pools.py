@@ -272,13 +272,9 @@ def _table(words: dict[str, dict[str, float]], rng: np.random.Generator, nicknam
     """Build one name table from several named pools, returning the table and each pool's WeightedPool."""
     real = sorted(set().union(*[set(w) for w in words.values()]) | {n for v in nicknames.values() for n in v})
     position = {name: i for i, name in enumerate(real)}
-    typo_words: list[str] = []
-    typos = np.empty((len(real), TYPO_VARIANTS), dtype=np.int64)
-    with ScalarIntegers(rng) as draw:
-        for i, name in enumerate(real):
-            for j, variant in enumerate(_typos(name, draw, TYPO_VARIANTS)):
-                typos[i, j] = len(real) + len(typo_words)
-                typo_words.append(variant)
+    with ScalarIntegers(rng) as draw:  # each name has exactly TYPO_VARIANTS, stored after the real names
+        typo_words = [variant for name in real for variant in _typos(name, draw, TYPO_VARIANTS)]
+    typos = len(real) + np.arange(len(typo_words), dtype=np.int64).reshape(len(real), TYPO_VARIANTS)
     nickname = np.full(len(real), -1, dtype=np.int64)
     for formal, variants in nicknames.items():
         if formal in position:
