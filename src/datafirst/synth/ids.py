@@ -52,10 +52,16 @@ def to_hex(ids: np.ndarray, width: int = 16) -> pa.Array:
     """
     ids = np.asarray(ids, dtype=np.uint64)
     digits = _HEX_PAIRS[ids.astype(">u8").view(np.uint8)].view(np.uint8).reshape(len(ids), 16)
-    chars = np.ascontiguousarray(digits[:, 16 - width :])
-    data = pa.py_buffer(chars.tobytes())
-    offsets = pa.py_buffer(np.arange(0, (len(ids) + 1) * width, width, dtype=np.int32).tobytes())
-    return pa.Array.from_buffers(pa.string(), len(ids), [None, offsets, data])
+    return fixed_width_strings(digits[:, 16 - width :])
+
+
+def fixed_width_strings(chars: np.ndarray) -> pa.Array:
+    """Strings of one width from an [n, width] matrix of UTF-8 bytes, built straight from Arrow buffers (going
+    through Python or numpy strings is many times slower)."""
+    n, width = chars.shape
+    offsets = np.arange(n + 1, dtype=np.int32) * np.int32(width)
+    data = np.ascontiguousarray(chars, dtype=np.uint8).tobytes()
+    return pa.Array.from_buffers(pa.string(), n, [None, pa.py_buffer(offsets.tobytes()), pa.py_buffer(data)])
 
 
 def hex_ids(seed: int, name: str, chunk: int, n: int, start: int = 0) -> pa.Array:

@@ -15,6 +15,7 @@ from tqdm import tqdm
 from datafirst import __version__
 from datafirst.specs import datasets, table
 from datafirst.synth.config import SynthConfig
+from datafirst.synth.ids import fixed_width_strings
 from datafirst.synth.output import (
     check_destination,
     combine_hashes,
@@ -69,10 +70,9 @@ def run_chunk(cfg: SynthConfig, tmp: Path, chunk: int, first: int, n: int) -> di
 
 
 def _repeat(value: str, n: int) -> pa.Array:
-    """n copies of one string, built straight from buffers (pa.array on a numpy array of strings is slow)."""
-    raw = value.encode("utf-8")
-    offsets = np.arange(0, (n + 1) * len(raw), len(raw), dtype=np.int32)[: n + 1]
-    return pa.Array.from_buffers(pa.string(), n, [None, pa.py_buffer(offsets.tobytes()), pa.py_buffer(raw * n)])
+    """n copies of one string (pa.array on a numpy array of strings is slow)."""
+    raw = np.frombuffer(value.encode("utf-8"), dtype=np.uint8)
+    return fixed_width_strings(np.broadcast_to(raw, (n, len(raw))))
 
 
 def _record_person(world: World, links) -> dict[str, pa.Array]:
