@@ -6,6 +6,10 @@
 Each size runs in a fresh Python process, so that its peak memory is its own: the peak is the largest maximum
 resident set size (resource.getrusage) of that process and of its worker processes. The output folder is
 written under --out-dir (a temporary folder by default) and deleted after each run.
+
+Each size is run --repeat times (3). The targets are judged on the fastest run, as `timeit` does: on a shared
+machine other work only ever adds time, so the fastest run is the best estimate of what the code does. The
+median run is printed beside it, and the peak memory is the largest of all runs.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import json
 import os
 import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -87,6 +92,18 @@ def child(people: int, workers: int, out_dir: str, seed: int) -> None:
     )
 
 
+def run_size(people: int, workers: int, out_dir: str, seed: int, repeat: int) -> dict:
+    """The fastest of `repeat` runs, with the median time and the largest peak memory of them all."""
+    runs = [run_one(people, workers, out_dir, seed) for _ in range(repeat)]
+    best = dict(min(runs, key=lambda r: r["seconds"]))
+    best["repeats"] = repeat
+    best["median_seconds"] = statistics.median(r["seconds"] for r in runs)
+    best["all_seconds"] = [r["seconds"] for r in runs]
+    for key in ("peak_mb", "peak_main_mb", "peak_children_mb"):
+        best[key] = max(r[key] for r in runs)
+    return best
+
+
 def run_one(people: int, workers: int, out_dir: str, seed: int) -> dict:
     cmd = [
         sys.executable,
@@ -116,14 +133,18 @@ def _mark(ok: bool) -> str:
 
 
 def _report(results: list[dict], faker: float) -> None:
-    print(f"Faker en_GB loop: {faker:,.0f} person rows/s ({FAKER_ROWS:,} rows, one at a time)")
+    print(f"Faker en_GB loop: {faker:,.0f} person rows/s ({FAKER_ROWS:,} rows, one at a time; the fastest loop)")
     print()
     for r in results:
         rate, released_rate = r["records_per_second"], r["released_per_second"]
         ratio = rate / faker
         peak_ok = r["peak_mb"] < TARGET_PEAK_MB_AT_10M
-        print(f"{r['people']:>12,} people, {r['workers']} workers")
-        print(f"  time                {r['seconds']:10.1f} s")
+        print(f"{r['people']:>12,} people, {r['workers']} workers, fastest of {r['repeats']} runs")
+        median_rate = r["records"] / r["median_seconds"]
+        print(
+            f"  time                {r['seconds']:10.1f} s   (median {r['median_seconds']:.1f} s, "
+            f"{median_rate:,.0f} records/s; all: {', '.join(f'{t:.1f}' for t in r['all_seconds'])})"
+        )
         print(
             f"  records written     {r['records']:>14,}   (released tables {r['released']:,}; "
             f"truth {r['records'] - r['released']:,})"
@@ -164,9 +185,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=2, help="worker processes (2)")
     parser.add_argument("--out-dir", default=None, help="where to write the data (a temporary folder)")
     parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--repeat", type=int, default=3, help="runs of each size; the fastest is judged (3)")
     parser.add_argument("--json", action="store_true", help="also print the figures as JSON")
     parser.add_argument("--_child", type=int, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.repeat < 1:
+        parser.error("--repeat must be at least 1")
     if args._child is not None:
         child(args._child, args.workers, args.out_dir, args.seed)
         return 0
@@ -175,11 +199,15 @@ def main(argv: list[str] | None = None) -> int:
     out_dir = tempfile.mkdtemp(prefix="datafirst-bench-") if made_temp else args.out_dir
     os.makedirs(out_dir, exist_ok=True)
     try:
-        faker = faker_rate()
+        faker = max(faker_rate() for _ in range(args.repeat))  # the fastest loop: the ratio errs low
         results = []
         for people in sizes:
-            print(f"running {people:,} people with {args.workers} workers ...", file=sys.stderr, flush=True)
-            results.append(run_one(people, args.workers, out_dir, args.seed))
+            print(
+                f"running {people:,} people with {args.workers} workers, {args.repeat} times ...",
+                file=sys.stderr,
+                flush=True,
+            )
+            results.append(run_size(people, args.workers, out_dir, args.seed, args.repeat))
     finally:
         if made_temp:
             shutil.rmtree(out_dir, ignore_errors=True)
