@@ -10,7 +10,7 @@ import pytest
 
 from conftest import SEED, scalar, table_keys
 from datafirst.synth import generate
-from datafirst.synth.output import combine_hashes, content_hash
+from datafirst.synth.output import combine_hashes, content_hash, content_hashes
 
 PEOPLE, CHUNK = 6_000, 2_000  # three chunks
 
@@ -101,3 +101,14 @@ def test_content_hash_sees_values_moved_between_columns_nulls_and_duplicates():
 
 def test_content_hash_of_no_rows_is_zero():
     assert content_hash(_rows(a=pa.array([], pa.int64()))) == 0
+
+
+def test_content_hashes_of_several_tables_equal_one_at_a_time():
+    tables = [
+        _rows(a=[1, 2, 3]),
+        _rows(a=pa.array([], pa.int64())),
+        _rows(b=["x", None], c=[True, False]),
+    ]
+    assert content_hashes(tables) == [content_hash(t) for t in tables]
+    assert content_hashes(tables)[1] == 0
+    assert content_hashes([]) == []

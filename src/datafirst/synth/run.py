@@ -20,7 +20,7 @@ from datafirst.synth.output import (
     check_destination,
     combine_hashes,
     conform,
-    content_hash,
+    content_hashes,
     move_into_place,
     temporary_folder,
     write_part,
@@ -32,11 +32,13 @@ from datafirst.synth.world import Window, World
 TRUTH = "truth"
 
 
-def _write(tmp: Path, key: str, columns: dict, chunk: int) -> tuple[int, int]:
-    dataset, name = key.split(".")
-    data = conform(table(key), columns)
-    write_part(data, tmp / dataset / name, chunk)
-    return data.num_rows, content_hash(data)
+def _write(tmp: Path, dataset: str, parts: dict[str, dict], chunk: int) -> dict[str, tuple[int, int]]:
+    """Write one dataset's tables for this chunk, then hash them together; returns rows and hash per table."""
+    tables = {name: conform(table(f"{dataset}.{name}"), columns) for name, columns in parts.items()}
+    for name, data in tables.items():
+        write_part(data, tmp / dataset / name, chunk)
+    hashes = content_hashes(list(tables.values()))
+    return {f"{dataset}.{name}": (data.num_rows, h) for (name, data), h in zip(tables.items(), hashes, strict=True)}
 
 
 def _shuffled(world: World, key: str, part: Built) -> Built:
@@ -59,13 +61,12 @@ def run_chunk(cfg: SynthConfig, tmp: Path, chunk: int, first: int, n: int) -> di
         if dataset == TRUTH:
             continue
         built: dict[str, Built] = builder(dataset)(world)
-        for name, raw in built.items():
-            part = _shuffled(world, f"{dataset}.{name}", raw)
-            stats[f"{dataset}.{name}"] = _write(tmp, f"{dataset}.{name}", part.columns, chunk)
-            links.append((dataset, name, part.columns["row_id_hash"], part.person))
-    for name, part in builder(TRUTH)(world).items():
-        stats[f"{TRUTH}.{name}"] = _write(tmp, f"{TRUTH}.{name}", part.columns, chunk)
-    stats[f"{TRUTH}.record_person"] = _write(tmp, f"{TRUTH}.record_person", _record_person(world, links), chunk)
+        parts = {name: _shuffled(world, f"{dataset}.{name}", raw) for name, raw in built.items()}
+        stats |= _write(tmp, dataset, {name: part.columns for name, part in parts.items()}, chunk)
+        links += [(dataset, name, part.columns["row_id_hash"], part.person) for name, part in parts.items()]
+    truth = {name: part.columns for name, part in builder(TRUTH)(world).items()}
+    truth["record_person"] = _record_person(world, links)
+    stats |= _write(tmp, TRUTH, truth, chunk)
     return stats
 
 
