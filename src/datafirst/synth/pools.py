@@ -53,7 +53,7 @@ T = TypeVar("T")
 
 def run_pool(build: Callable[[int], T]) -> Callable[[int], T]:
     """Cache a run-wide pool by seed, like functools.cache, with `prime(seed, pool)` to install one built in
-    another process (the run builds some pools side by side before its workers fork)."""
+    another process (the run builds some pools side by side before its workers fork) and `cached(seed)`."""
     built: dict[int, T] = {}
 
     @functools.wraps(build)
@@ -63,6 +63,7 @@ def run_pool(build: Callable[[int], T]) -> Callable[[int], T]:
         return built[seed]
 
     pool.prime = built.__setitem__  # type: ignore[attr-defined]
+    pool.cached = built.__contains__  # type: ignore[attr-defined]
     return pool
 
 

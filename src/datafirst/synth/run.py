@@ -127,9 +127,10 @@ def _warm(cfg: SynthConfig) -> None:
     """Build the run-wide pools once before workers fork, so that each worker inherits them (on Linux).
 
     Each pool is a single-threaded Python loop, so with workers the neighbourhoods and company names are built in
-    a helper process while this one builds the name pools, the longest.
+    a helper process while this one builds the name pools, the longest (unless an earlier run in this process
+    built them already).
     """
-    if cfg.workers > 1:
+    if cfg.workers > 1 and not (neighbourhoods.cached(cfg.seed) and company_names.cached(cfg.seed)):
         with ProcessPoolExecutor(max_workers=1) as helper:
             side = helper.submit(_side_pools, cfg.seed)
             name_pools(cfg.seed)
