@@ -18,9 +18,11 @@ from dataclasses import dataclass
 from types import SimpleNamespace
 
 import numpy as np
+import pyarrow as pa
 
 from datafirst.specs import load_yaml
 from datafirst.synth import dates
+from datafirst.synth.columns import year_labels
 from datafirst.synth.recording import error_rates, ethnicity_other
 
 YEAR_GROUPS = 11  # national curriculum Years 1 to 11
@@ -49,12 +51,9 @@ def academic_year_of(cohort: np.ndarray, year_group: np.ndarray | int) -> np.nda
     return cohort + 5 + np.asarray(year_group)
 
 
-def academic_year_label(year: np.ndarray) -> np.ndarray:
-    """'2012/13' for 2012, as strings (object array)."""
-    year = np.asarray(year, dtype=np.int64)
-    keys = np.unique(year)
-    table = np.array([f"{y}/{(y + 1) % 100:02d}" for y in keys], dtype=object)
-    return table[np.searchsorted(keys, year)]
+def academic_year_label(year: np.ndarray) -> pa.Array:
+    """'2012/13' for 2012."""
+    return year_labels(year, lambda y: f"{y}/{(y + 1) % 100:02d}")
 
 
 def day_in_year(year: np.ndarray, month: int, day: int) -> np.ndarray:

@@ -16,6 +16,7 @@ import pyarrow.compute as pc
 
 from datafirst.specs import code_lists, load_yaml
 from datafirst.synth import dates
+from datafirst.synth.columns import either
 from datafirst.synth.pools import TYPO_VARIANTS
 from datafirst.synth.population import ethnicity_table
 
@@ -271,16 +272,17 @@ def record_identity(
     postcode = world.hoods.postcodes(draft.sector, draft.unit)
     typo_rows = np.flatnonzero(draft.postcode_typo & ~draft.postcode_missing)
     if len(typo_rows):
-        values = postcode.to_numpy(zero_copy_only=False).astype(object)
-        values[typo_rows] = [_swap_two(values[i], rng) for i in typo_rows]
-        postcode = pa.array(values, type=pa.string())
+        swapped = [_swap_two(code, rng) for code in postcode.take(pa.array(typo_rows)).to_pylist()]
+        typo = np.zeros(n, dtype=bool)
+        typo[typo_rows] = True
+        postcode = pc.replace_with_mask(postcode, pa.array(typo), pa.array(swapped, pa.string()))
     names = world.pools
     return {
         "forename": _names(draft.forename, names.forenames, names.surnames, draft.forename_missing),
         "middle_name": _names(draft.middle, names.forenames, names.surnames),
         "surname": _names(draft.surname, names.surnames, names.forenames),
         "date_of_birth": dates.to_arrow(draft.dob, draft.dob_missing),
-        "sex": pa.array(np.where(draft.male == 1, "M", "F"), mask=draft.male < 0),
+        "sex": either(draft.male == 1, "M", "F", missing=draft.male < 0),
         "postcode": pc.if_else(pa.array(draft.postcode_missing), pa.scalar(None, pa.string()), postcode),
         "ethnicity": ethnicity_strings(draft.ethnicity, ethnicity_coding),
         "lsoa": world.hoods.lsoa.take(pa.array(p.addr_sector[person, k])),

@@ -14,8 +14,10 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from datafirst.synth import dates
+from datafirst.synth.columns import either, labels
 from datafirst.synth.ids import id_key, mix64
 from datafirst.synth.pools import company_names
 from datafirst.synth.recording import record_identity
@@ -87,10 +89,14 @@ def company_pool(world: World) -> CompanyPool:
     return CompanyPool(names, rng_global(world.seed, "civil-company-ranks").permutation(len(names)))
 
 
-def _weighted(rng: np.random.Generator, weights: dict[str, float], n: int) -> np.ndarray:
-    names = np.array(list(weights), dtype=object)
+def _weighted_index(rng: np.random.Generator, weights: dict[str, float], n: int) -> np.ndarray:
+    """n draws of a position in the dict, with the dict's values as weights."""
     w = np.array(list(weights.values()), dtype=float)
-    return names[rng.choice(len(names), size=n, p=w / w.sum())]
+    return rng.choice(len(w), size=n, p=w / w.sum())
+
+
+def _weighted(rng: np.random.Generator, weights: dict[str, float], n: int) -> np.ndarray:
+    return np.array(list(weights), dtype=object)[_weighted_index(rng, weights, n)]
 
 
 def _claim_type(world: World, pool: CompanyPool, name: str, spec: dict[str, Any], window: Window) -> Claims:
@@ -170,8 +176,10 @@ def simulate_claims(world: World, window: Window) -> Claims:
     rows = np.flatnonzero(person >= 0)
     adult = np.ones(len(person), dtype=bool)
     adult[rows] = dates.age_on(world.people.dob[person[rows]], claims.issue[claims.p_case[rows]]) >= 18
+    # one row per (case, person); company rows are never duplicates (each gets its own negative key)
     key = np.where(person >= 0, person, -1 - np.arange(len(person)))
-    first = np.unique(np.c_[claims.p_case, key], axis=0, return_index=True)[1]
+    pair = claims.p_case * (key.max(initial=0) - key.min(initial=0) + 1) + (key - key.min(initial=0))
+    first = np.unique(pair, return_index=True)[1]
     keep = np.zeros(len(person), dtype=bool)
     keep[first] = True
     keep = np.flatnonzero(keep & adult)
@@ -181,13 +189,13 @@ def simulate_claims(world: World, window: Window) -> Claims:
     return in_issue_order(claims, world.rng("civil:order"))
 
 
-def _courts(world: World, claims: Claims) -> np.ndarray:
+def _courts(world: World, claims: Claims) -> pa.Array:
     """Local county court of the lead defendant, or a national bulk centre for centrally issued claims."""
     rng = world.rng("civil:courts")
     cfg = params()[DATASET]
-    local = court_names(world, cfg["court_name_format"], claims.sector).to_numpy(zero_copy_only=False)
-    central = _weighted(rng, cfg["central_courts"], len(claims.issue))
-    return np.where(claims.central, central, local)
+    local = court_names(world, cfg["court_name_format"], claims.sector)
+    central = _weighted_index(rng, cfg["central_courts"], len(claims.issue))
+    return pc.if_else(pa.array(claims.central), labels(list(cfg["central_courts"]), central), local)
 
 
 def _cases_table(world: World, claims: Claims, case_hash: pa.Array) -> Built:
@@ -201,7 +209,7 @@ def _cases_table(world: World, claims: Claims, case_hash: pa.Array) -> Built:
             "issuing_system": as_strings(claims.system),
             "issue_date": dates.to_arrow(claims.issue),
             "amount_claimed": claims.amount.astype(np.float64),
-            "court_name": as_strings(_courts(world, claims)),
+            "court_name": _courts(world, claims),
             "number_of_defendants": defendants.astype(np.int64),
         },
         person=np.full(n, -1, dtype=np.int64),
@@ -263,7 +271,7 @@ def _parties_table(world: World, claims: Claims, case_hash: pa.Array, pool: Comp
             "case_number_hash": case_hash.take(pa.array(claims.p_case)),
             "party_id": party_id,
             "party_role": as_strings(claims.p_role),
-            "party_type": as_strings(np.where(is_co, "Company", "Person")),
+            "party_type": either(is_co, "Company", "Person"),
             "organisation_name": pool.names.take(pa.array(np.maximum(claims.p_company, 0), mask=~is_co)),
             **{col: scatter(ident[col], rows, n) for col in ("forename", "surname", "date_of_birth", "sex")},
             "postcode": postcode,

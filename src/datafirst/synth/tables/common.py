@@ -7,6 +7,7 @@ import pyarrow as pa
 
 from datafirst.specs import datasets
 from datafirst.synth import dates
+from datafirst.synth.columns import labels
 from datafirst.synth.ids import id_key, mix64, to_hex
 from datafirst.synth.offending import DISPOSAL_LABELS, offence_table
 
@@ -39,14 +40,7 @@ def offence_columns(code: np.ndarray) -> dict[str, pa.Array]:
 
 
 def disposal_strings(disposal: np.ndarray) -> pa.Array:
-    labels = pa.array(DISPOSAL_LABELS)
-    return labels.take(pa.array(np.where(disposal < 0, 0, disposal), mask=disposal < 0))
-
-
-def labels(values: list[str], index: np.ndarray) -> pa.Array:
-    """Strings from a short list by index; negative indices become nulls."""
-    index = np.asarray(index, dtype=np.int64)
-    return pa.array(values).take(pa.array(np.where(index < 0, 0, index), mask=index < 0))
+    return labels(DISPOSAL_LABELS, disposal)
 
 
 def court_names(world, person: np.ndarray, when: np.ndarray, suffix: str) -> pa.Array:

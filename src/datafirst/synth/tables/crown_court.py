@@ -6,6 +6,7 @@ import numpy as np
 import pyarrow as pa
 
 from datafirst.synth import dates
+from datafirst.synth.columns import labels
 from datafirst.synth.courts import APPEAL, PLEAS, SENTENCE, TRIAL
 from datafirst.synth.offending import offence_table
 from datafirst.synth.recording import record_identity
@@ -17,7 +18,6 @@ from datafirst.synth.tables.common import (
     disposal_strings,
     identity,
     keyed_hex,
-    labels,
     offence_columns,
     offence_level,
 )

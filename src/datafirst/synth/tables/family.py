@@ -21,6 +21,7 @@ import pyarrow.compute as pc
 
 from datafirst.specs import load_yaml
 from datafirst.synth import dates
+from datafirst.synth.columns import either, labels
 from datafirst.synth.ids import id_key, mix64, to_hex
 from datafirst.synth.recording import dataset_person_ids, record_identity
 from datafirst.synth.tables import Built
@@ -335,7 +336,7 @@ def null_where(values: pa.Array, mask: np.ndarray) -> pa.Array:
 
 
 def as_strings(values: np.ndarray, mask: np.ndarray | None = None) -> pa.Array:
-    return pa.array(values.astype(object), type=pa.string(), mask=mask)
+    return pa.array(values.astype(object, copy=False), type=pa.string(), mask=mask)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -741,8 +742,8 @@ def _parties_table(world: World, cases: Cases, case_hash: pa.Array) -> Built:
             "case_number_hash": case_hash.take(pa.array(cases.p_case)),
             "party_id": party_id.take(pa.array(np.argsort(placed, kind="stable"))),
             "party_role": as_strings(cases.p_role),
-            "party_type": as_strings(np.where(org, "Local authority", "Person")),
-            "organisation_name": as_strings(np.array(la_names, dtype=object)[np.maximum(cases.p_org, 0)], ~org),
+            "party_type": either(org, "Local authority", "Person"),
+            "organisation_name": labels(la_names, np.maximum(cases.p_org, 0), missing=~org),
             **{
                 col: scatter(ident[col], rows, n)
                 for col in ("forename", "surname", "date_of_birth", "sex", "postcode", "ethnicity")

@@ -6,6 +6,7 @@ import numpy as np
 import pyarrow as pa
 
 from datafirst.synth import dates
+from datafirst.synth.columns import either, labels
 from datafirst.synth.courts import MAGS_RESULTS, PLEAS
 from datafirst.synth.offending import offence_table
 from datafirst.synth.recording import record_identity
@@ -17,7 +18,6 @@ from datafirst.synth.tables.common import (
     disposal_strings,
     identity,
     keyed_hex,
-    labels,
     offence_columns,
     offence_level,
 )
@@ -84,7 +84,7 @@ def build(world) -> dict[str, Built]:
         **identity(ident, "forename", "surname", "date_of_birth", "sex", "ethnicity", "postcode"),
         "age_at_hearing": age_years(world, person, first),
         "court_name": court_names(world, person, first, " Magistrates' Court"),
-        "proceeding_type": pa.array(np.where(age_years(world, person, first) < 18, "Youth", "Adult")),
+        "proceeding_type": either(age_years(world, person, first) < 18, "Youth", "Adult"),
         "proceedings_type_desc": _proceedings(code),
         **offence_columns(code),
         "offence_date": dates.to_arrow(offence_date),
@@ -97,7 +97,7 @@ def build(world) -> dict[str, Built]:
         "disposal_date": dates.to_arrow(np.where(disposal >= 0, result_date, dates.NEVER)),
         "custody_length_days": pa.array(length, mask=~has_length, type=pa.int64()),
         "fine_amount": pa.array(fine, from_pandas=True),
-        "breach_marker": pa.array(np.where(breach, "Y", "N")),
+        "breach_marker": either(breach, "Y", "N"),
     }
     case_rows = np.concatenate([rows, len(c) + np.arange(len(b_rows))])
     offences, off_person = offence_level(

@@ -16,6 +16,7 @@ import pyarrow.compute as pc
 
 from datafirst.specs import load_yaml
 from datafirst.synth import dates
+from datafirst.synth.columns import either, labels
 from datafirst.synth.education import (
     YEAR_GROUPS,
     Schooling,
@@ -44,12 +45,6 @@ DISPOSAL_CATEGORIES = ["Reprimand", "Final warning", "Youth caution", "Caution",
 def _pmr(world, person: np.ndarray) -> np.ndarray:
     """The pupil matching reference of each person, as a 64-bit key (stable across chunks)."""
     return world.person_keys(f"{DATASET}.pupil_matching_reference", person)
-
-
-def _strings(values: list[str], index: np.ndarray, missing: np.ndarray | None = None) -> pa.Array:
-    index = np.asarray(index, dtype=np.int64)
-    mask = index < 0 if missing is None else (index < 0) | missing
-    return pa.array(values).take(pa.array(np.where(mask, 0, index), mask=mask))
 
 
 def _ints(values: np.ndarray, missing: np.ndarray) -> pa.Array:
@@ -86,24 +81,24 @@ def _census(world, s: Schooling, pmr: pa.Array) -> tuple[Built, np.ndarray]:
     ethnicity_other(eth, world.rng(f"{DATASET}:census-ethnicity"), rate, world)
     dob = p.dob[person].astype("datetime64[D]")
     sector = s.sector[child, g]
-    labels = par["schools"]["labels"]
-    kinds = [labels["primary"], labels["secondary"], labels["pupil_referral_unit"]]
+    school_labels = par["schools"]["labels"]
+    kinds = [school_labels[kind] for kind in ("primary", "secondary", "pupil_referral_unit")]
     district = pc.list_element(pc.split_pattern(world.hoods.sector, " "), 0)
     built = Built(
         {
             "row_id_hash": _row_ids(world, "school_census", len(child)),
             "pupil_matching_reference": pmr.take(pa.array(child)),
-            "academic_year": pa.array(academic_year_label(s.year[child, g]), type=pa.string()),
+            "academic_year": academic_year_label(s.year[child, g]),
             "census_date": dates.to_arrow(s.census_day[child, g]),
             "school_urn": _urn(s.school[child, g]),
-            "school_type": _strings(kinds, s.school_kind[child, g]),
+            "school_type": labels(kinds, s.school_kind[child, g]),
             "year_group": (g + 1).astype(np.int64),
-            "sex": pa.array(np.where(p.male[person], "M", "F")),
+            "sex": either(p.male[person], "M", "F"),
             "year_of_birth": dob.astype("datetime64[Y]").astype(np.int64) + 1970,
             "month_of_birth": dob.astype("datetime64[M]").astype(np.int64) % 12 + 1,
             "ethnicity": ethnicity_strings(eth.ethnicity, "dfe_major"),
             "fsm_eligible": s.fsm[child, g],
-            "sen_provision": _strings(par["special_educational_needs"]["labels"], s.sen[child, g]),
+            "sen_provision": labels(par["special_educational_needs"]["labels"], s.sen[child, g]),
             "lsoa": world.hoods.lsoa.take(pa.array(sector)),
             "postcode_district": district.take(pa.array(sector)),
         },
@@ -121,7 +116,7 @@ def _ks2(world, s: Schooling, pmr: pa.Array) -> Built:
         {
             "row_id_hash": _row_ids(world, "ks2", len(child)),
             "pupil_matching_reference": pmr.take(pa.array(child)),
-            "academic_year": pa.array(academic_year_label(year[child]), type=pa.string()),
+            "academic_year": academic_year_label(year[child]),
             "school_urn": _urn(s.school[child, 5]),
             "maths_level": _ints(ks2_level(mz), new),
             "maths_scaled_score": _ints(ks2_scaled_score(mz), ~new),
@@ -150,7 +145,7 @@ def _ks4(world, s: Schooling, pmr: pa.Array) -> Built:
         {
             "row_id_hash": _row_ids(world, "ks4", len(child)),
             "pupil_matching_reference": pmr.take(pa.array(child)),
-            "academic_year": pa.array(academic_year_label(y), type=pa.string()),
+            "academic_year": academic_year_label(y),
             "school_urn": _urn(s.school[child, YEAR_GROUPS - 1]),
             "five_ac_em": pa.array(z >= 0, mask=no_five),
             "attainment8": pa.array(attainment8(z), mask=y < k4["attainment8_first_year"]),
@@ -166,7 +161,7 @@ def _absence(world, s: Schooling, pmr: pa.Array, census_cell: np.ndarray) -> Bui
         {
             "row_id_hash": _row_ids(world, "absence", len(child)),
             "pupil_matching_reference": pmr.take(pa.array(child)),
-            "academic_year": pa.array(academic_year_label(s.year[child, g]), type=pa.string()),
+            "academic_year": academic_year_label(s.year[child, g]),
             "school_urn": _urn(s.school[child, g]),
             "sessions_possible": s.sessions_possible[child, g].astype(np.int64),
             "sessions_missed": s.sessions_missed[child, g].astype(np.int64),
@@ -191,12 +186,12 @@ def _exclusions(world, s: Schooling, pmr: pa.Array) -> Built:
         {
             "row_id_hash": _row_ids(world, "exclusions", len(child)),
             "pupil_matching_reference": pmr.take(pa.array(child)),
-            "academic_year": pa.array(academic_year_label(s.year[child, g]), type=pa.string()),
+            "academic_year": academic_year_label(s.year[child, g]),
             "school_urn": _urn(school),
-            "exclusion_type": pa.array(np.where(perm, "Permanent", "Fixed period")),
+            "exclusion_type": either(perm, "Permanent", "Fixed period"),
             "start_date": dates.to_arrow(s.excl_date[keep]),
             "length_days": _ints(s.excl_days[keep], perm),
-            "reason": _strings(reasons, s.excl_reason[keep]),
+            "reason": labels(reasons, s.excl_reason[keep]),
         },
         s.person[child],
     )
@@ -212,7 +207,7 @@ def _children_in_need(world, s: Schooling, pmr: pa.Array) -> Built:
             "pupil_matching_reference": pmr.take(pa.array(child)),
             "referral_date": dates.to_arrow(s.cin_start[keep]),
             "closure_date": dates.censored(s.cin_end[keep], _window(world).end),
-            "primary_need": _strings(needs, s.cin_need[keep]),
+            "primary_need": labels(needs, s.cin_need[keep]),
         },
         s.person[child],
     )
@@ -229,7 +224,7 @@ def _children_looked_after(world, s: Schooling, pmr: pa.Array) -> Built:
             "pupil_matching_reference": pmr.take(pa.array(child)),
             "period_start_date": dates.to_arrow(s.cla_start[keep]),
             "period_end_date": dates.censored(s.cla_end[keep], win.end),
-            "legal_status": _strings(codes, s.cla_status[keep]),
+            "legal_status": labels(codes, s.cla_status[keep]),
         },
         s.person[child],
     )
@@ -288,8 +283,8 @@ def _police(world, s: Schooling) -> tuple[Built, np.ndarray, np.ndarray]:
             "offence_group": pa.array(t.group).take(code),
             "serious_violence": off.serious_violence[rows].astype(bool),
             "disposal_date": dates.to_arrow(outcome),
-            "disposal_category": _strings(DISPOSAL_CATEGORIES, category),
-            "sentence": _strings(DISPOSAL_LABELS, np.where(cautioned, -1, disposal)),
+            "disposal_category": labels(DISPOSAL_CATEGORIES, category),
+            "sentence": labels(DISPOSAL_LABELS, np.where(cautioned, -1, disposal)),
         },
         person,
     )

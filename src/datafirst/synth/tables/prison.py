@@ -8,10 +8,11 @@ import pyarrow as pa
 
 from datafirst.specs import load_yaml
 from datafirst.synth import dates
+from datafirst.synth.columns import either, labels
 from datafirst.synth.ids import to_hex
 from datafirst.synth.recording import dataset_person_ids, record_identity, released_person_ids
 from datafirst.synth.tables import Built
-from datafirst.synth.tables.common import age_years, dataset_window, identity, labels, offence_columns
+from datafirst.synth.tables.common import age_years, dataset_window, identity, offence_columns
 
 DATASET = "prison"
 _LETTERS = np.frombuffer(b"ABCDEFGHJKLMNPQRSTUVWXYZ", dtype=np.uint8)
@@ -96,7 +97,7 @@ def _oasys(world, rng, rows, journey_cols) -> Built:
         "offender_id": journey_cols["offender_id"].take(pa.array(jr)),
         **identity(ident, "forename", "surname", "date_of_birth"),
         "assessment_date": dates.to_arrow(when),
-        "assessment_type": pa.array(np.where(seq == 0, "Initial", "Review")),
+        "assessment_type": either(seq == 0, "Initial", "Review"),
     }
     for topic in params["topics"]:
         score = 0.6 * risk + rng.standard_normal(len(jr)) + 0.2

@@ -7,12 +7,13 @@ import pyarrow as pa
 
 from datafirst.specs import code_lists, load_yaml
 from datafirst.synth import dates
+from datafirst.synth.columns import labels
 from datafirst.synth.ids import to_hex
 from datafirst.synth.offending import DISPOSAL_KEYS, offence_table
 from datafirst.synth.recording import dataset_person_ids, record_identity, released_person_ids
 from datafirst.synth.supervision import REPORT, requirement_codes
 from datafirst.synth.tables import Built
-from datafirst.synth.tables.common import age_years, dataset_window, identity, labels
+from datafirst.synth.tables.common import age_years, dataset_window, identity
 
 DATASET = "probation"
 EVENT_REASONS = ["Completed", "Expired", "Revoked following breach", "Revoked due to further offence"]

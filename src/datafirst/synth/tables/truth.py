@@ -6,6 +6,7 @@ import numpy as np
 import pyarrow as pa
 
 from datafirst.synth import dates
+from datafirst.synth.columns import either
 from datafirst.synth.courts import NONE
 from datafirst.synth.population import ethnicity_table
 from datafirst.synth.tables import Built
@@ -22,7 +23,7 @@ def _people(world) -> Built:
     return Built(
         {
             "person_id": p.person_id,
-            "sex": pa.array(np.where(p.male, "M", "F")),
+            "sex": either(p.male, "M", "F"),
             "date_of_birth": dates.to_arrow(p.dob),
             "ethnicity_code": pa.array(keys).take(pa.array(p.ethnicity.astype(np.int64))),
             "ethnic_group": pa.array(broad).take(pa.array(p.ethnicity.astype(np.int64))),
