@@ -112,3 +112,28 @@ def test_content_hashes_of_several_tables_equal_one_at_a_time():
     assert content_hashes(tables) == [content_hash(t) for t in tables]
     assert content_hashes(tables)[1] == 0
     assert content_hashes([]) == []
+
+
+def test_keys_skip_the_dictionary_and_codes_keep_it(tmp_path):
+    """Near-unique strings are written delta-length encoded, repeated ones dictionary encoded; both read back."""
+    import duckdb
+
+    from datafirst.synth.output import write_part
+
+    n = 2000
+    table = pa.table(
+        {
+            "row_id_hash": [f"{i * 7919:016x}" for i in range(n)],
+            "sex": ["M", "F"] * (n // 2),
+            "year": list(range(n)),
+        }
+    )
+    write_part(table, tmp_path, 0)
+    path = tmp_path / "part-00000.parquet"
+    columns = pq.ParquetFile(path).metadata.row_group(0)
+    encodings = {columns.column(i).path_in_schema: columns.column(i).encodings for i in range(3)}
+    assert "DELTA_LENGTH_BYTE_ARRAY" in encodings["row_id_hash"]
+    assert "RLE_DICTIONARY" not in encodings["row_id_hash"]
+    assert "RLE_DICTIONARY" in encodings["sex"]
+    assert pq.read_table(path).equals(table)
+    assert duckdb.sql(f"SELECT count(DISTINCT row_id_hash) FROM '{path}'").fetchall() == [(n,)]
