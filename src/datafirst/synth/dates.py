@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 
 import numpy as np
 import pyarrow as pa
@@ -26,19 +27,47 @@ def year_end(year: int) -> int:
     return day(dt.date(year, 12, 31))
 
 
+CALENDAR_FIRST, CALENDAR_LAST = day("1800-01-01"), day("2199-12-31")
+
+
+@functools.cache
+def _calendar() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Year, month and day of the month of every day from CALENDAR_FIRST to CALENDAR_LAST."""
+    return _ymd_datetime64(np.arange(CALENDAR_FIRST, CALENDAR_LAST + 1))
+
+
+def _ymd_datetime64(days: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    d = np.asarray(days, dtype=np.int64).astype("datetime64[D]")
+    month_start = d.astype("datetime64[M]")
+    year = d.astype("datetime64[Y]")
+    return (
+        year.astype(np.int64) + 1970,
+        (month_start - year.astype("datetime64[M]")).astype(np.int64) + 1,
+        (d - month_start).astype(np.int64) + 1,
+    )
+
+
+def ymd(days: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Year, month (1-12) and day of the month (1-31) of each day number.
+
+    Looked up in a table of four centuries: numpy's datetime64 conversions are civil-calendar arithmetic on every
+    element, a hundred times slower than a lookup. Days outside the table (NEVER, say) take that slow way.
+    """
+    days = np.asarray(days, dtype=np.int64)
+    if days.size and (days.min() < CALENDAR_FIRST or days.max() > CALENDAR_LAST):
+        return _ymd_datetime64(days)
+    year, month, dom = _calendar()
+    at = days - CALENDAR_FIRST
+    return year[at], month[at], dom[at]
+
+
 def age_on(dob: np.ndarray, when: np.ndarray) -> np.ndarray:
     """Age in completed years on a date, as the courts count it (a birthday counts on the day)."""
-    b = dob.astype("datetime64[D]")
-    w = when.astype("datetime64[D]")
-    by, wy = b.astype("datetime64[Y]"), w.astype("datetime64[Y]")
-    age = wy.astype(np.int64) - by.astype(np.int64)
+    by, bm, bd = ymd(dob)
+    wy, wm, wd = ymd(when)
     # compare month and day, not day of the year, so that leap years do not move birthdays
-    bm = (b.astype("datetime64[M]") - by.astype("datetime64[M]")).astype(np.int64)
-    wm = (w.astype("datetime64[M]") - wy.astype("datetime64[M]")).astype(np.int64)
-    bd = (b - b.astype("datetime64[M]")).astype(np.int64)
-    wd = (w - w.astype("datetime64[M]")).astype(np.int64)
     before = (wm < bm) | ((wm == bm) & (wd < bd))
-    return age - before.astype(np.int64)
+    return wy - by - before.astype(np.int64)
 
 
 def add_years(days: np.ndarray, years: np.ndarray | float) -> np.ndarray:

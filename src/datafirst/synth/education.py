@@ -40,9 +40,7 @@ def params() -> dict:
 
 def academic_birth_year(dob: np.ndarray) -> np.ndarray:
     """The calendar year of the 1 September that opens a child's school cohort (born September to August)."""
-    d = dob.astype("datetime64[D]")
-    year = d.astype("datetime64[Y]").astype(np.int64) + 1970
-    month = (d.astype("datetime64[M]").astype(np.int64) % 12) + 1
+    year, month, _ = dates.ymd(dob)
     return np.where(month >= 9, year, year - 1)
 
 

@@ -107,12 +107,9 @@ def middle_name_missing(d: Draft, rng, rate, world) -> None:
 
 
 def dob_day_month_swapped(d: Draft, rng, rate, world) -> None:
-    b = d.dob.astype("datetime64[D]")
-    month_start = b.astype("datetime64[M]")
-    day = (b - month_start).astype(np.int64) + 1
-    month = (month_start - b.astype("datetime64[Y]")).astype(np.int64) + 1
-    rows = np.flatnonzero((day <= 12) & (day != month) & _hit(rng, rate, len(b)))
-    year = b[rows].astype("datetime64[Y]")
+    _, month, day = dates.ymd(d.dob)
+    rows = np.flatnonzero((day <= 12) & (day != month) & _hit(rng, rate, len(d.dob)))
+    year = d.dob[rows].astype("datetime64[D]").astype("datetime64[Y]")
     swapped = (year.astype("datetime64[M]") + (day[rows] - 1)).astype("datetime64[D]") + (month[rows] - 1)
     d.dob[rows] = swapped.astype(np.int32)
 

@@ -79,7 +79,7 @@ def _census(world, s: Schooling, pmr: pa.Array) -> tuple[Built, np.ndarray]:
     eth = SimpleNamespace(ethnicity=s.ethnicity[child].copy())
     rate = error_rates(DATASET)["ethnicity_other"] * par["recording"]["ethnicity_row_share"]
     ethnicity_other(eth, world.rng(f"{DATASET}:census-ethnicity"), rate, world)
-    dob = p.dob[person].astype("datetime64[D]")
+    birth_year, birth_month, _ = dates.ymd(p.dob[person])
     sector = s.sector[child, g]
     school_labels = par["schools"]["labels"]
     kinds = [school_labels[kind] for kind in ("primary", "secondary", "pupil_referral_unit")]
@@ -94,8 +94,8 @@ def _census(world, s: Schooling, pmr: pa.Array) -> tuple[Built, np.ndarray]:
             "school_type": labels(kinds, s.school_kind[child, g]),
             "year_group": (g + 1).astype(np.int64),
             "sex": either(p.male[person], "M", "F"),
-            "year_of_birth": dob.astype("datetime64[Y]").astype(np.int64) + 1970,
-            "month_of_birth": dob.astype("datetime64[M]").astype(np.int64) % 12 + 1,
+            "year_of_birth": birth_year,
+            "month_of_birth": birth_month,
             "ethnicity": ethnicity_strings(eth.ethnicity, "dfe_major"),
             "fsm_eligible": s.fsm[child, g],
             "sen_provision": labels(par["special_educational_needs"]["labels"], s.sen[child, g]),
