@@ -81,13 +81,15 @@ def _names(rng, pools: NamePools, male, eth_pool, n):
     surname = np.empty(n, dtype=np.int64)
     alias_f = np.empty(n, dtype=np.int64)
     alias_s = np.empty(n, dtype=np.int64)
-    for group in np.unique(eth_pool):
+    groups, group_of = np.unique(eth_pool, return_inverse=True)  # compare small integers, not strings
+    for g, group in enumerate(groups):
+        in_group = group_of == g
         for is_male, table in ((True, pools.first_male), (False, pools.first_female)):
-            rows = np.flatnonzero((eth_pool == group) & (male == is_male))
+            rows = np.flatnonzero(in_group & (male == is_male))
             forename[rows] = table[group].draw(rng, len(rows))
             middle[rows] = table[group].draw(rng, len(rows))
             alias_f[rows] = table[group].draw(rng, len(rows))
-        rows = np.flatnonzero(eth_pool == group)
+        rows = np.flatnonzero(in_group)
         surname[rows] = pools.surname[group].draw(rng, len(rows))
         alias_s[rows] = pools.surname[group].draw(rng, len(rows))
     share_middle = load_yaml("population.yaml")["names"]["share_with_middle_name"]
@@ -134,13 +136,14 @@ def _addresses(rng, hoods: Neighbourhoods, risk, dob, ethnicity_minority, n):
         weights[1, hoods.regions.index(name)] *= factor
     weights /= weights.sum(axis=1, keepdims=True)
     cum = np.cumsum(weights, axis=1)
-    region = (rng.random(n)[:, None] > cum[ethnicity_minority.astype(int)]).sum(axis=1)
+    pick = rng.random(n)
+    region = np.where(ethnicity_minority, _inverse_cdf(cum[1], pick), _inverse_cdf(cum[0], pick))
     region = np.minimum(region, len(hoods.regions) - 1)
     sectors = np.empty((n, k_max), dtype=np.int32)
     for k in range(k_max):
         if k > 0:
             stay = rng.random(n) < params["move_within_region"]
-            other = np.minimum((rng.random(n)[:, None] > cum[0]).sum(axis=1), len(hoods.regions) - 1)
+            other = np.minimum(_inverse_cdf(cum[0], rng.random(n)), len(hoods.regions) - 1)
             region = np.where(stay, region, other)
             # moves drift deprivation by at most one decile
             decile = np.clip(decile + rng.integers(-1, 2, n), 1, 10).astype(np.int8)
@@ -155,6 +158,11 @@ def _addresses(rng, hoods: Neighbourhoods, risk, dob, ethnicity_minority, n):
     units = rng.integers(0, len(hoods.units), size=(n, k_max)).astype(np.int16)
     first_decile = hoods.imd_decile[sectors[:, 0]].astype(np.int8)
     return starts, sectors, units, first_decile
+
+
+def _inverse_cdf(cumulative: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """The category of each uniform draw: how many cumulative weights lie below it."""
+    return np.searchsorted(cumulative, u, side="left")
 
 
 def _norm_cdf(x: np.ndarray) -> np.ndarray:
