@@ -230,8 +230,8 @@ def _events_table(world: World, claims: Claims, case_hash: pa.Array, window: Win
             "case_number_hash": case_hash.take(pa.array(case)),
             "event_seq": sequence_in_group(case),
             "event_date": dates.to_arrow(chain.day[keep]),
-            "event_type": as_strings(chain.event[keep]),
-            "event_category": as_strings(chain.category[keep]),
+            "event_type": chain.strings(chain.event[keep]),
+            "event_category": chain.strings(chain.category[keep]),
         },
         person=np.full(n, -1, dtype=np.int64),
     )

@@ -144,19 +144,29 @@ def adult_latest(issue: np.ndarray) -> np.ndarray:
 
 @dataclass
 class Chain:
-    """Events of a batch of cases: rows (case, day, type, category) and the day each case closed."""
+    """Events of a batch of cases: rows (case, day, type, category) and the day each case closed.
+
+    Types and categories are indices into `names`: strings are made once, for the table (see `strings`).
+    """
 
     case: np.ndarray
     day: np.ndarray
     event: np.ndarray
     category: np.ndarray
     closed: np.ndarray
+    names: list[str]
+
+    def strings(self, codes: np.ndarray) -> pa.Array:
+        return labels(self.names, codes)
 
 
-def run_chain(rng: np.random.Generator, steps: list[dict[str, Any]], start: np.ndarray) -> Chain:
+def run_chain(
+    rng: np.random.Generator, steps: list[dict[str, Any]], start: np.ndarray, code: dict[str, int]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Play a chain of steps (see the header of family_civil.yaml) for every case at once.
 
-    The loop is over the steps of the chain and the repeats of a step (a handful), never over cases.
+    The loop is over the steps of the chain and the repeats of a step (a handful), never over cases. Returns
+    case, day, type and category (as `code` numbers them) of every event, and the day each case closed.
     """
     n, max_repeat = len(start), int(params()["max_repeat"])
     last: dict[str, np.ndarray] = {}
@@ -175,7 +185,8 @@ def run_chain(rng: np.random.Generator, steps: list[dict[str, Any]], start: np.n
                 break
             current = current + rng.integers(lo, hi + 1, n)
             rows = np.flatnonzero(active)
-            parts.append((rows, current[rows].astype(np.int32), _outcomes(rng, step, len(rows)), step["category"]))
+            outcome = _outcomes(rng, step, len(rows), code)
+            parts.append((rows, current[rows].astype(np.int32), outcome, code[step["category"]]))
             seen[rows] = current[rows]
         last[step["event"]] = seen
         if step.get("closes"):
@@ -196,53 +207,61 @@ def _step_base(step: dict[str, Any], last: dict[str, np.ndarray], start: np.ndar
     return base, can
 
 
-def _outcomes(rng: np.random.Generator, step: dict[str, Any], n: int) -> np.ndarray:
+def _outcomes(rng: np.random.Generator, step: dict[str, Any], n: int, code: dict[str, int]) -> np.ndarray:
     """The event type recorded for each occurrence of a step: its name, or one of its weighted outcomes."""
     outcomes = step.get("outcomes")
     if not outcomes:
-        return np.full(n, step["event"], dtype=object)
-    names = np.array(list(outcomes), dtype=object)
+        return np.full(n, code[step["event"]], dtype=np.int64)
+    names = np.array([code[name] for name in outcomes], dtype=np.int64)
     weights = np.array(list(outcomes.values()), dtype=float)
     return names[rng.choice(len(names), size=n, p=weights / weights.sum())]
 
 
-def _assemble(parts: list, closes: np.ndarray, n: int) -> Chain:
+def _assemble(parts: list, closes: np.ndarray, n: int):
     if parts:
         case = np.concatenate([p[0] for p in parts]).astype(np.int64)
         day = np.concatenate([p[1] for p in parts])
         event = np.concatenate([p[2] for p in parts])
-        category = np.concatenate([np.full(len(p[0]), p[3], dtype=object) for p in parts])
+        category = np.concatenate([np.full(len(p[0]), p[3], dtype=np.int64) for p in parts])
     else:
         case, day = np.zeros(0, np.int64), np.zeros(0, np.int32)
-        event, category = np.zeros(0, object), np.zeros(0, object)
+        event, category = np.zeros(0, np.int64), np.zeros(0, np.int64)
     last_day = np.full(n, np.iinfo(np.int32).min, dtype=np.int64)
     np.maximum.at(last_day, case, day.astype(np.int64))
     closed = np.where(closes, last_day, dates.NEVER).astype(np.int32)
-    return Chain(case, day, event, category, closed)
+    return case, day, event, category, closed
+
+
+def _chain_names(chains: dict[str, list]) -> list[str]:
+    """Every event type, outcome and category the chains can record, in a fixed order."""
+    return sorted(
+        {step["event"] for steps in chains.values() for step in steps}
+        | {name for steps in chains.values() for step in steps for name in step.get("outcomes", {})}
+        | {step["category"] for steps in chains.values() for step in steps}
+    )
 
 
 def chain_events(
     rng: np.random.Generator, chains: dict[str, list], chain_of_case: np.ndarray, issue: np.ndarray
 ) -> Chain:
     """Events of cases of several types: each case plays its type's chain; rows come back sorted by case."""
+    names = _chain_names(chains)
+    code = {name: i for i, name in enumerate(names)}
     out = []
     for name in np.unique(chain_of_case):
         rows = np.flatnonzero(chain_of_case == name)
-        c = run_chain(rng, chains[name], issue[rows])
-        out.append((rows, c))
+        out.append((rows, run_chain(rng, chains[name], issue[rows], code)))
     n = len(issue)
     closed = np.full(n, dates.NEVER, dtype=np.int32)
     if not out:
-        empty = np.zeros(0, object)
-        return Chain(np.zeros(0, np.int64), np.zeros(0, np.int32), empty, empty, closed)
-    for rows, c in out:
-        closed[rows] = c.closed
-    case = np.concatenate([rows[c.case] for rows, c in out])
-    day = np.concatenate([c.day for _, c in out])
-    event = np.concatenate([c.event for _, c in out])
-    category = np.concatenate([c.category for _, c in out])
+        empty = np.zeros(0, np.int64)
+        return Chain(empty, np.zeros(0, np.int32), empty, empty, closed, names)
+    for rows, (*_, case_closed) in out:
+        closed[rows] = case_closed
+    case = np.concatenate([rows[c[0]] for rows, c in out])
+    day, event, category = (np.concatenate([c[k] for _, c in out]) for k in (1, 2, 3))
     order = np.lexsort((day, case))
-    return Chain(case[order], day[order], event[order], category[order], closed)
+    return Chain(case[order], day[order], event[order], category[order], closed, names)
 
 
 def sequence_in_group(group: np.ndarray) -> np.ndarray:
@@ -712,8 +731,8 @@ def _events_table(world: World, chain: Chain, case_hash: pa.Array, window: Windo
             "case_number_hash": case_hash.take(pa.array(case)),
             "event_seq": sequence_in_group(case),
             "event_date": dates.to_arrow(day),
-            "event_type": as_strings(chain.event[keep]),
-            "event_category": as_strings(chain.category[keep]),
+            "event_type": chain.strings(chain.event[keep]),
+            "event_category": chain.strings(chain.category[keep]),
         },
         person=np.full(n, -1, dtype=np.int64),
     )
