@@ -7,7 +7,8 @@ keep them as integer indices and turn them into strings here, once, at the end.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
@@ -34,3 +35,35 @@ def year_labels(year: np.ndarray, label) -> pa.Array:
         return pa.array([], pa.string())
     first = int(year.min())
     return labels([label(y) for y in range(first, int(year.max()) + 1)], year - first)
+
+
+@dataclass(frozen=True)
+class Deferred:
+    """A column to be made from row-aligned arrays when the table is written, rather than when it is built.
+
+    The runner shuffles every table's rows before writing it. Permuting a string column is a random gather from a
+    large buffer; permuting the integer arrays a column is made from and then making it costs a fraction of that.
+    `make` must be a pure function of the arrays (no random draws), so that the order of rows cannot change a value.
+    """
+
+    make: Callable[..., pa.Array]
+    rows: tuple[np.ndarray, ...]
+
+    def __len__(self) -> int:
+        return len(self.rows[0])
+
+    def take(self, order: np.ndarray) -> Deferred:
+        return Deferred(self.make, tuple(np.asarray(row)[order] for row in self.rows))
+
+    def made(self) -> pa.Array:
+        return self.make(*self.rows)
+
+
+def defer(make: Callable[..., pa.Array], *rows: np.ndarray) -> Deferred:
+    """make(*rows), made when the table is written (see Deferred)."""
+    return Deferred(make, rows)
+
+
+def taken_from(source: pa.Array) -> Callable[[np.ndarray], pa.Array]:
+    """A function of an index array: the source's values at those indices."""
+    return lambda index: source.take(pa.array(index))

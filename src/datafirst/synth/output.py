@@ -22,6 +22,7 @@ import pyarrow.parquet as pq
 
 from datafirst.exceptions import DataFirstError
 from datafirst.specs import TableSpec
+from datafirst.synth.columns import Deferred
 
 PARQUET_OPTIONS = {
     "compression": "zstd",
@@ -46,6 +47,8 @@ def conform(spec: TableSpec, columns: dict[str, pa.Array | np.ndarray]) -> pa.Ta
     arrays = []
     for col in spec.columns:
         values = columns[col.name]
+        if isinstance(values, Deferred):
+            values = values.made()
         array = values if isinstance(values, (pa.Array, pa.ChunkedArray)) else pa.array(values)
         if array.type != col.arrow_type:
             array = array.cast(col.arrow_type)

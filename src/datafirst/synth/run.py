@@ -14,6 +14,7 @@ from tqdm import tqdm
 
 from datafirst import __version__
 from datafirst.specs import datasets, table
+from datafirst.synth.columns import Deferred
 from datafirst.synth.config import SynthConfig
 from datafirst.synth.ids import fixed_width_strings
 from datafirst.synth.output import (
@@ -45,11 +46,16 @@ def _shuffled(world: World, key: str, part: Built) -> Built:
     """Rows in random order: a file sorted by person would give the linkage away."""
     order = world.rng(f"shuffle:{key}").permutation(len(part.person))
     take = pa.array(order)
-    columns = {
-        name: (col.take(take) if isinstance(col, pa.Array) else np.asarray(col)[order])
-        for name, col in part.columns.items()
-    }
+    columns = {name: _permuted(col, order, take) for name, col in part.columns.items()}
     return Built(columns, part.person[order])
+
+
+def _permuted(column, order: np.ndarray, take: pa.Array):
+    if isinstance(column, Deferred):
+        return column.take(order).made()
+    if isinstance(column, pa.Array):
+        return column.take(take)
+    return np.asarray(column)[order]
 
 
 def run_chunk(cfg: SynthConfig, tmp: Path, chunk: int, first: int, n: int) -> dict[str, tuple[int, int]]:

@@ -1,9 +1,10 @@
 """Table builders: one module per dataset, each turning the simulated world into that dataset's tables.
 
-A builder is `build(world) -> dict[table name, Built]`. It returns columns by name (numpy arrays or pyarrow
-arrays) and, for every row, the chunk-local index of the true person (-1 for a row that is not a person, such
-as a company). The runner conforms the columns to the spec in `synthetic/datasets/` (exact names, order and
-types) and writes the truth map from each row's `row_id_hash` to its person.
+A builder is `build(world) -> dict[table name, Built]`. It returns columns by name (numpy arrays, pyarrow
+arrays, or `Deferred` columns that are made only after the rows are shuffled) and, for every row, the
+chunk-local index of the true person (-1 for a row that is not a person, such as a company). The runner
+conforms the columns to the spec in `synthetic/datasets/` (exact names, order and types) and writes the truth
+map from each row's `row_id_hash` to its person.
 """
 
 from __future__ import annotations
@@ -15,10 +16,12 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 
+from datafirst.synth.columns import Deferred
+
 
 @dataclass
 class Built:
-    columns: dict[str, pa.Array | np.ndarray]
+    columns: dict[str, pa.Array | np.ndarray | Deferred]
     person: np.ndarray
 
     def __post_init__(self) -> None:

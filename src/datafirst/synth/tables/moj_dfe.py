@@ -8,6 +8,7 @@ pre-matched and without names: NPD rows carry a pupil matching reference, PNC ro
 
 from __future__ import annotations
 
+import functools
 from types import SimpleNamespace
 
 import numpy as np
@@ -16,7 +17,7 @@ import pyarrow.compute as pc
 
 from datafirst.specs import load_yaml
 from datafirst.synth import dates
-from datafirst.synth.columns import either, labels
+from datafirst.synth.columns import Deferred, defer, either, labels, taken_from
 from datafirst.synth.education import (
     YEAR_GROUPS,
     Schooling,
@@ -27,7 +28,7 @@ from datafirst.synth.education import (
     ks2_scaled_score,
     simulate_schooling,
 )
-from datafirst.synth.ids import to_hex
+from datafirst.synth.ids import make_ids, to_hex
 from datafirst.synth.offending import DISPOSAL_LABELS, offence_table
 from datafirst.synth.recording import (
     dataset_person_ids,
@@ -51,12 +52,16 @@ def _ints(values: np.ndarray, missing: np.ndarray) -> pa.Array:
     return pa.array(np.where(missing, 0, values).astype(np.int64), mask=missing)
 
 
+def _sex(male: np.ndarray) -> pa.Array:
+    return either(male, "M", "F")
+
+
 def _urn(values: np.ndarray) -> pa.Array:
     return pc.cast(pa.array(np.asarray(values, dtype=np.int64)), pa.string())
 
 
-def _row_ids(world, table: str, n: int) -> pa.Array:
-    return world.ids(f"{DATASET}.{table}.row", n)
+def _row_ids(world, table: str, n: int) -> Deferred:
+    return defer(to_hex, make_ids(world.seed, f"{DATASET}.{table}.row", world.chunk, n))
 
 
 def _window(world):
@@ -83,24 +88,25 @@ def _census(world, s: Schooling, pmr: pa.Array) -> tuple[Built, np.ndarray]:
     sector = s.sector[child, g]
     school_labels = par["schools"]["labels"]
     kinds = [school_labels[kind] for kind in ("primary", "secondary", "pupil_referral_unit")]
+    sen_labels = par["special_educational_needs"]["labels"]
     district = pc.list_element(pc.split_pattern(world.hoods.sector, " "), 0)
     built = Built(
         {
             "row_id_hash": _row_ids(world, "school_census", len(child)),
-            "pupil_matching_reference": pmr.take(pa.array(child)),
-            "academic_year": academic_year_label(s.year[child, g]),
+            "pupil_matching_reference": defer(taken_from(pmr), child),
+            "academic_year": defer(academic_year_label, s.year[child, g]),
             "census_date": dates.to_arrow(s.census_day[child, g]),
-            "school_urn": _urn(s.school[child, g]),
-            "school_type": labels(kinds, s.school_kind[child, g]),
+            "school_urn": defer(_urn, s.school[child, g]),
+            "school_type": defer(functools.partial(labels, kinds), s.school_kind[child, g]),
             "year_group": (g + 1).astype(np.int64),
-            "sex": either(p.male[person], "M", "F"),
+            "sex": defer(_sex, p.male[person]),
             "year_of_birth": birth_year,
             "month_of_birth": birth_month,
-            "ethnicity": ethnicity_strings(eth.ethnicity, "dfe_major"),
+            "ethnicity": defer(functools.partial(ethnicity_strings, coding="dfe_major"), eth.ethnicity),
             "fsm_eligible": s.fsm[child, g],
-            "sen_provision": labels(par["special_educational_needs"]["labels"], s.sen[child, g]),
-            "lsoa": world.hoods.lsoa.take(pa.array(sector)),
-            "postcode_district": district.take(pa.array(sector)),
+            "sen_provision": defer(functools.partial(labels, sen_labels), s.sen[child, g]),
+            "lsoa": defer(taken_from(world.hoods.lsoa), sector),
+            "postcode_district": defer(taken_from(district), sector),
         },
         person,
     )
@@ -160,9 +166,9 @@ def _absence(world, s: Schooling, pmr: pa.Array, census_cell: np.ndarray) -> Bui
     return Built(
         {
             "row_id_hash": _row_ids(world, "absence", len(child)),
-            "pupil_matching_reference": pmr.take(pa.array(child)),
-            "academic_year": academic_year_label(s.year[child, g]),
-            "school_urn": _urn(s.school[child, g]),
+            "pupil_matching_reference": defer(taken_from(pmr), child),
+            "academic_year": defer(academic_year_label, s.year[child, g]),
+            "school_urn": defer(_urn, s.school[child, g]),
             "sessions_possible": s.sessions_possible[child, g].astype(np.int64),
             "sessions_missed": s.sessions_missed[child, g].astype(np.int64),
             "sessions_unauthorised": s.sessions_unauthorised[child, g].astype(np.int64),
