@@ -29,6 +29,11 @@ class Built:
         if len(set(lengths.values()) | {len(self.person)}) > 1:
             raise ValueError(f"columns of unequal length: {lengths}, person {len(self.person)}")
 
+    def made(self) -> Built:
+        """The same rows with every Deferred column made, in the order built (for reading a builder directly)."""
+        columns = {name: col.made() if isinstance(col, Deferred) else col for name, col in self.columns.items()}
+        return Built(columns, self.person)
+
 
 def builder(dataset: str) -> Callable[..., dict[str, Built]]:
     """The build function of a dataset (module datafirst.synth.tables.<dataset>)."""
