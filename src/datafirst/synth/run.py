@@ -14,9 +14,8 @@ from tqdm import tqdm
 
 from datafirst import __version__
 from datafirst.specs import datasets, table
-from datafirst.synth.columns import Deferred
+from datafirst.synth.columns import Deferred, labels
 from datafirst.synth.config import SynthConfig
-from datafirst.synth.ids import fixed_width_strings
 from datafirst.synth.output import (
     check_destination,
     combine_hashes,
@@ -76,28 +75,19 @@ def run_chunk(cfg: SynthConfig, tmp: Path, chunk: int, first: int, n: int) -> di
     return stats
 
 
-def _repeat(value: str, n: int) -> pa.Array:
-    """n copies of one string (pa.array on a numpy array of strings is slow)."""
-    raw = np.frombuffer(value.encode("utf-8"), dtype=np.uint8)
-    return fixed_width_strings(np.broadcast_to(raw, (n, len(raw))))
-
-
 def _record_person(world: World, links) -> dict[str, pa.Array]:
     """The truth map from every written row to its true person (null for companies)."""
-    datasets_, tables_, rows, persons = [], [], [], []
-    for dataset, name, row_ids, person in links:
-        datasets_.append(_repeat(dataset, len(person)))
-        tables_.append(_repeat(name, len(person)))
-        rows.append(row_ids if isinstance(row_ids, pa.Array) else pa.array(row_ids, pa.string()))
-        persons.append(pa.array(world.people.person_id[np.maximum(person, 0)], mask=person < 0))
     if not links:
         empty = pa.array([], pa.string())
         return {"dataset": empty, "table_name": empty, "row_id_hash": empty, "person_id": pa.array([], pa.int64())}
+    source = np.repeat(np.arange(len(links)), [len(person) for *_, person in links])
+    person = np.concatenate([person for *_, person in links])
+    row_ids = [ids if isinstance(ids, pa.Array) else pa.array(ids, pa.string()) for _, _, ids, _ in links]
     return {
-        "dataset": pa.concat_arrays(datasets_),
-        "table_name": pa.concat_arrays(tables_),
-        "row_id_hash": pa.concat_arrays([r.cast(pa.string()) for r in rows]),
-        "person_id": pa.concat_arrays(persons),
+        "dataset": labels([dataset for dataset, *_ in links], source),
+        "table_name": labels([name for _, name, *_ in links], source),
+        "row_id_hash": pa.concat_arrays([ids.cast(pa.string()) for ids in row_ids]),
+        "person_id": pa.array(world.people.person_id[np.maximum(person, 0)], mask=person < 0),
     }
 
 
