@@ -6,7 +6,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from conftest import scalar, table_keys
-from datafirst.specs import ARROW_TYPES, PROVENANCE, datasets, load_yaml, spec_dir, table
+from datafirst.specs import ARROW_TYPES, PROVENANCE, datasets, load_yaml, named_datasets, spec_dir, table
 
 KEYS = table_keys()
 
@@ -129,3 +129,16 @@ def test_descriptions_end_as_sentences():
     for key in KEYS:
         for col in table(key).columns:
             assert col.description.endswith((".", ")")), f"{key}.{col.name}: {col.description!r}"
+
+
+def test_named_datasets_parses_lists_and_keeps_the_given_order():
+    from datafirst.exceptions import DataFirstError
+
+    known = ["magistrates", "crown_court", "prison"]
+    assert named_datasets(None, known) == known
+    assert named_datasets("all", known) == known
+    assert named_datasets(" prison, magistrates ", known) == ["magistrates", "prison"]
+    assert named_datasets(["crown_court"], known) == ["crown_court"]
+    assert named_datasets("", known) == []
+    with pytest.raises(DataFirstError, match="unknown dataset 'probation'; choose from magistrates"):
+        named_datasets("probation", known)

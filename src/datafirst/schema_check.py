@@ -18,7 +18,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from datafirst.exceptions import DataFirstError
-from datafirst.specs import TableSpec, datasets
+from datafirst.specs import TableSpec, datasets, named_datasets
 
 # The spec's type names and the Arrow types that count as that type. Integer and float widths do not matter to the
 # analysis code (DuckDB and pandas read them alike), so any width is accepted; a date stored as text is not.
@@ -45,17 +45,11 @@ class Difference:
 
 def choose_datasets(names: str | list[str] | tuple[str, ...] | None) -> list[str]:
     """The named datasets in spec order ("all" or None: every dataset a researcher can request, so not the truth)."""
-    known = {name: spec for name, spec in datasets().items() if not spec.always}
-    if names is None or names == "all":
-        return list(known)
-    if isinstance(names, str):
-        names = [n.strip() for n in names.split(",") if n.strip()]
-    if not names:
+    known = [name for name, spec in datasets().items() if not spec.always]
+    chosen = named_datasets(names, known)
+    if not chosen:
         raise DataFirstError("no datasets named; choose from " + ", ".join(known))
-    unknown = [n for n in names if n not in known]
-    if unknown:
-        raise DataFirstError(f"unknown dataset {unknown[0]!r}; choose from {', '.join(known)}")
-    return [n for n in known if n in set(names)]
+    return chosen
 
 
 def expected_tables(names: list[str]) -> list[TableSpec]:

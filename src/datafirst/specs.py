@@ -176,6 +176,22 @@ def datasets() -> dict[str, DatasetSpec]:
     return {name: _dataset(load_yaml(f"datasets/{name}.yaml")) for name in order}
 
 
+def named_datasets(names: str | list[str] | tuple[str, ...] | None, known: list[str]) -> list[str]:
+    """The datasets `names` asks for, in the order of `known`.
+
+    `names` is "all" or None (all of `known`), a comma-separated string or a list; a name not in `known` is an
+    error that lists the choices.
+    """
+    if names is None or names == "all":
+        return list(known)
+    if isinstance(names, str):
+        names = [n.strip() for n in names.split(",") if n.strip()]
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        raise DataFirstError(f"unknown dataset {unknown[0]!r}; choose from {', '.join(known)}")
+    return [n for n in known if n in set(names)]
+
+
 def table(key: str) -> TableSpec:
     """A table spec by `dataset.table`."""
     dataset, name = key.split(".", 1)

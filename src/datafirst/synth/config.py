@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from datafirst.exceptions import DataFirstError
-from datafirst.specs import datasets
+from datafirst.specs import datasets, named_datasets
 
 MAX_PEOPLE = 200_000_000
 FIRST_YEAR, LAST_YEAR = 2000, 2023
@@ -52,14 +52,7 @@ def parse_years(text: str | tuple[int, int]) -> tuple[int, int]:
 def parse_datasets(names: str | list[str] | tuple[str, ...] | None) -> tuple[str, ...]:
     """Dataset names, in the generator's order; the truth is always written."""
     known = datasets()
-    if names is None or names == "all":
-        return tuple(known)
-    if isinstance(names, str):
-        names = [n.strip() for n in names.split(",") if n.strip()]
-    unknown = [n for n in names if n not in known]
-    if unknown:
-        raise DataFirstError(f"unknown dataset {unknown[0]!r}; choose from {', '.join(known)}")
-    chosen = set(names) | {n for n, spec in known.items() if spec.always}
+    chosen = set(named_datasets(names, list(known))) | {n for n, spec in known.items() if spec.always}
     return tuple(n for n in known if n in chosen)
 
 
