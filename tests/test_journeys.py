@@ -223,3 +223,24 @@ def test_timeline_on_generated_folder(generated):
     assert {"magistrates_case", "prison_reception", "probation_start", "family_case", "civil_case"} <= types
     # the calibration's returning-defendants figure is the journeys measure on the truth
     assert courts.returned_pct(con) == pytest.approx(returned_pct(con, "timeline", TRUTH))
+
+
+def test_person_keys_under_every_key_and_the_truth(toy):
+    from datafirst.journeys.pathways import person_keys_sql
+    from datafirst.journeys.timeline import source_person_keys_sql
+
+    def keys(sql: str) -> list[tuple]:
+        return toy.execute(f"SELECT * FROM ({sql}) ORDER BY row_id_hash").fetchall()
+
+    sources = ["mags_hocas", "prison_nomis", "familyman"]
+    linked = keys(source_person_keys_sql(ESTIMATED, sources))
+    assert linked[0] == ("mags_hocas", "m1", "A") and ("familyman", "q1", "C") in linked and len(linked) == 10
+    assert keys(source_person_keys_sql("cluster_low", sources)) == linked  # the toy's clusters agree at every level
+    truth = keys(source_person_keys_sql(TRUTH, sources))
+    assert ("prison_nomis", "p2", "4") in truth and ("familyman", "q1", "3") in truth and len(truth) == 10
+    # the pathways' keys: only the criminal sources
+    assert {row[0] for row in keys(person_keys_sql("cluster_high"))} == {"mags_hocas", "prison_nomis"}
+    with pytest.raises(DataFirstError, match="unknown linkage source 'nope'"):
+        source_person_keys_sql(ESTIMATED, ["nope"])
+    with pytest.raises(DataFirstError, match="person key must be one of"):
+        person_keys_sql("row_id_hash")

@@ -22,15 +22,10 @@ import duckdb
 import pandas as pd
 
 from datafirst.exceptions import DataFirstError
-from datafirst.journeys.timeline import ESTIMATED, TRUTH
+from datafirst.journeys.timeline import ESTIMATED, TRUTH, source_person_keys_sql
 
-#: Linkage source code of each table a pathway reads (the codes of linking.xjs_link).
-SOURCES = {
-    "mags_hocas": "magistrates.case_summary",
-    "crown_xhibit": "crown_court.case_summary",
-    "prison_nomis": "prison.custodial_journey",
-    "probation_delius": "probation.flatfile",
-}
+#: Linkage source codes of the tables a pathway reads (the codes of linking.xjs_link; tables in linkage.yaml).
+SOURCES = ("mags_hocas", "crown_xhibit", "prison_nomis", "probation_delius")
 
 #: Disposal groups: the court's disposal label -> the group a pathway shows.
 DISPOSAL_GROUPS = {
@@ -70,24 +65,11 @@ _COLOURS = ("#9b2c2c", "#dd6b20", "#2b6cb0", "#718096", "#38a169", "#805ad5", "#
 def person_keys_sql(key: str = ESTIMATED) -> str:
     """SELECT source_dataset, row_id_hash, person: the person of every record of the tables in :data:`SOURCES`.
 
-    ``key`` is ``estimated_xjs_id`` (the linkage output, what a researcher has) or ``person_id`` (the truth, which
-    exists only in synthetic data and is for measuring the damage done by linkage errors).
+    ``key`` is ``estimated_xjs_id`` (the linkage output, what a researcher has), a cluster at another
+    match-probability threshold (``cluster_high``, ``cluster_medium``, ``cluster_low``), or ``person_id`` (the
+    truth, which exists only in synthetic data and is for measuring the damage done by linkage errors).
     """
-    codes = ", ".join(f"'{code}'" for code in SOURCES)
-    if key == ESTIMATED:
-        return (
-            "SELECT source_dataset, row_id_hash, estimated_xjs_id AS person "
-            f"FROM linking.xjs_link WHERE source_dataset IN ({codes})"
-        )
-    if key == TRUTH:
-        cases = " ".join(f"WHEN '{table}' THEN '{code}'" for code, table in SOURCES.items())
-        tables = ", ".join(f"'{table}'" for table in SOURCES.values())
-        return (
-            f"SELECT CASE dataset || '.' || table_name {cases} END AS source_dataset, row_id_hash, "
-            "CAST(person_id AS VARCHAR) AS person FROM truth.record_person "
-            f"WHERE dataset || '.' || table_name IN ({tables})"
-        )
-    raise DataFirstError(f"person key must be {ESTIMATED!r} (the linkage output) or {TRUTH!r} (the truth), not {key!r}")
+    return source_person_keys_sql(key, SOURCES)
 
 
 def _disposal_group_sql(column: str) -> str:

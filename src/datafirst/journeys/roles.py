@@ -19,21 +19,33 @@ from __future__ import annotations
 import duckdb
 import pandas as pd
 
-from datafirst.journeys.timeline import ESTIMATED, build_timeline, check_identifier, event_sources
+from datafirst.journeys.timeline import (
+    ESTIMATED,
+    TRUTH,
+    EventSource,
+    build_timeline,
+    check_identifier,
+    event_sources,
+    source_person_keys_sql,
+)
 
-#: The courts of this module: name -> (timeline event type, linkage source code, dataset).
-COURTS = {
-    "family": ("family_case", "familyman", "family"),
-    "civil": ("civil_case", "civil_caseman_pcol", "civil"),
-}
+#: The courts of this module: name -> the timeline event type of a person's party to a case there (whose entry in
+#: timeline.yaml gives the linkage source code and the party table).
+COURTS = {"family": "family_case", "civil": "civil_case"}
 #: Timeline events that make a criminal record: a case at a criminal court, a prison spell or probation.
 CRIMINAL_EVENTS = ("magistrates_case", "crown_case", "prison_reception", "oasys_assessment", "probation_start")
 #: Identifier columns of the party tables (what the linkage compares).
 IDENTIFIERS = ("forename", "surname", "date_of_birth", "sex", "postcode")
 
 
+def _parties(court: str) -> EventSource:
+    """The timeline entry of a court's person parties: event type, source code, party table."""
+    return event_sources([COURTS[court]])[0]
+
+
 def _party_select(court: str, timeline: str) -> str:
-    event_type, code, dataset = COURTS[court]
+    source = _parties(court)
+    event_type, code, dataset = source.event_type, source.source_dataset, source.dataset
     type_column = "case_type" if court == "family" else "claim_type"
     return f"""
         SELECT t.* EXCLUDE (event_type, detail), '{court}' AS court, c.{type_column} AS case_type,
@@ -56,7 +68,7 @@ def build_parties(
     check_identifier(table)
     if timeline is None:
         timeline = f"{table}_events"
-        build_timeline(con, key, timeline, event_types=[COURTS[c][0] for c in COURTS])
+        build_timeline(con, key, timeline, event_types=list(COURTS.values()))
     check_identifier(timeline)
     union = "\nUNION ALL\n".join(_party_select(court, timeline) for court in COURTS)
     con.execute(
@@ -74,8 +86,8 @@ def missingness_by_role(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     pct = ", ".join(f"round(100 * avg(({c} IS NULL)::INT), 1) AS {c}_missing_pct" for c in IDENTIFIERS)
     union = "\nUNION ALL\n".join(
         f"SELECT '{court}' AS court, lower(party_role) AS role, {', '.join(IDENTIFIERS)} "
-        f"FROM {dataset}.parties WHERE party_type = 'Person'"
-        for court, (_, _, dataset) in COURTS.items()
+        f"FROM {_parties(court).table} WHERE party_type = 'Person'"
+        for court in COURTS
     )
     return con.execute(
         f"SELECT court, role, count(*) AS records, {pct} FROM ({union}) GROUP BY court, role ORDER BY court, role"
@@ -196,11 +208,6 @@ def years_from_case_to_criminal(
     ).df()
 
 
-def _record_tables() -> dict[str, str]:
-    """Linkage source code -> dataset.table of its person records (from the timeline's event definitions)."""
-    return {s.source_dataset: s.table for s in event_sources()}
-
-
 def criminal_link_quality(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """How well the linkage joins family and civil parties to criminal records, by court and role (needs the truth).
 
@@ -209,23 +216,19 @@ def criminal_link_quality(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     criminal record of a different person. Columns: court, role, records, truly_criminal, found, recall_pct
     (found / truly_criminal), false_link, false_link_pct (of records); ordered by court and role.
     """
-    tables = _record_tables()
-    criminal_codes = [s.source_dataset for s in event_sources(list(CRIMINAL_EVENTS))]
-    truth = "\nUNION ALL\n".join(
-        f"SELECT '{code}' AS source_dataset, row_id_hash, person_id FROM truth.record_person "
-        f"WHERE dataset = '{tables[code].split('.')[0]}' AND table_name = '{tables[code].split('.')[1]}'"
-        for code in sorted(set(criminal_codes) | {c[1] for c in COURTS.values()})
-    )
-    crim_codes = ", ".join(f"'{c}'" for c in sorted(set(criminal_codes)))
-    party_courts = " ".join(f"WHEN '{code}' THEN '{court}'" for court, (_, code, _) in COURTS.items())
+    criminal_codes = sorted({s.source_dataset for s in event_sources(list(CRIMINAL_EVENTS))})
+    party_codes = {court: _parties(court).source_dataset for court in COURTS}
+    truth = source_person_keys_sql(TRUTH, criminal_codes + sorted(set(party_codes.values())))
+    crim_codes = ", ".join(f"'{c}'" for c in criminal_codes)
+    party_courts = " ".join(f"WHEN '{code}' THEN '{court}'" for court, code in party_codes.items())
     parties = "\nUNION ALL\n".join(
-        f"SELECT row_id_hash, lower(party_role) AS role FROM {dataset}.parties WHERE party_type = 'Person'"
-        for _, (_, _, dataset) in COURTS.items()
+        f"SELECT row_id_hash, lower(party_role) AS role FROM {_parties(court).table} WHERE party_type = 'Person'"
+        for court in COURTS
     )
     return con.execute(
         f"""
         WITH rec AS (
-            SELECT x.source_dataset, x.row_id_hash, x.estimated_xjs_id AS xjs, t.person_id
+            SELECT x.source_dataset, x.row_id_hash, x.estimated_xjs_id AS xjs, t.person AS person_id
             FROM linking.xjs_link x JOIN ({truth}) t USING (source_dataset, row_id_hash)
         ),
         crim AS (SELECT DISTINCT xjs, person_id FROM rec WHERE source_dataset IN ({crim_codes})),

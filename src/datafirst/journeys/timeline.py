@@ -10,12 +10,14 @@ what linkage errors do to an analysis: run the same analysis on both keys and co
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import duckdb
 
 from datafirst.exceptions import DataFirstError
+from datafirst.linkage.config import source_tables
 from datafirst.specs import load_yaml
 
 ESTIMATED = "estimated_xjs_id"
@@ -74,6 +76,33 @@ def check_identifier(name: str) -> str:
 def _check_key(key: str) -> None:
     if key not in KEY_LOOKUPS:
         raise DataFirstError(f"person key must be one of {sorted(KEY_LOOKUPS)}, not {key!r}")
+
+
+def source_person_keys_sql(key: str = ESTIMATED, sources: Sequence[str] | None = None) -> str:
+    """SELECT source_dataset, row_id_hash, person: the person under `key` of every record of the linked sources.
+
+    `sources` names the source codes to include (all the linkage's sources if None); each code's table comes from
+    linkage.yaml. Under the truth, records are matched to their source through that table.
+    """
+    _check_key(key)
+    tables = source_tables()
+    chosen = list(tables) if sources is None else list(sources)
+    unknown = [code for code in chosen if code not in tables]
+    if unknown:
+        raise DataFirstError(f"unknown linkage source {unknown[0]!r}; choose from {', '.join(tables)}")
+    codes = ", ".join(f"'{code}'" for code in chosen)
+    if KEY_LOOKUPS[key] == "linking.xjs_link":
+        return (
+            f"SELECT source_dataset, row_id_hash, {key} AS person "
+            f"FROM linking.xjs_link WHERE source_dataset IN ({codes})"
+        )
+    cases = " ".join(f"WHEN '{tables[code]}' THEN '{code}'" for code in chosen)
+    names = ", ".join(f"'{tables[code]}'" for code in chosen)
+    return (
+        f"SELECT CASE dataset || '.' || table_name {cases} END AS source_dataset, row_id_hash, "
+        f"CAST({key} AS VARCHAR) AS person FROM truth.record_person "
+        f"WHERE dataset || '.' || table_name IN ({names})"
+    )
 
 
 def _person_join(source: EventSource, key: str) -> str:

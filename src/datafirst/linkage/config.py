@@ -25,6 +25,11 @@ def load_config() -> dict[str, Any]:
     return cfg
 
 
+def source_tables() -> dict[str, str]:
+    """The table each linked source reads, `dataset.table`, by its source code (`source_dataset`)."""
+    return {s["source_dataset"]: f"{s['dataset']}.{s['table']}" for s in load_yaml(CONFIG_FILE)["sources"]}
+
+
 def check_threshold(value: float) -> float:
     """A match probability strictly between 0 and 1, or a one-line error."""
     if not 0 < value < 1:
