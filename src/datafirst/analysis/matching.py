@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 import statsmodels.formula.api as smf
 
-from datafirst.journeys.pathways import person_keys_sql
+from datafirst.journeys.pathways import mags_cases_sql, person_keys_sql
 from datafirst.journeys.timeline import ESTIMATED
 from datafirst.stats import Z95, iso_date
 
@@ -64,9 +64,7 @@ def requirement_cohort_sql(
         SELECT o.person, o.referral_date, m.first_hearing_date,
                coalesce(m.offence_date, m.first_hearing_date) AS offence_date
         FROM orders o
-        JOIN keys k ON k.person = o.person AND k.source_dataset = 'mags_hocas'
-        JOIN magistrates.case_summary m ON m.row_id_hash = k.row_id_hash
-        WHERE coalesce(m.breach_marker, 'N') <> 'Y'
+        JOIN ({mags_cases_sql()}) m ON m.person = o.person
     ),
     counted AS (
         SELECT person,

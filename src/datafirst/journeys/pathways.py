@@ -72,6 +72,19 @@ def person_keys_sql(key: str = ESTIMATED) -> str:
     return source_person_keys_sql(key, SOURCES)
 
 
+def mags_cases_sql(keys: str = "keys") -> str:
+    """SELECT person, m.*: every magistrates' case that is not a breach of an order, with its person.
+
+    ``keys`` names a CTE made by :func:`person_keys_sql`. Breach proceedings are left out: they follow an earlier
+    sentence rather than new offending, so they start no pathway and count as neither a previous case nor a return.
+    """
+    return f"""
+        SELECT k.person, m.*
+        FROM magistrates.case_summary m
+        JOIN {keys} k ON k.row_id_hash = m.row_id_hash AND k.source_dataset = 'mags_hocas'
+        WHERE coalesce(m.breach_marker, 'N') <> 'Y'"""
+
+
 def _disposal_group_sql(column: str) -> str:
     whens = " ".join(f"WHEN '{label}' THEN '{group}'" for label, group in DISPOSAL_GROUPS.items())
     return f"CASE {column} {whens} ELSE 'Other' END"
@@ -85,12 +98,7 @@ def pathways_sql(year: int, key: str = ESTIMATED) -> str:
         raise DataFirstError(f"year must be an integer, not {year!r}") from None
     return f"""
     WITH keys AS ({person_keys_sql(key)}),
-    mags AS (
-        SELECT k.person, m.*
-        FROM magistrates.case_summary m
-        JOIN keys k ON k.row_id_hash = m.row_id_hash AND k.source_dataset = 'mags_hocas'
-        WHERE year(m.first_hearing_date) = {year} AND coalesce(m.breach_marker, 'N') <> 'Y'
-    ),
+    mags AS (SELECT * FROM ({mags_cases_sql()}) WHERE year(first_hearing_date) = {year}),
     cohort AS (  -- each person's first case of the year: one pathway per person
         SELECT * FROM mags
         QUALIFY row_number() OVER (PARTITION BY person ORDER BY first_hearing_date, case_id_hash, row_id_hash) = 1
@@ -317,6 +325,7 @@ __all__ = [
     "ESTIMATED",
     "STAGES",
     "TRUTH",
+    "mags_cases_sql",
     "pathways",
     "pathways_sql",
     "person_keys_sql",

@@ -23,7 +23,7 @@ import pandas as pd
 from statsmodels.duration.hazard_regression import PHReg
 from statsmodels.duration.survfunc import SurvfuncRight
 
-from datafirst.journeys.pathways import ESTIMATED, GRACE_DAYS, person_keys_sql
+from datafirst.journeys.pathways import ESTIMATED, GRACE_DAYS, mags_cases_sql, person_keys_sql
 from datafirst.specs import datasets
 from datafirst.stats import iso_date
 
@@ -56,13 +56,12 @@ def survival_sql(
         follow = f"least({follow}, clock_start + INTERVAL {int(follow_up_days)} DAY)"
     return f"""
     WITH keys AS ({person_keys_sql(key)}),
+    mags AS ({mags_cases_sql()}),
     sentences AS (  -- community orders and short custody passed by either court, adults only
-        SELECT k.person, m.row_id_hash, m.disposal_type, m.disposal_date AS sentence_date,
-               m.custody_length_days, m.age_at_hearing AS age, m.sex, m.offence_group,
-               coalesce(m.offence_date, m.disposal_date) AS offence_date
-        FROM magistrates.case_summary m
-        JOIN keys k ON k.row_id_hash = m.row_id_hash AND k.source_dataset = 'mags_hocas'
-        WHERE coalesce(m.breach_marker, 'N') <> 'Y'
+        SELECT person, row_id_hash, disposal_type, disposal_date AS sentence_date,
+               custody_length_days, age_at_hearing AS age, sex, offence_group,
+               coalesce(offence_date, disposal_date) AS offence_date
+        FROM mags
         UNION ALL
         SELECT k.person, c.row_id_hash, c.disposal_type, c.sentence_date, c.custody_length_days,
                c.age_at_receipt, c.sex, c.offence_group, coalesce(c.offence_date, c.sentence_date)
@@ -98,18 +97,15 @@ def survival_sql(
     previous AS (  -- magistrates' cases heard before the index offence: the person's visible record
         SELECT c.person, count(*) AS previous_cases
         FROM clocked c
-        JOIN keys k ON k.person = c.person AND k.source_dataset = 'mags_hocas'
-        JOIN magistrates.case_summary m ON m.row_id_hash = k.row_id_hash
-        WHERE coalesce(m.breach_marker, 'N') <> 'Y' AND m.first_hearing_date < c.offence_date
+        JOIN mags m ON m.person = c.person
+        WHERE m.first_hearing_date < c.offence_date
         GROUP BY c.person
     ),
     events AS (  -- re-entry: a new case for an offence after the clock started, or a new prison reception
         SELECT c.person, min(m.first_hearing_date) AS event_date
         FROM clocked c
-        JOIN keys k ON k.person = c.person AND k.source_dataset = 'mags_hocas'
-        JOIN magistrates.case_summary m ON m.row_id_hash = k.row_id_hash
-        WHERE coalesce(m.breach_marker, 'N') <> 'Y'
-          AND m.first_hearing_date > c.clock_start
+        JOIN mags m ON m.person = c.person
+        WHERE m.first_hearing_date > c.clock_start
           AND coalesce(m.offence_date, m.first_hearing_date) > c.clock_start
         GROUP BY c.person
         UNION ALL
