@@ -27,8 +27,13 @@ CROWN = [
     ("e1", "E", 2, "M", 33, "Robbery", None, None, None, "Appeal"),
     ("e2", "E", 2, "M", 33, "Robbery", None, None, None, "Appeal"),
 ]
-# Magistrates' cases (row, offence date) and the linkage output (source, row, estimated person).
-MAGS = [("m1", date(2016, 6, 1)), ("m2", date(2016, 6, 1)), ("m3", date(2013, 1, 1))]
+# Magistrates' cases (row, offence date, breach marker) and the linkage output (source, row, estimated person).
+MAGS = [
+    ("m1", date(2016, 6, 1), "N"),
+    ("m2", date(2016, 6, 1), None),
+    ("m3", date(2013, 1, 1), "N"),
+    ("m4", date(2017, 6, 1), "Y"),
+]
 LINKS = [
     ("crown_xhibit", "a1", "P1"),
     ("crown_xhibit", "a2", "P2"),
@@ -40,6 +45,7 @@ LINKS = [
     ("mags_hocas", "m1", "P2"),  # a2 released 2016-01-01 (half of 730 days): back 2016-06-01
     ("mags_hocas", "m2", "P4"),  # b2 suspended, sentenced 2016-01-01: back 2016-06-01
     ("mags_hocas", "m3", "P6"),  # d1's magistrates' case came before the sentence: not a re-entry
+    ("mags_hocas", "m4", "P3"),  # b1 released 2017-01-01, then a breach of the licence: not a re-entry either
 ]
 
 
@@ -54,9 +60,10 @@ def con() -> duckdb.DuckDBPyConnection:
     )
     con.executemany("INSERT INTO crown_court.case_summary VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", CROWN)
     con.execute(
-        "CREATE TABLE magistrates.case_summary (row_id_hash VARCHAR, offence_date DATE, first_hearing_date DATE)"
+        "CREATE TABLE magistrates.case_summary "
+        "(row_id_hash VARCHAR, offence_date DATE, first_hearing_date DATE, breach_marker VARCHAR)"
     )
-    con.executemany("INSERT INTO magistrates.case_summary VALUES (?, ?, ?)", [(r, d, d) for r, d in MAGS])
+    con.executemany("INSERT INTO magistrates.case_summary VALUES (?, ?, ?, ?)", [(r, d, d, b) for r, d, b in MAGS])
     con.execute("CREATE TABLE linking.xjs_link (source_dataset VARCHAR, row_id_hash VARCHAR, estimated_xjs_id VARCHAR)")
     con.executemany("INSERT INTO linking.xjs_link VALUES (?, ?, ?)", LINKS)
     return con

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import duckdb
 import pandas as pd
 
-from datafirst.journeys.pathways import ESTIMATED, person_keys_sql
+from datafirst.journeys.pathways import ESTIMATED, mags_cases_sql, person_keys_sql
 from datafirst.journeys.survival import coverage_end
 from datafirst.journeys.timeline import check_identifier
 from datafirst.stats import iso_date
@@ -181,7 +181,8 @@ def reentry(
     The clock starts at the sentence, or for immediate custody at the estimated release (sentence date plus
     :data:`SHARE_SERVED` of the length). An appearance is `followed` if its person is known and the whole follow-up
     ends by `end` (default: the last day of magistrates' coverage, from the specs); it `reentered` if the same
-    person has a magistrates' case for an offence committed after the clock start and within `follow_up_days`.
+    person has a magistrates' case (not a breach) for an offence committed after the clock start and within
+    `follow_up_days`.
     Columns: row_id_hash, soc, custody, clock_start, followed, reentered (NULL when not followed); ordered by
     row_id_hash.
     """
@@ -191,9 +192,8 @@ def reentry(
         f"""
         WITH persons AS ({person_keys_sql(key)}),
         mags AS (
-            SELECT p.person, coalesce(m.offence_date, m.first_hearing_date) AS offence_date
-            FROM magistrates.case_summary m
-            JOIN persons p ON p.source_dataset = 'mags_hocas' AND p.row_id_hash = m.row_id_hash
+            SELECT person, coalesce(offence_date, first_hearing_date) AS offence_date
+            FROM ({mags_cases_sql("persons")})
         ),
         clock AS (
             SELECT row_id_hash, person, soc::BOOLEAN AS soc, custody,
