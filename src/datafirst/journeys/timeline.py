@@ -141,8 +141,11 @@ def _tables(con: duckdb.DuckDBPyConnection) -> set[str]:
 
 def available_sources(con: duckdb.DuckDBPyConnection, event_types: list[str] | None = None) -> list[EventSource]:
     """The event sources whose tables the connection holds (a folder may have been generated for some datasets)."""
-    tables = _tables(con)
-    return [s for s in event_sources(event_types) if s.table in tables and (not s.join or s.join["table"] in tables)]
+    return _held(event_sources(event_types), _tables(con))
+
+
+def _held(sources: list[EventSource], tables: set[str]) -> list[EventSource]:
+    return [s for s in sources if s.table in tables and (not s.join or s.join["table"] in tables)]
 
 
 def timeline_sql(con: duckdb.DuckDBPyConnection, key: str = ESTIMATED, event_types: list[str] | None = None) -> str:
@@ -155,7 +158,7 @@ def timeline_sql(con: duckdb.DuckDBPyConnection, key: str = ESTIMATED, event_typ
     tables = _tables(con)
     if lookup not in tables:
         raise DataFirstError(f"no {lookup} in this connection: the {key!r} key needs it (run `datafirst link`)")
-    sources = available_sources(con, event_types)
+    sources = _held(event_sources(event_types), tables)
     if not sources:
         raise DataFirstError("none of the tables that timeline.yaml names is in this connection")
     union = "\nUNION ALL\n".join(event_sql(s, key) for s in sources)
