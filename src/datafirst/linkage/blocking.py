@@ -54,23 +54,33 @@ def comparisons_by_sample(
     `rules` maps a label to the keys of a rule (columns or SQL expressions of a column, as in `block_on`).
     Returns one row per fraction and rule: fraction, records, all_pairs, rule, pairs, share (pairs / all_pairs).
     """
-    rows = []
     for fraction in fractions:
         if not 0 < fraction <= 1:
             raise DataFirstError(f"a sample fraction must be in (0, 1], not {fraction}")
-        sample = f"(SELECT * FROM {table} WHERE {hash_fraction_sql(sample_by)} < {float(fraction)!r})"
-        records = con.execute(f"SELECT count(*) FROM {sample}").fetchall()[0][0]
-        for label, keys in rules.items():
-            pairs = con.execute(rule_pairs_sql(sample, keys)).fetchall()[0][0]
+    # each record's place in the samples, worked out once rather than for every rule and fraction
+    hashed = "_comparisons_by_sample"
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {hashed} AS "
+        f"SELECT *, {hash_fraction_sql(sample_by)} AS _sample_fraction FROM {table}"
+    )
+    rows = []
+    try:
+        for fraction in fractions:
+            sample = f"(SELECT * FROM {hashed} WHERE _sample_fraction < {float(fraction)!r})"
+            records = con.execute(f"SELECT count(*) FROM {sample}").fetchall()[0][0]
             total = all_pairs(records)
-            rows.append(
-                {
-                    "fraction": fraction,
-                    "records": records,
-                    "all_pairs": total,
-                    "rule": label,
-                    "pairs": pairs,
-                    "share": pairs / total if total else 0.0,
-                }
-            )
+            for label, keys in rules.items():
+                pairs = con.execute(rule_pairs_sql(sample, keys)).fetchall()[0][0]
+                rows.append(
+                    {
+                        "fraction": fraction,
+                        "records": records,
+                        "all_pairs": total,
+                        "rule": label,
+                        "pairs": pairs,
+                        "share": pairs / total if total else 0.0,
+                    }
+                )
+    finally:
+        con.execute(f"DROP TABLE IF EXISTS {hashed}")
     return pd.DataFrame(rows)
