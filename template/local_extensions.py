@@ -21,6 +21,7 @@ def chosen_datasets(text: str) -> list[str]:
 
 def dataset_info(name: str) -> dict[str, Any]:
     """One dataset's spec as plain values for templates: title, coverage, tables and their columns."""
+    from datafirst.dictionary import table_cell
     from datafirst.specs import datasets
 
     spec = datasets()[name]
@@ -39,7 +40,7 @@ def dataset_info(name: str) -> dict[str, Any]:
                     {
                         "name": c.name,
                         "type": c.type,
-                        "description": c.description.replace("|", "/"),
+                        "description": table_cell(c.description),  # it goes in a Markdown table
                         "provenance": c.provenance,
                         "identifier": c.identifier,
                     }

@@ -8,7 +8,7 @@ from datafirst.specs import ColumnSpec, DatasetSpec, TableSpec, datasets
 _PIPE = "\\|"
 
 
-def _cell(text: str) -> str:
+def table_cell(text: str) -> str:
     """Text safe inside a Markdown table cell."""
     return " ".join(str(text).split()).replace("|", _PIPE)
 
@@ -16,7 +16,7 @@ def _cell(text: str) -> str:
 def provenance(column: ColumnSpec) -> str:
     """'confirmed (source)' or 'inferred': whether the real release uses this name."""
     if column.provenance == "confirmed":
-        return f"confirmed ({_cell(column.source or '')})"
+        return f"confirmed ({table_cell(column.source or '')})"
     return "inferred"
 
 
@@ -29,7 +29,7 @@ def table_markdown(table: TableSpec, level: int = 3) -> str:
     lines = [
         f"{'#' * level} `{table.key}`",
         "",
-        _cell(table.description),
+        table_cell(table.description),
         "",
         "| column | type | description | codes | name |",
         "|---|---|---|---|---|",
@@ -37,7 +37,7 @@ def table_markdown(table: TableSpec, level: int = 3) -> str:
     for column in table.columns:
         name = f"`{column.name}`" + (" (identifier)" if column.identifier else "")
         lines.append(
-            f"| {name} | {column.type} | {_cell(column.description)} | {_codes(column)} | {provenance(column)} |"
+            f"| {name} | {column.type} | {table_cell(column.description)} | {_codes(column)} | {provenance(column)} |"
         )
     return "\n".join(lines) + "\n"
 
@@ -49,7 +49,7 @@ def dataset_markdown(dataset: DatasetSpec, level: int = 2) -> str:
         "",
         f"Source system: {dataset.source_system}. Coverage: {start} to {end}.",
         "",
-        _cell(dataset.description),
+        table_cell(dataset.description),
         "",
     ]
     return "\n".join(head) + "\n" + "\n".join(table_markdown(t, level + 1) for t in dataset.tables.values())
