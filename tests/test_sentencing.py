@@ -7,10 +7,10 @@ import duckdb
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.parquet as pq
 import pytest
 
 from datafirst.analysis import sentencing as s
+from datafirst.journeys import TRUTH
 
 TRUE = {"Black": 0.6, "Asian": -0.4}
 
@@ -57,7 +57,7 @@ def _hand_made() -> duckdb.DuckDBPyConnection:
 
 
 def test_frame_keeps_crown_sentences_and_counts_previous_cases():
-    frame = s.sentencing_frame(_hand_made())
+    frame = s.sentencing_frame(_hand_made(), key=TRUTH)
     assert frame["row_id_hash"].tolist() == ["c1", "c2"]
     assert frame["person"].tolist() == ["1", "2"]
     c1, c2 = frame.iloc[0], frame.iloc[1]
@@ -69,12 +69,12 @@ def test_frame_keeps_crown_sentences_and_counts_previous_cases():
 
 
 def test_frame_caps_previous():
-    frame = s.sentencing_frame(_hand_made(), previous_cap=1)
+    frame = s.sentencing_frame(_hand_made(), key=TRUTH, previous_cap=1)
     assert frame["previous"].tolist() == [1, 0]
     assert frame["previous_cases"].tolist() == [2, 0]
 
 
-def test_frame_with_linkage_output(tmp_path):
+def test_frame_with_linkage_output():
     """Under the linkage output, a wrong link that joins m1 to somebody else drops one previous case."""
     link = pa.table(
         {
@@ -83,10 +83,13 @@ def test_frame_with_linkage_output(tmp_path):
             "estimated_xjs_id": ["a", "b", "z", "a", "a"],
         }
     )
-    path = tmp_path / "xjs_link.parquet"
-    pq.write_table(link, path)
-    frame = s.sentencing_frame(_hand_made(), xjs_link=path)
+    con = _hand_made()
+    con.execute("CREATE SCHEMA linking")
+    con.register("link", link)
+    con.execute("CREATE TABLE linking.xjs_link AS SELECT * FROM link")
+    frame = s.sentencing_frame(con)
     assert frame["previous_cases"].tolist() == [1, 0]
+    assert frame["person"].tolist() == ["a", "b"]
 
 
 def _simulated(n: int = 20_000, courts: int = 40, court_sd: float = 0.0, seed: int = 1) -> pd.DataFrame:

@@ -15,7 +15,6 @@ error costs).
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import duckdb
 import numpy as np
@@ -23,6 +22,7 @@ import pandas as pd
 import statsmodels.formula.api as smf
 from statsmodels.genmod.bayes_mixed_glm import BinomialBayesMixedGLM
 
+from datafirst.journeys.pathways import ESTIMATED, mags_cases_sql, person_keys_sql
 from datafirst.specs import load_yaml
 from datafirst.stats import Z95
 
@@ -34,22 +34,12 @@ ETHNICITY = f'C(ethnicity, Treatment("{REFERENCE}"))'
 #: The legal factors, as model terms of the frame's columns.
 LEGAL_FACTORS = ("C(severity)", "C(offence_group)", "remanded", "guilty_plea", "previous", "youth")
 
-_PERSONS_TRUE = """
-    SELECT CASE dataset WHEN 'crown_court' THEN 'crown' ELSE 'mags' END AS source, row_id_hash,
-           person_id::VARCHAR AS person
-    FROM truth.record_person
-    WHERE table_name = 'case_summary' AND dataset IN ('crown_court', 'magistrates')
-"""
 
-_PERSONS_LINKED = """
-    SELECT CASE source_dataset WHEN 'crown_xhibit' THEN 'crown' ELSE 'mags' END AS source, row_id_hash,
-           estimated_xjs_id AS person
-    FROM read_parquet('{path}')
-    WHERE source_dataset IN ('crown_xhibit', 'mags_hocas')
-"""
-
-_FRAME = """
-WITH persons AS ({persons}),
+def frame_sql(key: str = ESTIMATED) -> str:
+    """The query behind :func:`sentencing_frame`."""
+    groups = ", ".join(f"'{g}'" for g in ETHNIC_GROUPS)
+    return f"""
+WITH persons AS ({person_keys_sql(key)}),
 crown AS (
     SELECT c.row_id_hash, c.court_name AS court, c.ethnicity, c.sex, c.age_at_receipt AS age,
            c.offence_group, c.offence_severity AS severity, c.remanded_in_custody::INT AS remanded,
@@ -59,16 +49,11 @@ crown AS (
            CASE WHEN c.disposal_type = 'Immediate custody' THEN c.custody_length_days END AS custody_days,
            p.person
     FROM crown_court.case_summary c
-    LEFT JOIN persons p ON p.source = 'crown' AND p.row_id_hash = c.row_id_hash
+    LEFT JOIN persons p ON p.source_dataset = 'crown_xhibit' AND p.row_id_hash = c.row_id_hash
     WHERE c.case_type IN ('Trial', 'Sentence') AND c.disposal_type IS NOT NULL
       AND c.ethnicity IN ({groups})
 ),
-mags AS (
-    SELECT m.first_hearing_date, p.person
-    FROM magistrates.case_summary m
-    JOIN persons p ON p.source = 'mags' AND p.row_id_hash = m.row_id_hash
-    WHERE coalesce(m.breach_marker, 'N') <> 'Y'
-)
+mags AS (SELECT first_hearing_date, person FROM ({mags_cases_sql("persons")}))
 SELECT c.row_id_hash, c.person, c.court, c.ethnicity, c.sex, c.age, c.offence_group, c.severity, c.remanded,
        c.guilty_plea, c.youth, c.custody, c.custody_days,
        count(m.person) AS previous_cases
@@ -78,22 +63,19 @@ ORDER BY c.row_id_hash
 """
 
 
-def sentencing_frame(
-    con: duckdb.DuckDBPyConnection, xjs_link: str | Path | None = None, previous_cap: int = 10
-) -> pd.DataFrame:
+def sentencing_frame(con: duckdb.DuckDBPyConnection, key: str = ESTIMATED, previous_cap: int = 10) -> pd.DataFrame:
     """One row per defendant sentenced at the Crown Court (trials and committals for sentence), with the outcome
     (`custody`, `custody_days`), ethnicity, the legal factors and the person key (`person`: one person can be
     sentenced on several cases).
 
     `previous_cases` counts the person's magistrates' court cases (breaches left out) with a first hearing before
     this offence; every case starts at a magistrates' court, so this is the person's earlier cases as far as the
-    data reach back (2011). The person key is the linkage output `xjs_link.parquet` when given, else the truth.
+    data reach back (2011). The person key is `key`: the linkage output's `estimated_xjs_id` (linking.xjs_link,
+    from `datafirst link`), a cluster at another threshold, or the truth, `person_id`.
     `previous` caps the count at `previous_cap` (the generator's own cap on its effect, `custody_previous_cap`
     in justice.yaml), as a sentencer gives the tenth previous case little more weight than the ninth.
     """
-    persons = _PERSONS_TRUE if xjs_link is None else _PERSONS_LINKED.format(path=Path(xjs_link).as_posix())
-    groups = ", ".join(f"'{g}'" for g in ETHNIC_GROUPS)
-    frame = con.execute(_FRAME.format(persons=persons, groups=groups)).df()
+    frame = con.execute(frame_sql(key)).df()
     frame["previous_cases"] = frame["previous_cases"].astype(int)
     frame["previous"] = frame["previous_cases"].clip(upper=previous_cap)
     frame["log_days"] = np.log(frame["custody_days"].astype(float))
