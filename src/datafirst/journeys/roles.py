@@ -45,15 +45,14 @@ def _parties(court: str) -> EventSource:
 
 def _party_select(court: str, timeline: str) -> str:
     source = _parties(court)
-    event_type, code, dataset = source.event_type, source.source_dataset, source.dataset
     type_column = "case_type" if court == "family" else "claim_type"
     return f"""
         SELECT t.* EXCLUDE (event_type, detail), '{court}' AS court, c.{type_column} AS case_type,
                p.case_number_hash, lower(p.party_role) AS role
         FROM {timeline} t
-        JOIN {dataset}.parties p ON p.row_id_hash = t.row_id_hash
-        JOIN {dataset}.cases c ON c.case_number_hash = p.case_number_hash
-        WHERE t.event_type = '{event_type}' AND t.source_dataset = '{code}'"""
+        JOIN {source.table} p ON p.row_id_hash = t.row_id_hash
+        JOIN {source.join["table"]} c ON c.case_number_hash = p.case_number_hash
+        WHERE t.event_type = '{source.event_type}' AND t.source_dataset = '{source.source_dataset}'"""
 
 
 def build_parties(

@@ -178,7 +178,8 @@ def simulate_claims(world: World, window: Window) -> Claims:
     adult[rows] = dates.age_on(world.people.dob[person[rows]], claims.issue[claims.p_case[rows]]) >= 18
     # one row per (case, person); company rows are never duplicates (each gets its own negative key)
     key = np.where(person >= 0, person, -1 - np.arange(len(person)))
-    pair = claims.p_case * (key.max(initial=0) - key.min(initial=0) + 1) + (key - key.min(initial=0))
+    lowest = key.min(initial=0)
+    pair = claims.p_case * (key.max(initial=0) - lowest + 1) + (key - lowest)
     first = np.unique(pair, return_index=True)[1]
     keep = np.zeros(len(person), dtype=bool)
     keep[first] = True

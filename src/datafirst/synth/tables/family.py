@@ -160,17 +160,16 @@ class Chain:
         return labels(self.names, codes)
 
 
-def run_chain(
-    rng: np.random.Generator, steps: list[dict[str, Any]], start: np.ndarray, code: dict[str, int]
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def run_chain(rng: np.random.Generator, steps: list[dict[str, Any]], start: np.ndarray, names: list[str]) -> Chain:
     """Play a chain of steps (see the header of family_civil.yaml) for every case at once.
 
-    The loop is over the steps of the chain and the repeats of a step (a handful), never over cases. Returns
-    case, day, type and category (as `code` numbers them) of every event, and the day each case closed.
+    The loop is over the steps of the chain and the repeats of a step (a handful), never over cases. Event types
+    and categories come back as positions in `names`.
     """
+    code = {name: i for i, name in enumerate(names)}
     n, max_repeat = len(start), int(params()["max_repeat"])
     last: dict[str, np.ndarray] = {}
-    parts: list[tuple[np.ndarray, np.ndarray, np.ndarray, str]] = []
+    parts: list[tuple[np.ndarray, np.ndarray, np.ndarray, int]] = []
     closes = np.zeros(n, dtype=bool)
     for step in steps:
         base, can = _step_base(step, last, start)
@@ -191,7 +190,7 @@ def run_chain(
         last[step["event"]] = seen
         if step.get("closes"):
             closes |= seen != dates.NEVER
-    return _assemble(parts, closes, n)
+    return _assemble(parts, closes, n, names)
 
 
 def _step_base(step: dict[str, Any], last: dict[str, np.ndarray], start: np.ndarray) -> tuple:
@@ -217,7 +216,7 @@ def _outcomes(rng: np.random.Generator, step: dict[str, Any], n: int, code: dict
     return names[rng.choice(len(names), size=n, p=weights / weights.sum())]
 
 
-def _assemble(parts: list, closes: np.ndarray, n: int):
+def _assemble(parts: list, closes: np.ndarray, n: int, names: list[str]) -> Chain:
     if parts:
         case = np.concatenate([p[0] for p in parts]).astype(np.int64)
         day = np.concatenate([p[1] for p in parts])
@@ -229,7 +228,7 @@ def _assemble(parts: list, closes: np.ndarray, n: int):
     last_day = np.full(n, np.iinfo(np.int32).min, dtype=np.int64)
     np.maximum.at(last_day, case, day.astype(np.int64))
     closed = np.where(closes, last_day, dates.NEVER).astype(np.int32)
-    return case, day, event, category, closed
+    return Chain(case, day, event, category, closed, names)
 
 
 def _chain_names(chains: dict[str, list]) -> list[str]:
@@ -246,20 +245,21 @@ def chain_events(
 ) -> Chain:
     """Events of cases of several types: each case plays its type's chain; rows come back sorted by case."""
     names = _chain_names(chains)
-    code = {name: i for i, name in enumerate(names)}
     out = []
     for name in np.unique(chain_of_case):
         rows = np.flatnonzero(chain_of_case == name)
-        out.append((rows, run_chain(rng, chains[name], issue[rows], code)))
+        out.append((rows, run_chain(rng, chains[name], issue[rows], names)))
     n = len(issue)
     closed = np.full(n, dates.NEVER, dtype=np.int32)
     if not out:
         empty = np.zeros(0, np.int64)
         return Chain(empty, np.zeros(0, np.int32), empty, empty, closed, names)
-    for rows, (*_, case_closed) in out:
-        closed[rows] = case_closed
-    case = np.concatenate([rows[c[0]] for rows, c in out])
-    day, event, category = (np.concatenate([c[k] for _, c in out]) for k in (1, 2, 3))
+    for rows, c in out:
+        closed[rows] = c.closed
+    case = np.concatenate([rows[c.case] for rows, c in out])
+    day = np.concatenate([c.day for _, c in out])
+    event = np.concatenate([c.event for _, c in out])
+    category = np.concatenate([c.category for _, c in out])
     order = np.lexsort((day, case))
     return Chain(case[order], day[order], event[order], category[order], closed, names)
 
