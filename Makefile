@@ -20,9 +20,9 @@ install: $(STAMP)
 ## data: generate the default synthetic data (100,000 people, seed 42) into data/synthetic, and link it
 # (the book's chapters read the linkage output in data/synthetic/linking; they never re-link, as they run in parallel)
 data: $(STAMP)
-	$(BIN)/datafirst synth --people $(PEOPLE) --seed $(SEED) --out $(DATA) --overwrite
-	$(BIN)/datafirst synth --report $(DATA)
-	$(BIN)/datafirst link $(DATA) --overwrite
+	$(BIN)/sdfirst synth --people $(PEOPLE) --seed $(SEED) --out $(DATA) --overwrite
+	$(BIN)/sdfirst synth --report $(DATA)
+	$(BIN)/sdfirst link $(DATA) --overwrite
 
 ## book: generate the default data, then build the book (every notebook executed) into _build/html
 # -W -n --keep-going: any warning (a cell error, a broken reference, an undefined term) fails the build; --all
@@ -33,10 +33,10 @@ book: data
 
 ## learner-book: the learner edition, every solution removed, into _build/learner/_build/html (book/workshop.md)
 # Notebooks are not executed: the pages show the committed notebooks' outputs, so no data need be generated. The
-# configuration is _config.yml with sphinx-exercise's hide_solutions on (datafirst.learner), written to _build/learner.
+# configuration is _config.yml with sphinx-exercise's hide_solutions on (sdfirst.learner), written to _build/learner.
 learner-book: $(STAMP)
 	rm -rf _build/learner
-	$(BIN)/python -m datafirst.learner _build/learner/_config.yml
+	$(BIN)/python -m sdfirst.learner _build/learner/_config.yml
 	$(BIN)/jupyter-book build . --path-output _build/learner --config _build/learner/_config.yml --all -W -n \
 		--keep-going --quiet
 

@@ -28,7 +28,7 @@ PROBE_PEOPLE = 100_000
 
 _LINK = """
 import json, sys, time
-from datafirst.linkage import link
+from sdfirst.linkage import link
 start = time.perf_counter()
 evaluation = link(sys.argv[1], overwrite=True)
 evaluation["wall_seconds"] = time.perf_counter() - start
@@ -37,9 +37,9 @@ print(json.dumps(evaluation))
 
 
 def _records(folder: Path) -> int:
-    from datafirst.database import connect
-    from datafirst.linkage import load_config
-    from datafirst.linkage.sources import available_sources, load_person_records
+    from sdfirst.database import connect
+    from sdfirst.linkage import load_config
+    from sdfirst.linkage.sources import available_sources, load_person_records
 
     cfg = load_config()
     con = connect(folder)
@@ -48,7 +48,7 @@ def _records(folder: Path) -> int:
 
 def people_for(records: int, seed: int, work: Path) -> int:
     """People to simulate for about `records` person records, from a probe at PROBE_PEOPLE."""
-    from datafirst.synth import generate
+    from sdfirst.synth import generate
 
     probe = work / "probe"
     generate(probe, people=PROBE_PEOPLE, seed=seed)
@@ -66,7 +66,7 @@ def main() -> int:
     parser.add_argument("--out-dir", help="where to generate (a temporary folder by default)")
     args = parser.parse_args()
 
-    from datafirst.synth import generate
+    from sdfirst.synth import generate
 
     work = Path(tempfile.mkdtemp(prefix="link-bench-", dir=args.out_dir))
     try:

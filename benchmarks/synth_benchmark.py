@@ -65,7 +65,7 @@ def faker_rate(rows: int = FAKER_ROWS, seed: int = 42) -> float:
 
 def child(people: int, workers: int, out_dir: str, seed: int) -> None:
     """Run one generation in this process and print its figures as JSON (called in a fresh process)."""
-    from datafirst.synth import generate
+    from sdfirst.synth import generate
 
     out = Path(out_dir) / f"synth-{people}"
     try:
@@ -196,7 +196,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     sizes = [int(float(s.replace("_", ""))) for s in args.people_list.split(",") if s.strip()]
     made_temp = args.out_dir is None
-    out_dir = tempfile.mkdtemp(prefix="datafirst-bench-") if made_temp else args.out_dir
+    out_dir = tempfile.mkdtemp(prefix="sdfirst-bench-") if made_temp else args.out_dir
     os.makedirs(out_dir, exist_ok=True)
     try:
         faker = max(faker_rate() for _ in range(args.repeat))  # the fastest loop: the ratio errs low

@@ -1,8 +1,8 @@
-"""Jinja helpers for this template: what the baked files need to know from the datafirst specs.
+"""Jinja helpers for this template: what the baked files need to know from the sdfirst specs.
 
 The dataset descriptions, tables and variables in the baked project (the data request, the acro example, the
-Makefile) come from the specs in the installed `datafirst` package at bake time, so they never drift from them.
-`datafirst` is imported only when a helper is used: the pre-generation hook explains its absence in one line first.
+Makefile) come from the specs in the installed `sdfirst` package at bake time, so they never drift from them.
+`sdfirst` is imported only when a helper is used: the pre-generation hook explains its absence in one line first.
 """
 
 from __future__ import annotations
@@ -14,15 +14,15 @@ from jinja2.ext import Extension
 
 def chosen_datasets(text: str) -> list[str]:
     """The datasets named in the answer, in the specs' order (the hook has already refused unknown names)."""
-    from datafirst.schema_check import choose_datasets
+    from sdfirst.schema_check import choose_datasets
 
     return choose_datasets(text)
 
 
 def dataset_info(name: str) -> dict[str, Any]:
     """One dataset's spec as plain values for templates: title, coverage, tables and their columns."""
-    from datafirst.dictionary import table_cell
-    from datafirst.specs import datasets
+    from sdfirst.dictionary import table_cell
+    from sdfirst.specs import datasets
 
     spec = datasets()[name]
     return {
@@ -65,7 +65,7 @@ def acro_example(names: list[str]) -> dict[str, str]:
 
     A crosstab needs two coded columns of one table; a model needs a number to explain and a coded column in one table.
     """
-    from datafirst.specs import datasets
+    from sdfirst.specs import datasets
 
     specs = datasets()
     for name in names:
@@ -84,8 +84,8 @@ def acro_example(names: list[str]) -> dict[str, str]:
     raise ValueError(f"no table of {names} has the columns the acro example needs")
 
 
-def datafirst_version() -> str:
-    from datafirst import __version__
+def sdfirst_version() -> str:
+    from sdfirst import __version__
 
     return __version__
 
@@ -107,6 +107,6 @@ class DataFirstExtension(Extension):
             chosen_datasets=chosen_datasets,
             dataset_info=dataset_info,
             acro_example=acro_example,
-            datafirst_version=datafirst_version,
+            sdfirst_version=sdfirst_version,
             person_names=person_names,
         )

@@ -9,9 +9,9 @@ import duckdb
 import pandas as pd
 import pytest
 
-import datafirst
-from datafirst.specs import datasets
-from datafirst.synth import generate
+import sdfirst
+from sdfirst.specs import datasets
+from sdfirst.synth import generate
 
 PEOPLE = 30_000
 SEED = 7
@@ -29,7 +29,7 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, 
 @pytest.fixture(scope="session")
 def con(generated):
     """A DuckDB connection over the generated folder (one schema per dataset)."""
-    connection = datafirst.connect(generated[0])
+    connection = sdfirst.connect(generated[0])
     yield connection
     connection.close()
 

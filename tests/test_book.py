@@ -1,7 +1,7 @@
 """The built book (_build/html, made by `make book`) in a real browser: offline, clean, searchable, linked.
 
 The tests of the built book are marked `book`: plain `pytest` deselects them; `make test` builds the book first and
-runs them (the tests of datafirst.book at the end are not marked, and always run). A missing build is
+runs them (the tests of sdfirst.book at the end are not marked, and always run). A missing build is
 a failure, not a skip, so that a CI run cannot pass without having looked at the book.
 
 The browser is Debian's chromium (`apt-get install chromium`, done by .ci/run), driven by playwright; playwright
@@ -321,11 +321,11 @@ def test_internal_links_and_anchors_resolve(site):
     assert not broken, "broken internal links:\n" + "\n".join(broken)
 
 
-# datafirst.book.data_folder(), which the notebooks call to find the data
+# sdfirst.book.data_folder(), which the notebooks call to find the data
 
 
 def test_data_folder_is_found_from_any_folder_below_the_root(tmp_path):
-    from datafirst.book import data_folder
+    from sdfirst.book import data_folder
 
     (tmp_path / "_config.yml").write_text("title: x\n")
     data = tmp_path / "data" / "synthetic"
@@ -337,8 +337,8 @@ def test_data_folder_is_found_from_any_folder_below_the_root(tmp_path):
 
 
 def test_data_folder_tells_the_reader_to_run_make_data(tmp_path, monkeypatch):
-    from datafirst.book import data_folder
-    from datafirst.exceptions import DataFirstError
+    from sdfirst.book import data_folder
+    from sdfirst.exceptions import DataFirstError
 
     (tmp_path / "_config.yml").write_text("title: x\n")
     (tmp_path / "book").mkdir()
@@ -348,8 +348,8 @@ def test_data_folder_tells_the_reader_to_run_make_data(tmp_path, monkeypatch):
 
 
 def test_data_folder_outside_the_repository(tmp_path):
-    from datafirst.book import repository_root
-    from datafirst.exceptions import DataFirstError
+    from sdfirst.book import repository_root
+    from sdfirst.exceptions import DataFirstError
 
     with pytest.raises(DataFirstError, match=r"_config\.yml"):
         repository_root(tmp_path)

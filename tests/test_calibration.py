@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from datafirst.calibration import evaluate, report
-from datafirst.specs import load_yaml
-from datafirst.synth import generate
+from sdfirst.calibration import evaluate, report
+from sdfirst.specs import load_yaml
+from sdfirst.synth import generate
 
 
 @pytest.fixture(scope="module")

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-import datafirst.synth.run as run
-from datafirst.cli import main
+import sdfirst.synth.run as run
+from sdfirst.cli import main
 
-PREFIX = "datafirst: error:"
+PREFIX = "sdfirst: error:"
 
 
 def _one_error_line(capsys) -> str:
@@ -146,7 +146,7 @@ def test_interrupted_run_leaves_nothing(tmp_path, capsys, monkeypatch):
 def _old_run(out: Path) -> None:
     """A folder that looks like an earlier run's output (the only kind --overwrite may replace)."""
     out.mkdir()
-    (out / "manifest.json").write_text(json.dumps({"generator": "datafirst"}), encoding="utf-8")
+    (out / "manifest.json").write_text(json.dumps({"generator": "sdfirst"}), encoding="utf-8")
     (out / "keep.txt").write_text("precious", encoding="utf-8")
 
 
@@ -162,8 +162,8 @@ def test_interrupted_overwrite_keeps_the_old_folder(tmp_path, capsys, monkeypatc
 
 
 def test_console_script(tmp_path):
-    script = Path(sys.executable).with_name("datafirst")
-    assert script.is_file(), f"the datafirst console script is not installed next to {sys.executable}"
+    script = Path(sys.executable).with_name("sdfirst")
+    assert script.is_file(), f"the sdfirst console script is not installed next to {sys.executable}"
     out = tmp_path / "out"
     done = subprocess.run(
         [str(script), "synth", "--out", str(out), "--years", "2020-2011"],

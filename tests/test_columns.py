@@ -1,11 +1,11 @@
-"""Strings by index (datafirst.synth.columns) give exactly what converting the strings themselves would give."""
+"""Strings by index (sdfirst.synth.columns) give exactly what converting the strings themselves would give."""
 
 import numpy as np
 import pyarrow as pa
 from hypothesis import given
 from hypothesis import strategies as st
 
-from datafirst.synth.columns import Deferred, defer, either, labels, taken_from, year_labels
+from sdfirst.synth.columns import Deferred, defer, either, labels, taken_from, year_labels
 
 VALUES = ["Adult", "Youth", "Not known"]
 
@@ -51,9 +51,9 @@ def test_a_deferred_column_shuffled_equals_the_column_shuffled():
 
 
 def test_the_runner_and_conform_make_deferred_columns():
-    from datafirst.specs import table
-    from datafirst.synth.output import conform
-    from datafirst.synth.run import _permuted
+    from sdfirst.specs import table
+    from sdfirst.synth.output import conform
+    from sdfirst.synth.run import _permuted
 
     order = np.array([2, 0, 1])
     column = defer(lambda i: labels(VALUES, i), np.array([0, 1, 2]))

@@ -1,4 +1,4 @@
-"""Day-number calendar arithmetic (datafirst.synth.dates) against Python's own dates."""
+"""Day-number calendar arithmetic (sdfirst.synth.dates) against Python's own dates."""
 
 import datetime as dt
 
@@ -6,7 +6,7 @@ import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
-from datafirst.synth import dates
+from sdfirst.synth import dates
 
 DAYS = st.integers(dates.day("1850-01-01"), dates.day("2150-12-31"))
 

@@ -9,8 +9,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from conftest import SEED, scalar, table_keys
-from datafirst.synth import generate
-from datafirst.synth.output import combine_hashes, content_hash, content_hashes
+from sdfirst.synth import generate
+from sdfirst.synth.output import combine_hashes, content_hash, content_hashes
 
 PEOPLE, CHUNK = 6_000, 2_000  # three chunks
 
@@ -118,7 +118,7 @@ def test_keys_skip_the_dictionary_and_codes_keep_it(tmp_path):
     """Near-unique strings are written delta-length encoded, repeated ones dictionary encoded; both read back."""
     import duckdb
 
-    from datafirst.synth.output import write_part
+    from sdfirst.synth.output import write_part
 
     n = 2000
     table = pa.table(

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from datafirst.dictionary import markdown, provenance, table_markdown
-from datafirst.specs import ColumnSpec, TableSpec, datasets
+from sdfirst.dictionary import markdown, provenance, table_markdown
+from sdfirst.specs import ColumnSpec, TableSpec, datasets
 
 
 def test_every_column_of_every_table_is_listed():

@@ -9,11 +9,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 
-from datafirst import specs
-from datafirst.exceptions import DataFirstError
-from datafirst.synth import dates
-from datafirst.synth.tables import Built, civil, family
-from datafirst.synth.world import Window, World
+from sdfirst import specs
+from sdfirst.exceptions import DataFirstError
+from sdfirst.synth import dates
+from sdfirst.synth.tables import Built, civil, family
+from sdfirst.synth.world import Window, World
 
 N_PEOPLE = 20000
 

@@ -1,4 +1,4 @@
-"""People in the family and civil courts (`datafirst.journeys.roles`): tiny hand-made tables with known answers."""
+"""People in the family and civil courts (`sdfirst.journeys.roles`): tiny hand-made tables with known answers."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from datetime import date
 import duckdb
 import pytest
 
-from datafirst.journeys import ESTIMATED, TRUTH, build_timeline, roles
+from sdfirst.journeys import ESTIMATED, TRUTH, build_timeline, roles
 
 # Family cases F1 (divorce, 2012) and F2 (Family Law Act, 2015); civil claim C1 (money claim, 2014).
 FAMILY_CASES = [("F1", "Divorce", date(2012, 1, 1)), ("F2", "Family Law Act", date(2015, 1, 1))]

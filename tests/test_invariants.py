@@ -8,11 +8,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from conftest import CHUNK_PEOPLE, SEED, scalar, table_keys
-from datafirst import connect
-from datafirst.specs import datasets, table
-from datafirst.synth import dates, generate
-from datafirst.synth.courts import NONE
-from datafirst.synth.world import Window, World
+from sdfirst import connect
+from sdfirst.specs import datasets, table
+from sdfirst.synth import dates, generate
+from sdfirst.synth.courts import NONE
+from sdfirst.synth.world import Window, World
 
 NEVER = int(dates.NEVER)
 YEARS = (2015, 2016)  # a narrower run: every dataset's dates inside its coverage and inside these years

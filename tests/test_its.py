@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from datafirst.analysis.its import counterfactual, its_design, its_effects, segmented_regression
+from sdfirst.analysis.its import counterfactual, its_design, its_effects, segmented_regression
 
 
 def test_design_on_a_hand_made_case():

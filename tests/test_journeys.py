@@ -1,4 +1,4 @@
-"""Person timelines and returning defendants (`datafirst.journeys`): hand-made cases with known answers."""
+"""Person timelines and returning defendants (`sdfirst.journeys`): hand-made cases with known answers."""
 
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ from datetime import date
 import duckdb
 import pytest
 
-import datafirst
-from datafirst.calibration import courts
-from datafirst.exceptions import DataFirstError
-from datafirst.journeys import (
+import sdfirst
+from sdfirst.calibration import courts
+from sdfirst.exceptions import DataFirstError
+from sdfirst.journeys import (
     ESTIMATED,
     TRUTH,
     Cohort,
@@ -24,7 +24,7 @@ from datafirst.journeys import (
     returns_distribution,
     timeline_sql,
 )
-from datafirst.journeys.returning import wilson_sql
+from sdfirst.journeys.returning import wilson_sql
 
 # Magistrates' cases of four true people. A: first seen 2011 (theft), back in 2012 and 2015: two returns.
 # B: first seen 2011, never back. C: first seen 2012, so not in the 2011 cohort. D: first seen 2011, back only in
@@ -134,7 +134,7 @@ def test_timeline_bad_key_or_missing_linkage(toy):
     with pytest.raises(DataFirstError, match="person key"):
         timeline_sql(toy, "offender_id")
     toy.execute("DROP TABLE linking.xjs_link")
-    with pytest.raises(DataFirstError, match="datafirst link"):
+    with pytest.raises(DataFirstError, match="sdfirst link"):
         timeline_sql(toy, ESTIMATED)
 
 
@@ -202,7 +202,7 @@ def test_timeline_on_generated_folder(generated):
     """On a real generated folder (truth key: the fixture is not linked), every event has a person, none before
     birth, and no record of a listed table is lost."""
     folder, _ = generated
-    con = datafirst.connect(folder)
+    con = sdfirst.connect(folder)
     rows = build_timeline(con, TRUTH)
     expected = 0
     for source in event_sources():
@@ -226,8 +226,8 @@ def test_timeline_on_generated_folder(generated):
 
 
 def test_person_keys_under_every_key_and_the_truth(toy):
-    from datafirst.journeys.pathways import person_keys_sql
-    from datafirst.journeys.timeline import source_person_keys_sql
+    from sdfirst.journeys.pathways import person_keys_sql
+    from sdfirst.journeys.timeline import source_person_keys_sql
 
     def keys(sql: str) -> list[tuple]:
         return toy.execute(f"SELECT * FROM ({sql}) ORDER BY row_id_hash").fetchall()

@@ -1,11 +1,11 @@
-"""The learner build's configuration and the removal of solutions (datafirst.learner)."""
+"""The learner build's configuration and the removal of solutions (sdfirst.learner)."""
 
 from __future__ import annotations
 
 import yaml
 from docutils import nodes
 
-from datafirst.learner import EXTENSION, learner_config, remove_solutions, write_learner_config
+from sdfirst.learner import EXTENSION, learner_config, remove_solutions, write_learner_config
 
 
 class solution(nodes.Element):  # stands in for the solution_node of sphinx-exercise

@@ -1,4 +1,4 @@
-"""The linkage pipeline (`datafirst link`): outputs, accuracy against the truth and a baseline, metrics, CLI."""
+"""The linkage pipeline (`sdfirst link`): outputs, accuracy against the truth and a baseline, metrics, CLI."""
 
 from __future__ import annotations
 
@@ -10,12 +10,12 @@ import duckdb
 import pandas as pd
 import pytest
 
-import datafirst
-from datafirst.cli import main
-from datafirst.linkage import link, load_config
-from datafirst.linkage.evaluate import cluster_metrics, pair_metrics
-from datafirst.linkage.sources import available_sources, load_person_records
-from datafirst.synth import generate
+import sdfirst
+from sdfirst.cli import main
+from sdfirst.linkage import link, load_config
+from sdfirst.linkage.evaluate import cluster_metrics, pair_metrics
+from sdfirst.linkage.sources import available_sources, load_person_records
+from sdfirst.synth import generate
 
 PEOPLE = 20_000
 SEED = 11
@@ -32,7 +32,7 @@ def linked(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
 
 def _records(folder: Path) -> pd.DataFrame:
     """Every configured person record of the folder (source_dataset, row_id_hash), from the sources themselves."""
-    con = datafirst.connect(folder)
+    con = sdfirst.connect(folder)
     cfg = load_config()
     load_person_records(con, available_sources(folder, cfg), cfg)
     return con.execute("SELECT source_dataset, unique_id AS row_id_hash FROM person_records").df()
@@ -69,14 +69,14 @@ def test_output_tables(linked):
 
 def test_connect_shows_linking_schema(linked):
     folder, evaluation = linked
-    con = datafirst.connect(folder)
+    con = sdfirst.connect(folder)
     assert con.execute("SELECT count(*) FROM linking.xjs_link").fetchall()[0][0] == evaluation["records"]
     assert con.execute("SELECT count(*) FROM linking.mags_crown_journey").fetchall()[0][0] > 0
 
 
 def test_accuracy_beats_exact_match_baseline(linked):
     folder, evaluation = linked
-    con = datafirst.connect(folder)
+    con = sdfirst.connect(folder)
     cfg = load_config()
     sources = available_sources(folder, cfg)
     load_person_records(con, sources, cfg)
@@ -169,7 +169,7 @@ def test_cli_bad_threshold(linked, capsys, extra):
     before = (folder / "linking" / "evaluation.json").stat().st_mtime_ns
     assert main(["link", str(folder), "--overwrite", "--quiet", *extra]) == 2
     err = capsys.readouterr().err
-    assert err.startswith("datafirst: error:") and err.count("\n") == 1
+    assert err.startswith("sdfirst: error:") and err.count("\n") == 1
     assert (folder / "linking" / "evaluation.json").stat().st_mtime_ns == before
 
 

@@ -7,9 +7,9 @@ import hashlib
 import duckdb
 import pytest
 
-from datafirst.exceptions import DataFirstError
-from datafirst.linkage.blocking import all_pairs, comparisons_by_sample, hash_fraction_sql
-from datafirst.linkage.coverage import dataset_combinations, people_by_number_of_datasets
+from sdfirst.exceptions import DataFirstError
+from sdfirst.linkage.blocking import all_pairs, comparisons_by_sample, hash_fraction_sql
+from sdfirst.linkage.coverage import dataset_combinations, people_by_number_of_datasets
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""The book's static match-weights and waterfall charts (datafirst.linkage.charts), on hand-made models."""
+"""The book's static match-weights and waterfall charts (sdfirst.linkage.charts), on hand-made models."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from datafirst.linkage.charts import (
+from sdfirst.linkage.charts import (
     match_weights_table,
     plot_match_weights,
     plot_waterfall,

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from datafirst.analysis.matching import (
+from sdfirst.analysis.matching import (
     balance_table,
     bootstrap_pairs,
     logit,

@@ -7,12 +7,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 
-from datafirst.specs import datasets, load_yaml
-from datafirst.synth import dates
-from datafirst.synth.education import day_in_year
-from datafirst.synth.output import conform
-from datafirst.synth.tables.moj_dfe import build
-from datafirst.synth.world import Window, World
+from sdfirst.specs import datasets, load_yaml
+from sdfirst.synth import dates
+from sdfirst.synth.education import day_in_year
+from sdfirst.synth.output import conform
+from sdfirst.synth.tables.moj_dfe import build
+from sdfirst.synth.world import Window, World
 
 PEOPLE = 20_000
 
@@ -213,7 +213,7 @@ def test_education_parameters_documented():
 
 def test_public_cohort_ctes_give_the_calibration_figures(con):
     """The CTEs the book reuses reproduce the calibration metrics they were factored out of."""
-    from datafirst.calibration import education
+    from sdfirst.calibration import education
 
     share = con.execute(
         f"WITH {education.cohort_ctes()} SELECT 100 * avg((person_id IN (SELECT person_id FROM sv))::INT) FROM cohort"

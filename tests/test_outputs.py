@@ -1,4 +1,4 @@
-"""Output checking with ACRO (datafirst.outputs) on small hand-made tables whose answers are known."""
+"""Output checking with ACRO (sdfirst.outputs) on small hand-made tables whose answers are known."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from datafirst.exceptions import DataFirstError
-from datafirst.outputs import COURSE_RULES, check_results, finalise, open_session, summarise
+from sdfirst.exceptions import DataFirstError
+from sdfirst.outputs import COURSE_RULES, check_results, finalise, open_session, summarise
 
 
 def small_cell_table() -> pd.DataFrame:

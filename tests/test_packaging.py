@@ -1,8 +1,8 @@
 """The wheel works with no clone: it carries the specs and the research template, and finds them inside itself.
 
 A fellow in a secure environment brings the package in as a wheel, with no copy of this repository; the specs
-(`synthetic/`) and the template (`template/`) reach the wheel through the links `datafirst/_synthetic` and
-`datafirst/_template`. This builds the wheel, unpacks it beside nothing else and uses it from another folder.
+(`synthetic/`) and the template (`template/`) reach the wheel through the links `sdfirst/_synthetic` and
+`sdfirst/_template`. This builds the wheel, unpacks it beside nothing else and uses it from another folder.
 """
 
 from __future__ import annotations
@@ -19,14 +19,14 @@ ROOT = Path(__file__).resolve().parents[1]
 
 USE_THE_WHEEL = """
 import sys
-import datafirst
-from datafirst.cli import main
-from datafirst.specs import spec_dir
+import sdfirst
+from sdfirst.cli import main
+from sdfirst.specs import spec_dir
 assert str(spec_dir()).startswith(sys.argv[1]), spec_dir()
 assert main(["synth", "--people", "1000", "--seed", "3", "--datasets", "probation", "--out", "data", "--quiet"]) == 0
 assert main(["check-schema", "data", "--datasets", "probation"]) == 0
 assert main(["new-project", "--no-input", "--title", "Wheel check", "--datasets", "probation"]) == 0
-print(datafirst.__file__)
+print(sdfirst.__file__)
 """
 
 
@@ -38,17 +38,17 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
         check=True,
         capture_output=True,
     )
-    (built,) = out.glob("datafirst-*.whl")
+    (built,) = out.glob("sdfirst-*.whl")
     return built
 
 
 @pytest.mark.slow
 def test_wheel_carries_the_specs_and_the_template(wheel: Path):
     names = zipfile.ZipFile(wheel).namelist()
-    specs = {Path(n).relative_to("datafirst/_synthetic").as_posix() for n in names if "/_synthetic/" in n}
+    specs = {Path(n).relative_to("sdfirst/_synthetic").as_posix() for n in names if "/_synthetic/" in n}
     expected = {p.relative_to(ROOT / "synthetic").as_posix() for p in (ROOT / "synthetic").rglob("*.yaml")}
     assert specs == expected
-    template = {Path(n).relative_to("datafirst/_template").as_posix() for n in names if "/_template/" in n}
+    template = {Path(n).relative_to("sdfirst/_template").as_posix() for n in names if "/_template/" in n}
     shipped = {
         p.relative_to(ROOT / "template").as_posix()
         for p in (ROOT / "template").rglob("*")
@@ -68,7 +68,7 @@ def test_installed_wheel_generates_checks_and_bakes_without_the_repository(wheel
     work = tmp_path / "work"
     work.mkdir()
     env = {**os.environ, "PYTHONPATH": str(site)}
-    env.pop("DATAFIRST_SPECS", None)
+    env.pop("SDFIRST_SPECS", None)
     result = subprocess.run(
         [sys.executable, "-c", USE_THE_WHEEL, str(site)], cwd=work, env=env, capture_output=True, text=True
     )

@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 
 from conftest import make_table
-from datafirst.exceptions import DataFirstError
-from datafirst.journeys.pathways import ARROW, pathways, sequences, stage_flows, transitions
+from sdfirst.exceptions import DataFirstError
+from sdfirst.journeys.pathways import ARROW, pathways, sequences, stage_flows, transitions
 
 MAGS = (
     "row_id_hash", "case_id_hash", "first_hearing_date", "breach_marker", "jsas_result_group_desc",

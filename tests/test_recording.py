@@ -8,10 +8,10 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from datafirst.specs import load_yaml
-from datafirst.synth import dates, recording
-from datafirst.synth.ids import hex_ids, make_ids, mix64, to_hex
-from datafirst.synth.recording import (
+from sdfirst.specs import load_yaml
+from sdfirst.synth import dates, recording
+from sdfirst.synth.ids import hex_ids, make_ids, mix64, to_hex
+from sdfirst.synth.recording import (
     ERRORS,
     Draft,
     _swap_two,
@@ -24,7 +24,7 @@ from datafirst.synth.recording import (
     record_identity,
     released_person_ids,
 )
-from datafirst.synth.world import Window, World
+from sdfirst.synth.world import Window, World
 
 SEED = 7
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from datafirst.synth.rng import ScalarIntegers
+from sdfirst.synth.rng import ScalarIntegers
 
 SPANS = [1, 2, 3, 5, 7, 26, 1000, 2**31, 2**32 - 1]
 

@@ -8,10 +8,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from datafirst.cli import main
-from datafirst.exceptions import DataFirstError
-from datafirst.schema_check import Difference, check_folder, choose_datasets, report, type_matches
-from datafirst.specs import datasets
+from sdfirst.cli import main
+from sdfirst.exceptions import DataFirstError
+from sdfirst.schema_check import Difference, check_folder, choose_datasets, report, type_matches
+from sdfirst.specs import datasets
 
 
 def _write(folder: Path, dataset: str, table: str, schema: pa.Schema, single_file: bool = False) -> None:
@@ -122,4 +122,4 @@ def test_cli_bad_input_is_one_line_and_exit_2(tmp_path, capsys):
     assert main(["check-schema", str(tmp_path), "--datasets", "nonsense"]) == 2
     lines = capsys.readouterr().err.splitlines()
     assert len(lines) == 2
-    assert all(line.startswith("datafirst: error:") for line in lines)
+    assert all(line.startswith("sdfirst: error:") for line in lines)

@@ -1,4 +1,4 @@
-"""Measures under several person keys (datafirst.journeys.sensitivity), on a hand-made events table.
+"""Measures under several person keys (sdfirst.journeys.sensitivity), on a hand-made events table.
 
 Three true people. A: cases in 2011 and 2013, a community order in 2015, prison in 2016. B: a case in 2011, a
 community order in 2015 and a civil case. C: a case in 2012 and prison in 2015. Under `missed` A's later records
@@ -14,9 +14,9 @@ import duckdb
 import pandas as pd
 import pytest
 
-from datafirst.exceptions import DataFirstError
-from datafirst.journeys import returned_pct
-from datafirst.journeys.sensitivity import across_keys, followed_by_pct, gaps, overlap_pct
+from sdfirst.exceptions import DataFirstError
+from sdfirst.journeys import returned_pct
+from sdfirst.journeys.sensitivity import across_keys, followed_by_pct, gaps, overlap_pct
 
 EVENTS = [  # person_id, missed, merged, event_type, event_date, detail
     ("A", "A1", "A", "magistrates_case", "2011-03-01", "Theft"),

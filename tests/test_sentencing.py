@@ -9,8 +9,8 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from datafirst.analysis import sentencing as s
-from datafirst.journeys import TRUTH
+from sdfirst.analysis import sentencing as s
+from sdfirst.journeys import TRUTH
 
 TRUE = {"Black": 0.6, "Asian": -0.4}
 

@@ -1,4 +1,4 @@
-"""Serious and organised crime flag (`datafirst.analysis.soc`): tiny hand-made Crown Court tables, known answers."""
+"""Serious and organised crime flag (`sdfirst.analysis.soc`): tiny hand-made Crown Court tables, known answers."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import duckdb
 import pandas as pd
 import pytest
 
-from datafirst.analysis import soc
+from sdfirst.analysis import soc
 
 # Crown Court rows: (row, case, defendants, sex, age, offence group, disposal, custody days, sentence date).
 # Case A: two robbers, one given 4 years (so the case has a long sentence), the other 2 years: flagged.

@@ -6,7 +6,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from conftest import scalar, table_keys
-from datafirst.specs import ARROW_TYPES, PROVENANCE, datasets, load_yaml, named_datasets, spec_dir, table
+from sdfirst.specs import ARROW_TYPES, PROVENANCE, datasets, load_yaml, named_datasets, spec_dir, table
 
 KEYS = table_keys()
 
@@ -115,8 +115,8 @@ def test_every_table_has_rows(con, key):
 
 def test_a_column_with_an_unknown_key_is_refused():
     """An unquoted comma in a flow mapping turns the rest of a description into a stray key: refuse it."""
-    from datafirst.exceptions import DataFirstError
-    from datafirst.specs import _column
+    from sdfirst.exceptions import DataFirstError
+    from sdfirst.specs import _column
 
     cut = {"name": "forename", "type": "string", "provenance": "inferred", "description": "As recorded (typos"}
     with pytest.raises(DataFirstError, match="unknown keys"):
@@ -132,7 +132,7 @@ def test_descriptions_end_as_sentences():
 
 
 def test_named_datasets_parses_lists_and_keeps_the_given_order():
-    from datafirst.exceptions import DataFirstError
+    from sdfirst.exceptions import DataFirstError
 
     known = ["magistrates", "crown_court", "prison"]
     assert named_datasets(None, known) == known

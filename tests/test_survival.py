@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from conftest import make_table
-from datafirst.journeys.survival import (
+from sdfirst.journeys.survival import (
     at_risk,
     coverage_end,
     cox_model,

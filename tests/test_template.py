@@ -1,5 +1,5 @@
 """The research template (template/): baked across its options, exact files, no template syntax left, bad answers
-refused in one line, `datafirst new-project` offline and never over an existing folder, the commit guard, and the
+refused in one line, `sdfirst new-project` offline and never over an existing folder, the commit guard, and the
 baked project's own tests on synthetic data."""
 
 from __future__ import annotations
@@ -16,12 +16,12 @@ import pytest
 from cookiecutter.exceptions import FailedHookException
 from cookiecutter.main import cookiecutter
 
-from datafirst.cli import main
-from datafirst.newproject import template_dir
-from datafirst.specs import datasets
+from sdfirst.cli import main
+from sdfirst.newproject import template_dir
+from sdfirst.specs import datasets
 
 ROOT = Path(__file__).resolve().parents[1]
-PREFIX = "datafirst: error:"
+PREFIX = "sdfirst: error:"
 
 COMBINATIONS = {
     "srs-courts-mit": {
@@ -114,8 +114,8 @@ def test_template_is_bundled_with_the_package():
 
 def test_choices_agree_everywhere():
     """The template's choice lists, its dataset prompt, the CLI and the checks name the same options."""
-    from datafirst import cli, newproject
-    from datafirst.schema_check import choose_datasets
+    from sdfirst import cli, newproject
+    from sdfirst.schema_check import choose_datasets
 
     spec = json.loads((template_dir() / "cookiecutter.json").read_text(encoding="utf-8"))
     assert tuple(spec["secure_environment"]) == newproject.ENVIRONMENTS == tuple(cli._ENVIRONMENTS.values())
@@ -165,7 +165,7 @@ def test_answers_reach_the_files(baked):
         "CC-BY-4.0": "CC BY",
     }
     assert words[answers["licence"]] in licence
-    assert "datafirst==" in (project / "requirements.txt").read_text(encoding="utf-8")
+    assert "sdfirst==" in (project / "requirements.txt").read_text(encoding="utf-8")
     assert "acro==" in (project / "requirements.txt").read_text(encoding="utf-8")
 
 
@@ -344,8 +344,8 @@ def test_baked_code_is_ruff_clean(project):
 
 
 def test_template_ships_in_the_wheel_configuration():
-    """The wheel carries datafirst/_template (a link to template/ in the source tree): see pyproject.toml."""
-    link = ROOT / "src" / "datafirst" / "_template"
+    """The wheel carries sdfirst/_template (a link to template/ in the source tree): see pyproject.toml."""
+    link = ROOT / "src" / "sdfirst" / "_template"
     assert link.is_symlink() and link.resolve() == (ROOT / "template").resolve()
     pyproject = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
     assert '"_template/**/.*"' in pyproject  # dotfiles (.gitignore, .pre-commit-config.yaml) are included too
@@ -356,10 +356,10 @@ def test_baked_project_tests_pass_on_synthetic_data(tmp_path):
     """The baked project's own tests and notebook (nbval), run with this environment's Python and no installation."""
     project = bake(tmp_path, COMBINATIONS["srs-courts-mit"])
     synthetic = tmp_path / "synthetic"
-    datafirst = [sys.executable, "-m", "datafirst.cli"]
+    sdfirst = [sys.executable, "-m", "sdfirst.cli"]
     synth = ["synth", "--people", "2000", "--seed", "1", "--datasets", "magistrates,crown_court", "--quiet"]
     made = subprocess.run(
-        [*datafirst, *synth, "--out", str(synthetic)],
+        [*sdfirst, *synth, "--out", str(synthetic)],
         capture_output=True,
         text=True,
     )
@@ -374,7 +374,7 @@ def test_baked_project_tests_pass_on_synthetic_data(tmp_path):
     assert re.search(r"\b\d+ passed", result.stdout), result.stdout[-1000:]
     if _importable("acro"):
         assert "skipped" not in result.stdout  # the acro example ran
-    checked = subprocess.run([*datafirst, "check-schema", str(synthetic), "--datasets", "magistrates,crown_court"])
+    checked = subprocess.run([*sdfirst, "check-schema", str(synthetic), "--datasets", "magistrates,crown_court"])
     assert checked.returncode == 0
 
 

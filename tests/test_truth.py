@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from conftest import scalar, table_keys
-from datafirst.specs import table
+from sdfirst.specs import table
 
 RELEASED = table_keys(include_truth=False)
 LEAK_SHARE = 0.01  # coincidences (a count or a length equal to a small person id) are allowed, a copy is not

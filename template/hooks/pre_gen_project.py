@@ -1,6 +1,6 @@
 """Refuse answers the template cannot bake, in one line and before any file is written.
 
-The checks live in the datafirst package (`datafirst.newproject.check_answers`), shared with `datafirst new-project`.
+The checks live in the sdfirst package (`sdfirst.newproject.check_answers`), shared with `sdfirst new-project`.
 """
 
 import json
@@ -11,10 +11,10 @@ ANSWERS = json.loads(r"""{{ cookiecutter | jsonify }}""")
 
 def main() -> int:
     try:
-        from datafirst.exceptions import DataFirstError
-        from datafirst.newproject import check_answers
+        from sdfirst.exceptions import DataFirstError
+        from sdfirst.newproject import check_answers
     except ImportError:
-        print("error: this template needs the datafirst package installed (pip install datafirst)", file=sys.stderr)
+        print("error: this template needs the sdfirst package installed (the synthetic-data-first wheel: see the README)", file=sys.stderr)
         return 1
     try:
         check_answers(ANSWERS)

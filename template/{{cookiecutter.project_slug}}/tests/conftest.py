@@ -18,7 +18,7 @@ def config(tmp_path_factory: pytest.TempPathFactory) -> Config:
     base = load(source="synthetic")
     if (base.folder / "manifest.json").is_file():
         return base
-    from datafirst.synth import generate
+    from sdfirst.synth import generate
 
     folder = tmp_path_factory.mktemp("synthetic") / "data"
     generate(folder, people=PEOPLE, seed=base.seed, datasets=list(base.datasets))

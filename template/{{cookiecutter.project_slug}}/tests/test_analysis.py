@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datafirst.schema_check import check_folder
+from sdfirst.schema_check import check_folder
 
 from {{ cookiecutter.project_slug }}.analysis import CROSSTAB, MODEL, crosstab_frame, design, model_frame, table_sizes
 from {{ cookiecutter.project_slug }}.data import table_paths

@@ -1,0 +1,364 @@
+"""Calibration metrics for the MoJ-DfE share: education, social care and offending (MoJ, DfE and ONS figures).
+
+Each figure is computed on the true people behind the records (`truth.record_person`), as the published
+analyses used the data owners' match: these metrics measure the simulation, not a researcher's linkage.
+
+Definitions (this project's reading of the published figures):
+- the MoJ-DfE cohort: pupils in Year 11 in the academic years 2011/12 to 2014/15, with their cautions and
+  convictions on the PNC to the end of 2020;
+- the ONS figures: pupils aged 23 or 24 on 31 December 2021, grouped by their worst outcome on the PNC by then
+  (a custodial sentence; another sentence or a caution; nothing), with KS2 results from the levels era;
+- looked-after children: pupils aged 24 or more at the end of 2021, cautioned or convicted before their 24th
+  birthday, ever against never in the Children Looked After table (the ratio of the two shares).
+"""
+
+from __future__ import annotations
+
+import duckdb
+
+from sdfirst.calibration import metric
+
+COHORT_YEARS = ("2011/12", "2014/15")
+COHORT_PNC_END = "2020-12-31"
+ONS_DAY = "2021-12-31"
+
+
+def _rows(table: str, alias: str) -> str:
+    """A join of a moj_dfe table to the true person of each row."""
+    return (
+        f"moj_dfe.{table} {alias} JOIN truth.record_person r_{alias} ON r_{alias}.dataset = 'moj_dfe' "
+        f"AND r_{alias}.table_name = '{table}' AND r_{alias}.row_id_hash = {alias}.row_id_hash"
+    )
+
+
+_BASE = f"""
+cohort AS (
+    SELECT DISTINCT r_c.person_id FROM {_rows("school_census", "c")}
+    WHERE c.year_group = 11 AND c.academic_year BETWEEN '{COHORT_YEARS[0]}' AND '{COHORT_YEARS[1]}'
+),
+pnc AS (
+    SELECT r_p.person_id, p.* FROM {_rows("pnc_offences", "p")}
+    WHERE p.disposal_date <= DATE '{COHORT_PNC_END}'
+),
+sv AS (
+    SELECT person_id, min(offence_date) AS first_sv FROM pnc WHERE serious_violence GROUP BY person_id
+),
+ks2 AS (
+    SELECT r_k.person_id, k.maths_expected, k.english_expected FROM {_rows("ks2", "k")}
+    WHERE k.maths_level IS NOT NULL
+)
+"""
+
+
+def records(table: str, alias: str) -> str:
+    """SQL joining a moj_dfe table (as `alias`) to the true person of each row (as `r_<alias>.person_id`), for
+    analyses that reuse the calibration's definitions."""
+    return _rows(table, alias)
+
+
+def cohort_ctes() -> str:
+    """The common table expressions behind the MoJ-DfE cohort figures, to follow a `WITH`: `cohort` (true
+    persons in Year 11 in 2011/12 to 2014/15), `pnc` (their cautions and convictions to the end of 2020, with
+    `person_id`), `sv` (first serious violence offence date, `first_sv`) and `ks2` (levels-era results)."""
+    return _BASE
+
+
+def ons_ctes() -> str:
+    """The common table expressions behind the ONS figures, to follow a `WITH`: `grouped` gives each pupil aged
+    23 or 24 at the end of 2021 (`person_id`) and the worst outcome by then (`grp`: custody, other or none)."""
+    return _ONS
+
+
+def _scalar(con: duckdb.DuckDBPyConnection, sql: str) -> float:
+    value = con.execute(sql).fetchone()[0]
+    return float("nan") if value is None else float(value)
+
+
+def _sv_ks2(con, column: str) -> float:
+    return _scalar(
+        con,
+        f"""
+        WITH {_BASE}
+        SELECT 100 * avg(ks2.{column}::INT) FROM cohort JOIN sv USING (person_id) JOIN ks2 USING (person_id)
+    """,
+    )
+
+
+@metric("dfe_sv_ks2_maths_pct")
+def dfe_sv_ks2_maths_pct(con) -> float:
+    """Of the cohort cautioned or sentenced for serious violence, % reaching level 4+ in KS2 maths (58)."""
+    return _sv_ks2(con, "maths_expected")
+
+
+@metric("dfe_sv_ks2_english_pct")
+def dfe_sv_ks2_english_pct(con) -> float:
+    """Of the cohort cautioned or sentenced for serious violence, % reaching level 4+ in KS2 English (51)."""
+    return _sv_ks2(con, "english_expected")
+
+
+@metric("dfe_any_offence_pct")
+def dfe_any_offence_pct(con) -> float:
+    """% of the cohort cautioned or sentenced for any offence (about 5)."""
+    return _scalar(
+        con,
+        f"""
+        WITH {_BASE}
+        SELECT 100 * avg((person_id IN (SELECT person_id FROM pnc))::INT) FROM cohort
+    """,
+    )
+
+
+@metric("dfe_sv_offence_pct")
+def dfe_sv_offence_pct(con) -> float:
+    """% of the cohort cautioned or sentenced for a serious violence offence (1.1)."""
+    return _scalar(
+        con,
+        f"""
+        WITH {_BASE}
+        SELECT 100 * avg((person_id IN (SELECT person_id FROM sv))::INT) FROM cohort
+    """,
+    )
+
+
+def _male_share(con, table: str) -> float:
+    return _scalar(
+        con,
+        f"""
+        WITH {_BASE}
+        SELECT 100 * avg((t.sex = 'M')::INT) FROM cohort JOIN {table} o USING (person_id)
+        JOIN truth.people t USING (person_id)
+    """,
+    )
+
+
+@metric("dfe_male_any_pct")
+def dfe_male_any_pct(con) -> float:
+    """Males as % of the cohort's offenders (78)."""
+    return _male_share(con, "(SELECT DISTINCT person_id FROM pnc)")
+
+
+@metric("dfe_male_sv_pct")
+def dfe_male_sv_pct(con) -> float:
+    """Males as % of the cohort's serious violence offenders (86)."""
+    return _male_share(con, "sv")
+
+
+def _peak_age(con, where: str) -> float:
+    return _scalar(
+        con,
+        f"""
+        WITH {_BASE},
+        firsts AS (
+            SELECT person_id, arg_min(age_at_offence, offence_date) AS age FROM pnc WHERE {where}
+            GROUP BY person_id
+        )
+        SELECT mode(age) FROM cohort JOIN firsts USING (person_id)
+    """,
+    )
+
+
+@metric("dfe_peak_age_first_offence")
+def dfe_peak_age_first_offence(con) -> float:
+    """Most common age at first caution or conviction in the cohort (15)."""
+    return _peak_age(con, "TRUE")
+
+
+@metric("dfe_peak_age_first_sv")
+def dfe_peak_age_first_sv(con) -> float:
+    """Most common age at first serious violence offence in the cohort (16)."""
+    return _peak_age(con, "serious_violence")
+
+
+@metric("dfe_fsm_sv_pct")
+def dfe_fsm_sv_pct(con) -> float:
+    """Of the cohort ever eligible for free school meals, % with a serious violence offence (2)."""
+    return _scalar(
+        con,
+        f"""
+        WITH {_BASE},
+        fsm AS (SELECT DISTINCT r_f.person_id FROM {_rows("school_census", "f")} WHERE f.fsm_eligible)
+        SELECT 100 * avg((person_id IN (SELECT person_id FROM sv))::INT)
+        FROM cohort JOIN fsm USING (person_id)
+    """,
+    )
+
+
+@metric("dfe_sv_pe_year_before_pct")
+def dfe_sv_pe_year_before_pct(con) -> float:
+    """Of the cohort's serious violence offenders ever permanently excluded, % whose first permanent exclusion
+    was more than a year before their first serious violence offence (44)."""
+    return _scalar(
+        con,
+        f"""
+        WITH {_BASE},
+        pe AS (
+            SELECT r_e.person_id, min(e.start_date) AS first_pe FROM {_rows("exclusions", "e")}
+            WHERE e.exclusion_type = 'Permanent' GROUP BY r_e.person_id
+        )
+        SELECT 100 * avg((first_pe < first_sv - INTERVAL 365 DAY)::INT)
+        FROM cohort JOIN sv USING (person_id) JOIN pe USING (person_id)
+    """,
+    )
+
+
+_ONS = f"""
+pupils AS (
+    SELECT DISTINCT r_c.person_id FROM {_rows("school_census", "c")}
+),
+ons AS (
+    SELECT p.person_id FROM pupils p JOIN truth.people t USING (person_id)
+    WHERE date_diff('year', t.date_of_birth, DATE '{ONS_DAY}')
+          - (strftime(t.date_of_birth, '%m%d') > strftime(DATE '{ONS_DAY}', '%m%d'))::INT BETWEEN 23 AND 24
+),
+outcome AS (
+    SELECT r_p.person_id, max((p.sentence = 'Immediate custody')::INT) AS custody
+    FROM {_rows("pnc_offences", "p")} WHERE p.disposal_date <= DATE '{ONS_DAY}' GROUP BY r_p.person_id
+),
+grouped AS (
+    SELECT ons.person_id,
+           CASE WHEN outcome.custody = 1 THEN 'custody'
+                WHEN outcome.custody = 0 THEN 'other' ELSE 'none' END AS grp
+    FROM ons LEFT JOIN outcome USING (person_id)
+)
+"""
+
+
+def _ons(con, group: str, measure: str) -> float:
+    measures = {
+        "ks2": f"""
+            SELECT 100 * avg((k.maths_expected AND k.english_expected)::INT)
+            FROM grouped g JOIN (SELECT r_k.person_id, k.* FROM {_rows("ks2", "k")}) k USING (person_id)
+            WHERE g.grp = '{group}' AND k.maths_level IS NOT NULL""",
+        "absence": f"""
+            SELECT 100 * avg((g.person_id IN (
+                SELECT r_a.person_id FROM {_rows("absence", "a")} WHERE a.persistent_absentee))::INT)
+            FROM grouped g WHERE g.grp = '{group}'""",
+        "fixed": f"""
+            SELECT 100 * avg((g.person_id IN (
+                SELECT r_e.person_id FROM {_rows("exclusions", "e")}
+                WHERE e.exclusion_type = 'Fixed period'))::INT)
+            FROM grouped g WHERE g.grp = '{group}'""",
+    }
+    return _scalar(con, f"WITH {_ONS} {measures[measure]}")
+
+
+@metric("ons_ks2_custody_pct")
+def ons_ks2_custody_pct(con) -> float:
+    """23-24-year-olds with a custodial sentence: % at the expected level in KS2 English and maths (36.9)."""
+    return _ons(con, "custody", "ks2")
+
+
+@metric("ons_ks2_other_pct")
+def ons_ks2_other_pct(con) -> float:
+    """With a non-custodial sentence or caution: % at the expected level in KS2 English and maths (53.0)."""
+    return _ons(con, "other", "ks2")
+
+
+@metric("ons_ks2_none_pct")
+def ons_ks2_none_pct(con) -> float:
+    """With no offence: % reaching the expected level in KS2 English and maths (72.4)."""
+    return _ons(con, "none", "ks2")
+
+
+@metric("ons_absence_custody_pct")
+def ons_absence_custody_pct(con) -> float:
+    """23-24-year-olds with a custodial sentence: % ever persistently absent (52.5)."""
+    return _ons(con, "custody", "absence")
+
+
+@metric("ons_absence_other_pct")
+def ons_absence_other_pct(con) -> float:
+    """With a non-custodial sentence or caution: % ever persistently absent (35.9)."""
+    return _ons(con, "other", "absence")
+
+
+@metric("ons_absence_none_pct")
+def ons_absence_none_pct(con) -> float:
+    """With no offence: % ever persistently absent (10.9)."""
+    return _ons(con, "none", "absence")
+
+
+@metric("ons_fixed_exclusion_custody_pct")
+def ons_fixed_exclusion_custody_pct(con) -> float:
+    """23-24-year-olds with a custodial sentence: % ever given a fixed-period exclusion (72.2)."""
+    return _ons(con, "custody", "fixed")
+
+
+@metric("ons_fixed_exclusion_other_pct")
+def ons_fixed_exclusion_other_pct(con) -> float:
+    """With a non-custodial sentence or caution: % ever given a fixed-period exclusion (50.3)."""
+    return _ons(con, "other", "fixed")
+
+
+@metric("ons_fixed_exclusion_none_pct")
+def ons_fixed_exclusion_none_pct(con) -> float:
+    """With no offence: % ever given a fixed-period exclusion (9.0)."""
+    return _ons(con, "none", "fixed")
+
+
+@metric("cla_offending_ratio")
+def cla_offending_ratio(con) -> float:
+    """Share cautioned or convicted by 24 of children ever looked after over that of the rest (52/13 = 4)."""
+    return _scalar(
+        con,
+        f"""
+        WITH pupils AS (
+            SELECT DISTINCT r_c.person_id FROM {_rows("school_census", "c")}
+        ),
+        old AS (
+            SELECT p.person_id, t.date_of_birth + INTERVAL 24 YEAR AS day24
+            FROM pupils p JOIN truth.people t USING (person_id)
+            WHERE t.date_of_birth + INTERVAL 24 YEAR <= DATE '{ONS_DAY}'
+        ),
+        cla AS (SELECT DISTINCT r_l.person_id FROM {_rows("children_looked_after", "l")}),
+        flags AS (
+            SELECT o.person_id, o.person_id IN (SELECT person_id FROM cla) AS in_care,
+                   EXISTS (SELECT 1 FROM {_rows("pnc_offences", "p")}
+                           WHERE r_p.person_id = o.person_id AND p.disposal_date < o.day24) AS offended
+            FROM old o
+        )
+        SELECT avg(offended::INT) FILTER (WHERE in_care) / avg(offended::INT) FILTER (WHERE NOT in_care)
+        FROM flags
+    """,
+    )
+
+
+@metric("dfe_pnc_matched_pct")
+def dfe_pnc_matched_pct(con) -> float:
+    """% of the cohort's PNC person ids that the data owners matched to a pupil (about 92, this project's)."""
+    return _scalar(
+        con,
+        f"""
+        WITH {_BASE},
+        ids AS (SELECT DISTINCT pnc_id FROM pnc JOIN cohort USING (person_id))
+        SELECT 100 * avg((pnc_id IN (SELECT pnc_id FROM moj_dfe.matched_lookup))::INT) FROM ids
+    """,
+    )
+
+
+METRICS = {
+    name: func
+    for name, func in {
+        "dfe_sv_ks2_maths_pct": dfe_sv_ks2_maths_pct,
+        "dfe_sv_ks2_english_pct": dfe_sv_ks2_english_pct,
+        "dfe_any_offence_pct": dfe_any_offence_pct,
+        "dfe_sv_offence_pct": dfe_sv_offence_pct,
+        "dfe_male_any_pct": dfe_male_any_pct,
+        "dfe_male_sv_pct": dfe_male_sv_pct,
+        "dfe_peak_age_first_offence": dfe_peak_age_first_offence,
+        "dfe_peak_age_first_sv": dfe_peak_age_first_sv,
+        "dfe_fsm_sv_pct": dfe_fsm_sv_pct,
+        "dfe_sv_pe_year_before_pct": dfe_sv_pe_year_before_pct,
+        "ons_ks2_custody_pct": ons_ks2_custody_pct,
+        "ons_ks2_other_pct": ons_ks2_other_pct,
+        "ons_ks2_none_pct": ons_ks2_none_pct,
+        "ons_absence_custody_pct": ons_absence_custody_pct,
+        "ons_absence_other_pct": ons_absence_other_pct,
+        "ons_absence_none_pct": ons_absence_none_pct,
+        "ons_fixed_exclusion_custody_pct": ons_fixed_exclusion_custody_pct,
+        "ons_fixed_exclusion_other_pct": ons_fixed_exclusion_other_pct,
+        "ons_fixed_exclusion_none_pct": ons_fixed_exclusion_none_pct,
+        "cla_offending_ratio": cla_offending_ratio,
+        "dfe_pnc_matched_pct": dfe_pnc_matched_pct,
+    }.items()
+}

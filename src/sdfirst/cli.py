@@ -1,0 +1,167 @@
+"""The `sdfirst` command line. Mistakes get one line on stderr and exit status 2, never a traceback."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from sdfirst import __version__
+from sdfirst.exceptions import DataFirstError
+from sdfirst.newproject import ENVIRONMENTS, LICENCES
+
+DEFAULT_PEOPLE = 100_000
+DEFAULT_SEED = 42
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but its errors are one line like every other error of this tool."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise DataFirstError(message)
+
+
+def _count(text: str) -> int:
+    """A whole number, allowing 1_000_000 and 1,000,000 and 1e6 (common ways to write big sizes)."""
+    cleaned = text.replace("_", "").replace(",", "")
+    try:
+        value = float(cleaned) if "e" in cleaned.lower() else int(cleaned)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value != int(value):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number")
+    return int(value)
+
+
+_ENVIRONMENTS = dict(zip(("srs", "sail"), ENVIRONMENTS, strict=True))  # short names for --environment
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="sdfirst",
+        description="Synthetic Data First: generate and explore synthetic "
+        "copies of the MoJ Data First linked datasets. Everything it makes is synthetic.",
+    )
+    parser.add_argument("--version", action="version", version=f"sdfirst {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    synth = sub.add_parser("synth", help="generate a synthetic population and its records, or report on one")
+    synth.add_argument("--people", type=_count, default=DEFAULT_PEOPLE, help=f"people to simulate ({DEFAULT_PEOPLE:,})")
+    synth.add_argument("--seed", type=_count, default=DEFAULT_SEED, help=f"random seed ({DEFAULT_SEED})")
+    synth.add_argument("--out", help="output folder (must not exist, or be empty, unless --overwrite)")
+    synth.add_argument("--years", default="2000-2023", help="years to record, like 2011-2020 (2000-2023)")
+    synth.add_argument("--datasets", default="all", help="comma-separated datasets (all); the truth is always written")
+    synth.add_argument("--workers", type=_count, default=1, help="processes to use (1); output does not depend on it")
+    synth.add_argument("--overwrite", action="store_true", help="replace an existing output folder")
+    synth.add_argument("--quiet", action="store_true", help="no progress bar or summary")
+    synth.add_argument("--report", metavar="DIR", help="print published figures against this generated folder's")
+    link = sub.add_parser("link", help="link the person records of a generated folder with Splink, and score it")
+    link.add_argument("folder", metavar="DIR", help="a generated folder; output goes to DIR/linking/")
+    link.add_argument("--threshold", type=float, help="match probability for the chosen clusters (0-1)")
+    link.add_argument("--overwrite", action="store_true", help="replace an existing DIR/linking/")
+    link.add_argument("--quiet", action="store_true", help="no progress or evaluation printed")
+    check = sub.add_parser("check-schema", help="check an extract folder's tables, columns and types against the specs")
+    check.add_argument("folder", metavar="DIR", help="a folder laid out as DIR/<dataset>/<table>/*.parquet")
+    check.add_argument("--datasets", default="all", help="comma-separated datasets expected in DIR (all but the truth)")
+    new = sub.add_parser("new-project", help="scaffold a research project from the bundled template (offline)")
+    new.add_argument("--title", help="project title")
+    new.add_argument("--slug", help="folder and Python package name (derived from the title)")
+    new.add_argument("--lead", help="lead researcher")
+    new.add_argument("--organisation", help="organisation")
+    new.add_argument("--environment", choices=_ENVIRONMENTS, help="secure environment: srs (ONS SRS) or sail")
+    new.add_argument("--datasets", help="comma-separated Data First datasets the project will use")
+    new.add_argument("--licence", choices=LICENCES, help="licence of the project's code")
+    new.add_argument("--output-dir", default=".", help="where to create the project folder (.)")
+    new.add_argument("--no-input", action="store_true", help="ask nothing: defaults for every answer not given")
+    return parser
+
+
+def _synth(args: argparse.Namespace) -> int:
+    if args.report:
+        from sdfirst.calibration import report
+
+        print(report(args.report))
+        return 0
+    if not args.out:
+        raise DataFirstError("synth needs --out DIR (or --report DIR)")
+    from sdfirst.synth import generate
+
+    manifest = generate(
+        args.out,
+        people=args.people,
+        seed=args.seed,
+        years=args.years,
+        datasets=args.datasets,
+        workers=args.workers,
+        overwrite=args.overwrite,
+        progress=not args.quiet and args.people >= 200_000,
+    )
+    if not args.quiet:
+        total = sum(t["rows"] for k, t in manifest["tables"].items() if not k.startswith("truth."))
+        print(f"wrote {total:,} synthetic records for {args.people:,} people to {args.out} (seed {args.seed})")
+    return 0
+
+
+def _link(args: argparse.Namespace) -> int:
+    from sdfirst.linkage import link
+    from sdfirst.linkage.config import check_threshold
+
+    if args.threshold is not None:
+        check_threshold(args.threshold)  # before any work
+    say = None if args.quiet else (lambda msg: print(msg, flush=True))
+    evaluation = link(args.folder, threshold=args.threshold, overwrite=args.overwrite, progress=say)
+    if not args.quiet:
+        from sdfirst.linkage.evaluate import summary
+
+        print(summary(evaluation))
+    return 0
+
+
+def _check_schema(args: argparse.Namespace) -> int:
+    from sdfirst.schema_check import report
+
+    text, ok = report(args.folder, args.datasets)
+    print(text, file=sys.stdout if ok else sys.stderr)
+    return 0 if ok else 1
+
+
+def _new_project(args: argparse.Namespace) -> int:
+    from sdfirst.newproject import new_project
+
+    given = {
+        "project_title": args.title,
+        "project_slug": args.slug,
+        "lead_researcher": args.lead,
+        "organisation": args.organisation,
+        "secure_environment": _ENVIRONMENTS.get(args.environment or ""),
+        "datasets": args.datasets,
+        "licence": args.licence,
+    }
+    answers = {key: value for key, value in given.items() if value is not None}
+    no_input = args.no_input or not sys.stdin.isatty()
+    folder = new_project(args.output_dir, answers, no_input=no_input)
+    print(f"created {folder}; next: cd {folder} && make install data test (see its README)")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        args = _parser().parse_args(argv)
+        if args.command == "synth":
+            return _synth(args)
+        if args.command == "link":
+            return _link(args)
+        if args.command == "check-schema":
+            return _check_schema(args)
+        if args.command == "new-project":
+            return _new_project(args)
+    except DataFirstError as exc:
+        print(f"sdfirst: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("sdfirst: interrupted; nothing was written", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,66 @@
+"""The data dictionary, rendered from the specs in `synthetic/datasets/`: the book's pages and the template's
+checks read the same YAML as the generator, so they cannot drift apart."""
+
+from __future__ import annotations
+
+from sdfirst.specs import ColumnSpec, DatasetSpec, TableSpec, datasets
+
+_PIPE = "\\|"
+
+
+def table_cell(text: str) -> str:
+    """Text safe inside a Markdown table cell."""
+    return " ".join(str(text).split()).replace("|", _PIPE)
+
+
+def provenance(column: ColumnSpec) -> str:
+    """'confirmed (source)' or 'inferred': whether the real release uses this name."""
+    if column.provenance == "confirmed":
+        return f"confirmed ({table_cell(column.source or '')})"
+    return "inferred"
+
+
+def _codes(column: ColumnSpec) -> str:
+    return ", ".join(f"`{code}`" for code in column.codes) if column.codes else ""
+
+
+def table_markdown(table: TableSpec, level: int = 3) -> str:
+    """One table's section: what a row is, then every column with type, meaning, codes and provenance."""
+    lines = [
+        f"{'#' * level} `{table.key}`",
+        "",
+        table_cell(table.description),
+        "",
+        "| column | type | description | codes | name |",
+        "|---|---|---|---|---|",
+    ]
+    for column in table.columns:
+        name = f"`{column.name}`" + (" (identifier)" if column.identifier else "")
+        lines.append(
+            f"| {name} | {column.type} | {table_cell(column.description)} | {_codes(column)} | {provenance(column)} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def dataset_markdown(dataset: DatasetSpec, level: int = 2) -> str:
+    start, end = dataset.coverage
+    head = [
+        f"{'#' * level} {dataset.title} (`{dataset.name}`)",
+        "",
+        f"Source system: {dataset.source_system}. Coverage: {start} to {end}.",
+        "",
+        table_cell(dataset.description),
+        "",
+    ]
+    return "\n".join(head) + "\n" + "\n".join(table_markdown(t, level + 1) for t in dataset.tables.values())
+
+
+def markdown(level: int = 2) -> str:
+    """The whole data dictionary as Markdown (MyST-compatible), datasets in the generator's order."""
+    intro = (
+        "Every table the generator writes, from the specs in `synthetic/datasets/`. In the *name* column, "
+        "*confirmed* means the real Data First release uses this column name (the source is given); *inferred* "
+        "means this project chose the name. Columns marked *identifier* are the details MoJ links on before a "
+        "release; real research extracts do not carry them. All data described here are synthetic.\n"
+    )
+    return intro + "\n" + "\n".join(dataset_markdown(d, level) for d in datasets().values())

@@ -1,0 +1,13 @@
+"""Person linkage of a generated folder with Splink, as in MoJ's Data First pipeline (settings: synthetic/linkage.yaml).
+
+Each dataset is de-duplicated (`estimated_person_id`), all datasets are linked (`estimated_xjs_id`), magistrates'
+cases are linked to Crown Court cases (`mags_crown_journey`), and the result is scored against the ground truth.
+Everything it reads and writes is synthetic.
+"""
+
+from __future__ import annotations
+
+from sdfirst.linkage.config import load_config
+from sdfirst.linkage.pipeline import link
+
+__all__ = ["link", "load_config"]

@@ -1,0 +1,70 @@
+"""The Splink model: settings built from linkage.yaml, and its training (seeded, so that runs repeat exactly)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import splink.comparison_level_library as cll
+import splink.comparison_library as cl
+from splink import Linker, SettingsCreator, block_on
+
+from sdfirst.exceptions import DataFirstError
+
+
+def _rule(rule: list[str] | str):
+    """A blocking rule: a list of columns (or column expressions) that must be equal, or a SQL condition."""
+    return rule if isinstance(rule, str) else block_on(*rule)
+
+
+def _columns_reversed(spec: dict[str, Any]):
+    """A comparison with one level for two columns swapped (e.g. forename and surname), beside null and else."""
+    first, second = spec["columns"]
+    return cl.CustomComparison(
+        comparison_levels=[
+            cll.Or(cll.NullLevel(first), cll.NullLevel(second)),
+            cll.ColumnsReversedLevel(first, second, symmetrical=True),
+            cll.ElseLevel(),
+        ],
+        output_column_name=spec["output_column_name"],
+    )
+
+
+def comparison(spec: dict[str, Any]):
+    """One comparison from its spec: `type` (a splink.comparison_library class), `column`, and its arguments."""
+    spec = dict(spec)
+    if spec["type"] == "ColumnsReversed":
+        return _columns_reversed(spec)
+    kind = spec.pop("type")
+    column = spec.pop("column")
+    tf = spec.pop("term_frequency_adjustments", False)
+    creator = getattr(cl, kind, None)
+    if creator is None:
+        raise DataFirstError(f"linkage.yaml: unknown comparison type {kind!r}")
+    made = creator(column, **spec)
+    return made.configure(term_frequency_adjustments=True) if tf else made
+
+
+def settings(cfg: dict[str, Any]) -> SettingsCreator:
+    """Splink settings for the person model."""
+    model = cfg["model"]
+    return SettingsCreator(
+        link_type=model["link_type"],
+        unique_id_column_name="unique_id",
+        comparisons=[comparison(c) for c in model["comparisons"]],
+        blocking_rules_to_generate_predictions=[_rule(r) for r in model["blocking_rules_to_generate_predictions"]],
+        retain_matching_columns=False,
+        retain_intermediate_calculation_columns=False,
+    )
+
+
+def train(linker: Linker, cfg: dict[str, Any]) -> None:
+    """Prior, u by random sampling (seeded: Splink picks records by a hash of id and seed) and m by EM."""
+    training = cfg["training"]
+    linker.training.estimate_probability_two_random_records_match(
+        [_rule(r) for r in training["deterministic_matching_rules"]], recall=training["deterministic_recall"]
+    )
+    linker.training.estimate_u_using_random_sampling(max_pairs=training["u_max_pairs"], seed=training["seed"])
+    for rule in training["em_blocking_rules"]:
+        linker.training.estimate_parameters_using_expectation_maximisation(
+            _rule(rule), max_pairs=training["em_max_pairs"]
+        )

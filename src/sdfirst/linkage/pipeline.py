@@ -1,0 +1,205 @@
+"""The linkage pipeline: person records -> Splink model -> per-dataset and cross-dataset person ids -> case journey.
+
+One Splink model is trained on all person records together (one table, `dedupe_only`) and scores every blocked
+pair once. Its pairs within a dataset are clustered into the per-dataset id (`estimated_person_id`, MoJ's
+`estimated_offender_id`), and all its pairs into the cross-justice id (`estimated_xjs_id`) at the chosen threshold
+and at each level of linkage.yaml (`cluster_high`, ...). Outputs go to DIR/linking/, written to a temporary folder
+and renamed into place.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import duckdb
+from splink import DuckDBAPI, Linker
+from splink.clustering import cluster_pairwise_predictions_at_threshold
+from splink.internals.clustering import cluster_pairwise_predictions_at_multiple_thresholds
+
+from sdfirst.database import connect
+from sdfirst.exceptions import DataFirstError
+from sdfirst.linkage.cases import build_journey
+from sdfirst.linkage.config import check_threshold, load_config
+from sdfirst.linkage.evaluate import cluster_metrics, pair_metrics
+from sdfirst.linkage.model import settings, train
+from sdfirst.linkage.sources import PERSON_TABLE, available_sources, load_person_records
+from sdfirst.synth.output import move_into_place, temporary_folder
+
+XJS_TABLE = "xjs_link"
+PERSON_IDS_TABLE = "person_ids"
+JOURNEY_TABLE = "mags_crown_journey"
+
+
+def _opaque(prefix: str, column: str) -> str:
+    """A stable opaque id from a cluster's representative record id (16 hex characters, like the other ids)."""
+    return f"substr(md5('{prefix}:' || {column}), 1, 16)"
+
+
+def _cluster_columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
+    """The cluster id columns of a multiple-threshold clustering, in increasing threshold order."""
+    return [r[0] for r in con.execute(f"DESCRIBE {table}").fetchall() if r[0].startswith("cluster_")]
+
+
+def _check_destination(out: Path, overwrite: bool) -> None:
+    if out.exists() and not overwrite:
+        raise DataFirstError(f"{out} already exists (use --overwrite to replace it)")
+    if out.exists() and not out.is_dir():
+        raise DataFirstError(f"{out} exists and is not a folder")
+
+
+def _source_map_sql(sources: list[dict[str, Any]]) -> str:
+    """VALUES (source_dataset, dataset, table_name) of the sources used."""
+    rows = ", ".join(f"('{s['source_dataset']}', '{s['dataset']}', '{s['table']}')" for s in sources)
+    return f"(SELECT * FROM (VALUES {rows}) v(source_dataset, dataset, table_name))"
+
+
+def _truth_sql(sources: list[dict[str, Any]], table: str, id_column: str, per_dataset: bool) -> str:
+    """Rows (cluster_id, person_id) of an output table joined to truth.record_person."""
+    person = "coalesce(t.person_id::VARCHAR, 'record:' || x.row_id_hash)"
+    if per_dataset:
+        person = f"x.source_dataset || ':' || {person}"
+    return f"""
+        SELECT x.{id_column} AS cluster_id, {person} AS person_id
+        FROM {table} x JOIN {_source_map_sql(sources)} s USING (source_dataset)
+        LEFT JOIN truth.record_person t
+          ON t.dataset = s.dataset AND t.table_name = s.table_name AND t.row_id_hash = x.row_id_hash"""
+
+
+def run_linkage(
+    con: duckdb.DuckDBPyConnection,
+    folder: Path,
+    cfg: dict[str, Any],
+    threshold: float,
+    say: Callable[[str], None] = lambda _msg: None,
+) -> dict[str, Any]:
+    """Build the output tables in `con` (xjs_link, person_ids, mags_crown_journey) and return the evaluation."""
+    start = time.perf_counter()
+    sources = available_sources(folder, cfg)
+    records = load_person_records(con, sources, cfg)
+    say(f"{records:,} person records from {len(sources)} sources")
+
+    db = DuckDBAPI(connection=con)
+    linker = Linker(db.register(PERSON_TABLE, table_name="persons"), settings(cfg), log_level=logging.WARNING)
+    train(linker, cfg)
+    trained = time.perf_counter()
+    say(f"model trained in {trained - start:.1f} s")
+
+    levels = dict(cfg["thresholds"]["levels"])
+    lowest = min([threshold, *levels.values()])
+    predict = linker.inference.predict(threshold_match_probability=lowest)
+    pairs = con.execute(f"SELECT count(*) FROM {predict.physical_name}").fetchall()[0][0]
+    say(f"{pairs:,} pairs at match probability >= {lowest} in {time.perf_counter() - trained:.1f} s")
+
+    # Cross-dataset ids: connected components of all pairs, at the chosen threshold and at each level (Splink
+    # clusters at the lowest threshold and refines the clusters upwards).
+    columns = {"estimated_xjs_id": threshold, **levels}
+    thresholds = sorted(set(columns.values()))
+    nodes = db.register(PERSON_TABLE, table_name="xjs_nodes")
+    multi = cluster_pairwise_predictions_at_multiple_thresholds(
+        nodes, predict, db_api=db, node_id_column_name="unique_id", match_probability_thresholds=thresholds
+    )
+    by_threshold = dict(zip(thresholds, _cluster_columns(con, multi.physical_name), strict=True))
+    selects = [f"{_opaque('xjs', 'c.' + by_threshold[level])} AS {name}" for name, level in columns.items()]
+    con.execute(f"""
+        CREATE OR REPLACE TABLE {XJS_TABLE} AS
+        SELECT p.source_dataset, p.unique_id AS row_id_hash, {", ".join(selects)}
+        FROM {PERSON_TABLE} p JOIN {multi.physical_name} c USING (unique_id)
+        ORDER BY source_dataset, row_id_hash""")
+
+    # Per-dataset ids: connected components of the pairs within a dataset, at the chosen threshold.
+    con.execute(f"""
+        CREATE OR REPLACE TABLE within_dataset_edges AS
+        SELECT e.unique_id_l, e.unique_id_r, e.match_probability
+        FROM {predict.physical_name} e
+        JOIN {PERSON_TABLE} a ON a.unique_id = e.unique_id_l
+        JOIN {PERSON_TABLE} b ON b.unique_id = e.unique_id_r
+        WHERE a.source_dataset = b.source_dataset""")
+    cc = cluster_pairwise_predictions_at_threshold(
+        db.register(PERSON_TABLE, table_name="person_nodes"),
+        db.register("within_dataset_edges", table_name="within_dataset_edges"),
+        db_api=db,
+        node_id_column_name="unique_id",
+        threshold_match_probability=threshold,
+    )
+    con.execute(f"""
+        CREATE OR REPLACE TABLE {PERSON_IDS_TABLE} AS
+        SELECT p.source_dataset, p.unique_id AS row_id_hash, {_opaque("person", "c.cluster_id")} AS estimated_person_id
+        FROM {PERSON_TABLE} p JOIN {cc.physical_name} c USING (unique_id)
+        ORDER BY source_dataset, row_id_hash""")
+
+    journeys = build_journey(con, cfg, XJS_TABLE, JOURNEY_TABLE)
+    clustered = time.perf_counter()
+    say(f"clustered and linked {journeys:,} case journeys in {clustered - trained:.1f} s")
+    seconds = clustered - start
+
+    evaluation: dict[str, Any] = {
+        "threshold": threshold,
+        "records": records,
+        "records_by_source": dict(
+            con.execute(f"SELECT source_dataset, count(*) FROM {PERSON_TABLE} GROUP BY 1 ORDER BY 1").fetchall()
+        ),
+        "scored_pairs": pairs,
+        "seconds": round(seconds, 2),
+        "seconds_training": round(trained - start, 2),
+        "records_per_second": round(records / seconds),
+        "xjs": cluster_metrics(con, _truth_sql(sources, XJS_TABLE, "estimated_xjs_id", per_dataset=False)),
+        "levels": {
+            name: {"threshold": level, **cluster_metrics(con, _truth_sql(sources, XJS_TABLE, name, per_dataset=False))}
+            for name, level in levels.items()
+        },
+        "person_ids": cluster_metrics(
+            con, _truth_sql(sources, PERSON_IDS_TABLE, "estimated_person_id", per_dataset=True)
+        ),
+    }
+    if "truth.case_journey" in json.loads((folder / "manifest.json").read_text(encoding="utf-8"))["tables"]:
+        evaluation["case_journey"] = pair_metrics(
+            con,
+            f"SELECT mags_case_id_hash AS a, crown_case_id_hash AS b FROM {JOURNEY_TABLE}",
+            "SELECT mags_case_id_hash AS a, crown_case_id_hash AS b FROM truth.case_journey",
+        )
+    return evaluation
+
+
+def _write(con: duckdb.DuckDBPyConnection, cfg: dict[str, Any], out: Path, evaluation: dict[str, Any]) -> None:
+    """Write the tables and evaluation to a temporary folder beside `out`, then rename it into place."""
+    files = cfg["output"]
+    tmp = temporary_folder(out)
+    try:
+        for table, name in ((XJS_TABLE, "xjs_link"), (PERSON_IDS_TABLE, "person_ids"), (JOURNEY_TABLE, "case_journey")):
+            path = str(tmp / files[name]).replace("'", "''")
+            con.execute(f"COPY (SELECT * FROM {table}) TO '{path}' (FORMAT PARQUET, COMPRESSION ZSTD)")
+        (tmp / files["evaluation"]).write_text(json.dumps(evaluation, indent=2) + "\n", encoding="utf-8")
+        move_into_place(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def link(
+    folder: str | Path,
+    threshold: float | None = None,
+    overwrite: bool = False,
+    progress: Callable[[str], None] | None = None,
+) -> dict[str, Any]:
+    """Link the person records of a generated folder; write DIR/linking/ and return the evaluation.
+
+    `threshold` is the match probability of the chosen clusters (linkage.yaml's `thresholds.chosen` if None).
+    """
+    folder = Path(folder)
+    cfg = load_config()
+    threshold = check_threshold(cfg["thresholds"]["chosen"] if threshold is None else threshold)
+    con = connect(folder)  # a one-line error if this is not a generated folder
+    try:
+        out = folder / cfg["output"]["folder"]
+        _check_destination(out, overwrite)
+        evaluation = run_linkage(con, folder, cfg, threshold, say=progress or (lambda _msg: None))
+        _write(con, cfg, out, evaluation)
+    finally:
+        con.close()
+    return evaluation

@@ -1,0 +1,75 @@
+"""Read the person records of a generated folder into one standard table (the common schema of linkage.yaml)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from sdfirst.exceptions import DataFirstError
+
+PERSON_TABLE = "person_records"
+
+
+def _name(column: str | None, min_length: int) -> str:
+    """A cleaned name: lower case, without spaces, hyphens, apostrophes or dots; initials and blanks are missing."""
+    if column is None:
+        return "CAST(NULL AS VARCHAR)"
+    cleaned = f"regexp_replace(lower(trim(\"{column}\")), '[^a-z]', '', 'g')"
+    return f"CASE WHEN length({cleaned}) >= {int(min_length)} THEN {cleaned} END"
+
+
+def _postcode(column: str | None) -> str:
+    if column is None:
+        return "CAST(NULL AS VARCHAR)"
+    return f"nullif(upper(trim(regexp_replace(\"{column}\", '\\s+', ' ', 'g'))), '')"
+
+
+def _sex(column: str | None) -> str:
+    if column is None:
+        return "CAST(NULL AS VARCHAR)"
+    return f"CASE WHEN upper(\"{column}\") IN ('F', 'M') THEN upper(\"{column}\") END"
+
+
+def _date(column: str | None) -> str:
+    return "CAST(NULL AS DATE)" if column is None else f'TRY_CAST("{column}" AS DATE)'
+
+
+def source_sql(source: dict[str, Any], min_name_length: int) -> str:
+    """SELECT of one source's person rows in the common schema."""
+    cols = source["columns"]
+    where = f"WHERE {source['where']}" if source.get("where") else ""
+    code = source["source_dataset"].replace("'", "''")
+    return f"""
+        SELECT CAST("{cols["unique_id"]}" AS VARCHAR) AS unique_id,
+               '{code}' AS source_dataset,
+               {_name(cols["forename"], min_name_length)} AS forename,
+               {_name(cols["surname"], min_name_length)} AS surname,
+               {_date(cols["date_of_birth"])} AS date_of_birth,
+               {_sex(cols["sex"])} AS sex,
+               {_postcode(cols["postcode"])} AS postcode
+        FROM "{source["dataset"]}"."{source["table"]}" {where}"""
+
+
+def available_sources(folder: Path, cfg: dict[str, Any]) -> list[dict[str, Any]]:
+    """The configured sources whose table the folder holds (a folder may have been generated for some datasets)."""
+    manifest = json.loads((Path(folder) / "manifest.json").read_text(encoding="utf-8"))
+    found = [s for s in cfg["sources"] if f"{s['dataset']}.{s['table']}" in manifest["tables"]]
+    if not found:
+        raise DataFirstError(f"{folder} holds none of the person tables that linkage.yaml lists")
+    return found
+
+
+def load_person_records(
+    con: duckdb.DuckDBPyConnection, sources: list[dict[str, Any]], cfg: dict[str, Any], table: str = PERSON_TABLE
+) -> int:
+    """Create `table` in the connection: every person record of every source, sorted by unique_id."""
+    min_length = cfg["cleaning"]["min_name_length"]
+    union = "\nUNION ALL\n".join(source_sql(s, min_length) for s in sources)
+    con.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM ({union}) ORDER BY unique_id")
+    rows, distinct = con.execute(f"SELECT count(*), count(DISTINCT unique_id) FROM {table}").fetchall()[0]
+    if rows != distinct:
+        raise DataFirstError(f"person record ids are not unique across the sources ({rows - distinct} repeated)")
+    return rows

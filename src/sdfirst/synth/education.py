@@ -1,0 +1,486 @@
+"""Schooling and children's social care: the National Pupil Database side of the MoJ-DfE share.
+
+For every child of the chunk in scope (born after 31 August 1985, at school in England), this simulates a
+school career of national curriculum Years 1 to 11 on a (pupil, year group) grid: schools, free school meals,
+special educational needs, attainment at Key Stages 2 and 4, absence, fixed-period and permanent exclusions,
+and, over the whole of childhood, referrals to children's social care and periods in care.
+
+Schooling does not cause offending, nor offending schooling: both read the person's latent risk, deprivation
+and sex, which is how the published associations between them appear. Every parameter is in
+`synthetic/education.yaml`; everything is vectorised over the chunk.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+from dataclasses import dataclass
+from types import SimpleNamespace
+
+import numpy as np
+import pyarrow as pa
+
+from sdfirst.specs import load_yaml
+from sdfirst.synth import dates
+from sdfirst.synth.columns import year_labels
+from sdfirst.synth.recording import error_rates, ethnicity_other
+
+YEAR_GROUPS = 11  # national curriculum Years 1 to 11
+YEAR_DAYS = 365.25
+
+
+def params() -> dict:
+    return load_yaml("education.yaml")
+
+
+# ---------------------------------------------------------------------------------------------------------
+# calendar
+# ---------------------------------------------------------------------------------------------------------
+
+
+def academic_birth_year(dob: np.ndarray) -> np.ndarray:
+    """The calendar year of the 1 September that opens a child's school cohort (born September to August)."""
+    year, month, _ = dates.ymd(dob)
+    return np.where(month >= 9, year, year - 1)
+
+
+def academic_year_of(cohort: np.ndarray, year_group: np.ndarray | int) -> np.ndarray:
+    """The academic year (by its first calendar year) in which a cohort is in a year group (Year 1: age 5)."""
+    return cohort + 5 + np.asarray(year_group)
+
+
+def academic_year_label(year: np.ndarray) -> pa.Array:
+    """'2012/13' for 2012."""
+    return year_labels(year, lambda y: f"{y}/{(y + 1) % 100:02d}")
+
+
+def day_in_year(year: np.ndarray, month: int, day: int) -> np.ndarray:
+    """Day number of (month, day) in each calendar year."""
+    year = np.asarray(year, dtype=np.int64)
+    start = (year - 1970).astype("datetime64[Y]").astype("datetime64[M]") + (month - 1)
+    return (start.astype("datetime64[D]") + (day - 1)).astype(np.int32)
+
+
+@functools.cache
+def _school_days(first: int, last: int, term: tuple) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """All school days (weekdays in term, Christmas skipped) of academic years first..last, concatenated."""
+    (sm, sd), (em, ed), ((cm1, cd1), (cm2, cd2)) = term
+    days, starts, counts = [], [], []
+    for y in range(first, last + 1):
+        a = dt.date(y, sm, sd)
+        b = dt.date(y + 1, em, ed)
+        x1, x2 = dt.date(y, cm1, cd1), dt.date(y + 1, cm2, cd2)
+        span = np.arange(dates.day(a), dates.day(b) + 1, dtype=np.int32)
+        weekday = (span.astype(np.int64) + 3) % 7  # 1970-01-01 was a Thursday; 0 = Monday
+        keep = (weekday < 5) & ~((span >= dates.day(x1)) & (span <= dates.day(x2)))
+        starts.append(sum(counts))
+        counts.append(int(keep.sum()))
+        days.append(span[keep])
+    return np.concatenate(days), np.array(starts, dtype=np.int64), np.array(counts, dtype=np.int64)
+
+
+def school_days(rng: np.random.Generator, year: np.ndarray) -> np.ndarray:
+    """A random school day in each academic year."""
+    term = params()["exclusions"]["term"]
+    key = (tuple(term["start"]), tuple(term["end"]), tuple(tuple(x) for x in term["christmas"]))
+    first, last = 1985, 2030
+    table, starts, counts = _school_days(first, last, key)
+    k = np.clip(np.asarray(year, dtype=np.int64), first, last) - first
+    pick = starts[k] + (rng.random(len(k)) * counts[k]).astype(np.int64)
+    return table[pick]
+
+
+# ---------------------------------------------------------------------------------------------------------
+# models
+# ---------------------------------------------------------------------------------------------------------
+
+
+def linear(par: dict, risk: np.ndarray, dep: np.ndarray, male: np.ndarray) -> np.ndarray:
+    """intercept + risk * risk + deprivation * dep + male * male."""
+    base = par["intercept"] + par["risk"] * risk
+    return base + par["deprivation"] * dep + par["male"] * male.astype(np.float64)
+
+
+def logistic(x: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+def logistic_noise(rng: np.random.Generator, shape) -> np.ndarray:
+    u = rng.random(shape)
+    return np.log(u) - np.log1p(-u)
+
+
+def deprivation_score(decile: np.ndarray) -> np.ndarray:
+    """Standardised deprivation: mean 0, about unit variance, higher = more deprived."""
+    cov = params()["covariates"]
+    return (cov["deprivation_centre"] - decile.astype(np.float64)) / cov["deprivation_scale"]
+
+
+def _choice(rng: np.random.Generator, weights: dict, n: int) -> np.ndarray:
+    w = np.array([v[1] if isinstance(v, list) else v for v in weights.values()], dtype=float)
+    return rng.choice(len(w), size=n, p=w / w.sum())
+
+
+def _gamma(rng: np.random.Generator, par: dict, n: int) -> np.ndarray:
+    return rng.gamma(par["shape"], par["scale"], n)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# the simulation
+# ---------------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Schooling:
+    """The schooling and social care of the chunk's children in scope.
+
+    Person-level arrays have one entry per child in scope (`person`, sorted); grid arrays are [child, year
+    group index 0..10] for Years 1..11; event arrays (exclusions, referrals, care episodes) carry `child`, an
+    index into the person-level arrays, and are sorted by child then date.
+    """
+
+    # children in scope
+    person: np.ndarray  # int64 chunk-local person index
+    cohort: np.ndarray  # int64 academic birth year (Year 1 in cohort + 6)
+    state_school: np.ndarray  # bool: in state-funded schools, so in the NPD
+    ability: np.ndarray
+    ethnicity: np.ndarray  # int16 recorded ethnicity of the pupil (-1 not stated)
+    sen_level: np.ndarray  # int8 highest SEN level 0..2
+    # grid [child, year group]
+    year: np.ndarray  # int64 academic year
+    in_england: np.ndarray  # bool: address in England on the census day
+    sector: np.ndarray  # int32 neighbourhood on the census day
+    census_day: np.ndarray  # int32
+    school: np.ndarray  # int64 URN
+    school_kind: np.ndarray  # int8 0 primary, 1 secondary, 2 pupil referral unit
+    fsm: np.ndarray  # bool
+    sen: np.ndarray  # int8 0 none, 1 support, 2 plan
+    sessions_possible: np.ndarray
+    sessions_missed: np.ndarray
+    sessions_unauthorised: np.ndarray
+    persistent: np.ndarray  # bool
+    # key stages (per child; ks*_sat False means no record)
+    ks2_sat: np.ndarray
+    ks2_new: np.ndarray  # bool: scaled scores (2016 on)
+    ks2_maths_z: np.ndarray
+    ks2_english_z: np.ndarray
+    ks4_sat: np.ndarray
+    ks4_z: np.ndarray
+    # exclusions
+    excl_child: np.ndarray
+    excl_group: np.ndarray  # year group index 0..10
+    excl_permanent: np.ndarray
+    excl_date: np.ndarray
+    excl_days: np.ndarray
+    excl_reason: np.ndarray
+    first_permanent: np.ndarray  # int32 per child, NEVER when none
+    # children in need referrals
+    cin_child: np.ndarray
+    cin_start: np.ndarray
+    cin_end: np.ndarray
+    cin_need: np.ndarray
+    # looked-after episodes
+    cla_child: np.ndarray
+    cla_start: np.ndarray
+    cla_end: np.ndarray
+    cla_status: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.person)
+
+
+def _in_scope(world) -> tuple[np.ndarray, np.ndarray]:
+    """Children born after the cut-off whose address at the scope year group was in England."""
+    par = params()["scope"]
+    p = world.people
+    born = np.flatnonzero(p.dob > dates.day(str(par["born_after"])))
+    cohort = academic_birth_year(p.dob[born])
+    last = par["census_years"][1]
+    year = np.clip(academic_year_of(cohort, par["scope_year_group"]), None, last)
+    year = np.maximum(year, academic_year_of(cohort, 1))
+    when = day_in_year(year, 9, 1)
+    sector = p.addr_sector[born, p.address_index(born, when)]
+    keep = world.hoods.country[sector] == 0
+    return born[keep], cohort[keep]
+
+
+def _urn(kind_par: dict, sector: np.ndarray, n_sectors: int) -> np.ndarray:
+    count = int(kind_par["count"])
+    idx = sector.astype(np.int64) * count // n_sectors
+    return kind_par["urn_base"] + (idx * 7919 + 13) % count
+
+
+def simulate_schooling(world) -> Schooling:
+    """Schooling and social care of the chunk's children in scope (see the module docstring)."""
+    par = params()
+    rng = world.rng("education")
+    p = world.people
+    person, cohort = _in_scope(world)
+    n = len(person)
+    risk = p.risk[person].astype(np.float64)
+    male = p.male[person]
+    dep = deprivation_score(p.deprivation[person])
+    lin = functools.partial(linear, risk=risk, dep=dep, male=male)
+    g = np.arange(YEAR_GROUPS)
+
+    # who is in state schools, and their recorded ethnicity
+    state = rng.random(n) >= logistic(lin(par["scope"]["independent_school"]))
+    eth = SimpleNamespace(ethnicity=p.ethnicity[person].astype(np.int16))
+    ethnicity_other(eth, rng, error_rates("moj_dfe")["ethnicity_other"], world)
+
+    # the grid of school years: address, schools
+    year = academic_year_of(cohort[:, None], g[None, :] + 1)
+    cm, cd = par["scope"]["census_day"]
+    census_day = day_in_year(year + 1, cm, cd)
+    flat_person = np.repeat(person, YEAR_GROUPS)
+    k = p.address_index(flat_person, census_day.ravel())
+    sector = p.addr_sector[flat_person, k].reshape(n, YEAR_GROUPS)
+    in_england = world.hoods.country[sector] == 0
+    schools = par["schools"]
+    n_sectors = len(world.hoods.imd_decile)
+    secondary = g[None, :] + 1 >= schools["first_secondary_year_group"]
+    school = np.where(
+        secondary, _urn(schools["secondary"], sector, n_sectors), _urn(schools["primary"], sector, n_sectors)
+    )
+    kind = np.broadcast_to(secondary, (n, YEAR_GROUPS)).astype(np.int8)
+
+    # free school meals: one spell of eligibility between two year groups
+    fpar = par["free_school_meals"]
+    ever_fsm = rng.random(n) < logistic(lin(fpar["ever"]))
+    ends = np.sort(rng.integers(0, YEAR_GROUPS, (n, 2)), axis=1)
+    fsm = ever_fsm[:, None] & (g[None, :] >= ends[:, :1]) & (g[None, :] <= ends[:, 1:])
+    fsm &= year >= fpar["first_year"]
+
+    # special educational needs: ordered logistic, from an onset year group on
+    spar = par["special_educational_needs"]
+    latent = lin(spar["latent"]) + logistic_noise(rng, n)
+    sen_level = (latent > spar["cut_support"]).astype(np.int8) + (latent > spar["cut_plan"]).astype(np.int8)
+    lo_s, hi_s = spar["support_from_year_groups"]
+    lo_p, hi_p = spar["plan_from_year_groups"]
+    onset = np.where(sen_level == 2, rng.integers(lo_p, hi_p + 1, n), rng.integers(lo_s, hi_s + 1, n)) - 1
+    sen = np.where(g[None, :] >= onset[:, None], sen_level[:, None], 0).astype(np.int8)
+
+    # exclusions (they decide schools after a permanent exclusion, which attainment reads)
+    xpar = par["exclusions"]
+    pupil_effect = rng.standard_normal(n) * xpar["pupil_sd"]
+    fixed_rate = np.exp(
+        lin(xpar["fixed"])[:, None]
+        + np.asarray(xpar["fixed_sen_effect"])[sen]
+        + np.asarray(xpar["fixed_year_group_effect"])[None, :]
+        + pupil_effect[:, None]
+    )
+    n_fixed = rng.poisson(fixed_rate)
+    n_fixed[year < xpar["fixed_first_year"]] = 0
+    perm_p = logistic(
+        lin(xpar["permanent"])[:, None]
+        + np.asarray(xpar["permanent_year_group_effect"])[None, :]
+        + xpar["permanent_pupil_weight"] * pupil_effect[:, None]
+    )
+    perm_hit = (rng.random((n, YEAR_GROUPS)) < perm_p) & state[:, None] & in_england
+    has_perm = perm_hit.any(axis=1)
+    perm_group = np.where(has_perm, perm_hit.argmax(axis=1), YEAR_GROUPS)
+    perm_date = np.full(n, dates.NEVER, dtype=np.int32)
+    rows = np.flatnonzero(has_perm)
+    perm_date[rows] = school_days(rng, year[rows, perm_group[rows]])
+    recorded_perm = has_perm & (
+        year[np.arange(n), np.minimum(perm_group, YEAR_GROUPS - 1)] >= xpar["permanent_first_year"]
+    )
+    # after a permanent exclusion: a pupil referral unit, or another mainstream school
+    to_pru = rng.random(n) < schools["pru_after_permanent_exclusion"]
+    after = g[None, :] > perm_group[:, None]
+    pru = _urn(schools["pupil_referral_unit"], sector, n_sectors)
+    moved = school + 1 + (rng.integers(1, 5, n)[:, None])
+    school = np.where(after & to_pru[:, None], pru, np.where(after, moved, school))
+    kind = np.where(after & to_pru[:, None], 2, kind).astype(np.int8)
+
+    # exclusion events
+    fixed_cells = np.repeat(np.arange(n * YEAR_GROUPS), n_fixed.ravel())
+    f_child, f_group = np.divmod(fixed_cells, YEAR_GROUPS)
+    f_date = school_days(rng, year.ravel()[fixed_cells])
+    length = xpar["fixed_length_days"]
+    f_days = np.minimum(1 + rng.poisson(length["mean"] - 1, len(fixed_cells)), length["max"])
+    p_child = np.flatnonzero(recorded_perm)
+    excl_child = np.concatenate([f_child, p_child])
+    excl_group = np.concatenate([f_group, perm_group[p_child]])
+    excl_perm = np.concatenate([np.zeros(len(f_child), bool), np.ones(len(p_child), bool)])
+    excl_date = np.concatenate([f_date, perm_date[p_child]]).astype(np.int32)
+    excl_days = np.concatenate([f_days, np.zeros(len(p_child), np.int64)])
+    excl_reason = _choice(rng, xpar["reasons"], len(excl_child))
+    # a fixed-period exclusion cannot follow a permanent one in the same school year at the same school
+    keep = ~((excl_group == perm_group[excl_child]) & ~excl_perm & (excl_date > perm_date[excl_child]))
+    keep &= state[excl_child] & in_england[excl_child, excl_group]
+    order = np.lexsort((excl_date, excl_child))
+    order = order[keep[order]]
+
+    # attainment
+    apar = par["attainment"]
+    ability = rng.standard_normal(n)
+    k2 = apar["ks2"]
+    ks2_year = academic_year_of(cohort, 6)
+    ks2_new = ks2_year >= k2["new_curriculum_from"]
+    sen6 = sen[:, 5]
+
+    def ks2_score(subject: dict) -> np.ndarray:
+        base = np.where(ks2_new, lin(subject["expected_standard"]), lin(subject["levels"]))
+        noise = logistic_noise(rng, n)
+        return base + np.asarray(k2["sen_effect"])[sen6] + apar["ability_weight"] * ability + noise
+
+    maths_z = ks2_score(k2["maths"])
+    english_z = ks2_score(k2["english"])
+    ks2_sat = (
+        state
+        & in_england[:, 5]
+        & (ks2_year >= k2["first_year"])
+        & (ks2_year <= par["scope"]["census_years"][1])
+        & ~np.isin(ks2_year, k2["skipped_years"])
+        & (rng.random(n) >= k2["not_sat"])
+    )
+    k4 = apar["ks4"]
+    ks4_year = academic_year_of(cohort, 11)
+    excluded_by_11 = has_perm
+    ks4_z = (
+        lin(k4["latent"])
+        + np.asarray(k4["sen_effect"])[sen[:, 10]]
+        + k4["permanently_excluded"] * excluded_by_11
+        + apar["ability_weight"] * ability
+        + logistic_noise(rng, n)
+    )
+    ks4_sat = (
+        state
+        & in_england[:, 10]
+        & (ks4_year >= k4["first_year"])
+        & (ks4_year <= par["scope"]["census_years"][1])
+        & (rng.random(n) >= k4["not_sat"])
+    )
+
+    # absence
+    bpar = par["absence"]
+    rate = logistic(
+        lin(bpar["rate"])[:, None]
+        + np.asarray(bpar["sen_effect"])[sen]
+        + bpar["fsm_effect"] * fsm
+        + np.asarray(bpar["year_group_effect"])[None, :]
+        + rng.standard_normal(n)[:, None] * bpar["pupil_sd"]
+        + rng.standard_normal((n, YEAR_GROUPS)) * bpar["year_sd"]
+    )
+    sp = bpar["sessions_possible"]
+    possible = np.where(year < 2012, sp["before_2012"], np.where(year < 2019, sp["from_2012"], sp["in_2019"]))
+    part = rng.random((n, YEAR_GROUPS)) < bpar["part_year_share"]
+    shrink = rng.uniform(0.2, 0.95, (n, YEAR_GROUPS))
+    possible = np.where(part, (possible * shrink).astype(np.int64), possible)
+    missed = rng.binomial(possible, rate)
+    unauth = rng.binomial(missed, logistic(lin(bpar["unauthorised_share"]))[:, None])
+    threshold = np.where(
+        year >= 2015, bpar["persistent_threshold"]["from_2015"], bpar["persistent_threshold"]["before_2015"]
+    )
+    persistent = missed >= threshold * possible
+
+    # children in need: referrals over childhood
+    cpar = par["children_in_need"]
+    ever_cin = state & (rng.random(n) < logistic(lin(cpar["ever"])))
+    n_ref = np.where(ever_cin, 1 + rng.poisson(cpar["extra_referrals_mean"], n), 0)
+    cin_child = np.repeat(np.arange(n), n_ref)
+    dob = p.dob[person]
+    adult = dates.add_years(dob, 18)
+    cin_start = (dob[cin_child] + rng.random(len(cin_child)) * 18 * YEAR_DAYS).astype(np.int32)
+    order_cin = np.lexsort((cin_start, cin_child))
+    cin_child, cin_start = cin_child[order_cin], cin_start[order_cin]
+    nxt = np.r_[cin_start[1:], dates.NEVER].astype(np.int64)
+    same = np.r_[cin_child[1:] == cin_child[:-1], False]
+    cin_end = cin_start + _gamma(rng, cpar["duration_days"], len(cin_child)).astype(np.int64) + 1
+    cin_end = np.minimum(cin_end, np.where(same, nxt - 1, dates.NEVER))
+    cin_end = np.minimum(cin_end, adult[cin_child] - 1).astype(np.int32)
+    cin_need = _choice(rng, cpar["primary_need"], len(cin_child))
+    lo, hi = dates.day(str(cpar["first_day"])), dates.day(str(cpar["last_day"]))
+    keep = (cin_start >= lo) & (cin_start <= hi) & (cin_end >= cin_start)
+    cin_end = np.where(cin_end > hi, dates.NEVER, cin_end).astype(np.int32)
+
+    # looked-after episodes
+    lpar = par["looked_after"]
+    ever_cla = state & (rng.random(n) < logistic(lin(lpar["ever"])))
+    n_eps = np.where(ever_cla, 1 + rng.poisson(lpar["extra_episodes_mean"], n), 0)
+    cla_child = np.repeat(np.arange(n), n_eps)
+    first = np.r_[True, cla_child[1:] != cla_child[:-1]] if len(cla_child) else np.zeros(0, bool)
+    length = _gamma(rng, lpar["duration_days"], len(cla_child)).astype(np.int64) + 1
+    gap = np.where(first, 0, _gamma(rng, lpar["gap_days"], len(cla_child)).astype(np.int64) + 1)
+    begin = dob[cla_child].astype(np.int64) + (rng.random(len(cla_child)) * 17 * YEAR_DAYS).astype(np.int64)
+    # cumulative: each episode starts after the end of the previous one plus a gap
+    step = np.where(first, 0, gap) + np.r_[0, length[:-1]] * ~first
+    firsts = np.where(first, np.arange(len(cla_child)), 0)
+    group_start = np.maximum.accumulate(firsts) if len(firsts) else firsts
+    csum = np.cumsum(step)
+    cla_start = begin[group_start] + csum - csum[group_start]
+    cla_end = cla_start + length - 1
+    cla_end = np.minimum(cla_end, adult[cla_child].astype(np.int64) - 1)
+    lo_c, hi_c = dates.day(str(lpar["first_day"])), dates.day(str(lpar["last_day"]))
+    keep_cla = (cla_start < adult[cla_child]) & (cla_end >= lo_c) & (cla_start <= hi_c)
+    cla_end = np.where(cla_end > hi_c, dates.NEVER, cla_end)
+    cla_status = _choice(rng, lpar["legal_status"], len(cla_child))
+
+    return Schooling(
+        person=person,
+        cohort=cohort,
+        state_school=state,
+        ability=ability,
+        ethnicity=eth.ethnicity,
+        sen_level=sen_level,
+        year=year,
+        in_england=in_england,
+        sector=sector,
+        census_day=census_day,
+        school=school,
+        school_kind=kind,
+        fsm=fsm,
+        sen=sen,
+        sessions_possible=possible,
+        sessions_missed=missed,
+        sessions_unauthorised=unauth,
+        persistent=persistent,
+        ks2_sat=ks2_sat,
+        ks2_new=ks2_new,
+        ks2_maths_z=maths_z,
+        ks2_english_z=english_z,
+        ks4_sat=ks4_sat,
+        ks4_z=ks4_z,
+        excl_child=excl_child[order],
+        excl_group=excl_group[order],
+        excl_permanent=excl_perm[order],
+        excl_date=excl_date[order],
+        excl_days=excl_days[order],
+        excl_reason=excl_reason[order],
+        first_permanent=np.where(recorded_perm, perm_date, dates.NEVER).astype(np.int32),
+        cin_child=cin_child[keep],
+        cin_start=cin_start[keep],
+        cin_end=cin_end[keep],
+        cin_need=cin_need[keep],
+        cla_child=cla_child[keep_cla],
+        cla_start=cla_start[keep_cla].astype(np.int32),
+        cla_end=cla_end[keep_cla].astype(np.int32),
+        cla_status=cla_status[keep_cla],
+    )
+
+
+# ---------------------------------------------------------------------------------------------------------
+# key stage results from latent scores
+# ---------------------------------------------------------------------------------------------------------
+
+
+def ks2_level(z: np.ndarray) -> np.ndarray:
+    """National curriculum level: 4 from a latent score of zero, one level per `level_width`."""
+    k2 = params()["attainment"]["ks2"]
+    lo, hi = k2["level_range"]
+    return np.clip(4 + np.floor(z / k2["level_width"]), lo, hi).astype(np.int64)
+
+
+def ks2_scaled_score(z: np.ndarray) -> np.ndarray:
+    """Scaled score: 100 (the expected standard) from a latent score of zero."""
+    k2 = params()["attainment"]["ks2"]
+    lo, hi = k2["scaled_score_range"]
+    step = k2["scaled_score_per_unit"]
+    score = np.where(z >= 0, 100 + np.floor(z * step), 99 - np.floor(-z * step))
+    return np.clip(score, lo, hi).astype(np.int64)
+
+
+def attainment8(z: np.ndarray) -> np.ndarray:
+    k4 = params()["attainment"]["ks4"]
+    return np.clip(np.round(2 * (k4["attainment8_centre"] + k4["attainment8_scale"] * z)) / 2, 0, 90)

@@ -1,0 +1,240 @@
+"""Offending: which people commit which offences, when, and which are dealt with by a caution.
+
+Offences are a Poisson process per person, its rate set by latent risk, sex and an age-crime curve with a
+youth and an adult peak. The same offences feed every criminal dataset: court cases, the PNC, prison and
+probation all tell one story. Summary motoring offences are a separate, adult process that only reaches the
+magistrates' courts.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+
+import numpy as np
+
+from sdfirst.specs import code_lists, load_yaml
+from sdfirst.synth import dates
+
+SIM_START = dates.day("2000-01-01")
+SIM_END = dates.day("2023-12-31")
+YEAR = 365.25
+ACTIVE_YEARS = 40.0  # the years of life over which the age-crime curve spreads a person's offending
+
+
+@dataclass(frozen=True)
+class OffenceTable:
+    """The offence code list as arrays (row i is offence code index i)."""
+
+    code: np.ndarray
+    description: np.ndarray
+    group: np.ndarray
+    mode: np.ndarray  # indictable, either_way, summary
+    severity: np.ndarray
+    serious_violence: np.ndarray
+    weight: np.ndarray
+    motoring: np.ndarray
+
+    def index(self, code: str) -> int:
+        return int(np.flatnonzero(self.code == code)[0])
+
+
+@functools.cache
+def offence_table() -> OffenceTable:
+    lists = code_lists()
+    rows = lists["offences"]["codes"]
+    codes = list(rows)
+    description, group, mode, severity, serious_violence, weight = (
+        np.array(field) for field in zip(*rows.values(), strict=True)
+    )
+    return OffenceTable(
+        code=np.array(codes),
+        description=description,
+        group=group,
+        mode=mode,
+        severity=severity.astype(np.int8),
+        serious_violence=serious_violence.astype(bool),
+        weight=weight.astype(float),
+        motoring=np.array([c in lists["motoring_offences"] for c in codes]),
+    )
+
+
+DISPOSAL_KEYS: list[str] = list(code_lists()["disposals"]["codes"])
+DISPOSAL_LABELS: list[str] = [code_lists()["disposals"]["codes"][k] for k in DISPOSAL_KEYS]
+DISPOSAL = {key: i for i, key in enumerate(DISPOSAL_KEYS)}
+
+
+@dataclass
+class Offences:
+    """Offences that came to the notice of the police, one row per offender per offence, by person then date."""
+
+    person: np.ndarray  # int64 chunk-local person index
+    date: np.ndarray  # int32 offence day
+    code: np.ndarray  # int16 index into offence_table()
+    recordable: np.ndarray  # bool, False for summary motoring
+    cautioned: np.ndarray  # bool, dealt with out of court
+    case_group: np.ndarray  # int64: offences with the same value are one case (co-defendants)
+
+    def __len__(self) -> int:
+        return len(self.person)
+
+
+def saturate(rate: np.ndarray, ceiling: float) -> np.ndarray:
+    """A rate that grows like `rate` when small and levels off at `ceiling`."""
+    return rate / (1.0 + rate / ceiling)
+
+
+def _age_grid(params: dict) -> tuple[np.ndarray, np.ndarray]:
+    """The age-crime curve's cumulative distribution on a monthly grid of ages 10 to 100."""
+    ages = np.arange(10.0, 100.0 + 1e-9, 1 / 12)
+    x = ages - 9.0
+    pdf = np.zeros_like(ages)
+    for comp in params.values():
+        k, theta = comp["shape"], comp["scale"]
+        dens = x ** (k - 1) * np.exp(-x / theta)
+        pdf += comp["weight"] * dens / dens.sum()
+    cdf = np.concatenate([[0.0], np.cumsum(pdf[:-1])])
+    return ages, cdf / cdf[-1] if cdf[-1] > 0 else cdf
+
+
+def _ages_at(dob: np.ndarray, day: int) -> np.ndarray:
+    return (day - dob) / YEAR
+
+
+def _draw_recordable(world, rng) -> tuple[np.ndarray, np.ndarray]:
+    """Persons and dates of recordable offences between 2000 and 2023."""
+    p = world.people
+    params = load_yaml("justice.yaml")["offending"]
+    ages, cdf = _age_grid(params["age_curve"])
+    lo = np.clip(_ages_at(p.dob, SIM_START), 10, 100)
+    hi = np.clip(_ages_at(p.dob, SIM_END), 10, 100)
+    f_lo, f_hi = np.interp(lo, ages, cdf), np.interp(hi, ages, cdf)
+    acq = params["acquisitive"]
+    rate = np.exp(
+        params["log_rate"]
+        + params["risk_effect"] * p.risk
+        + params["male_effect"] * p.male
+        + acq["rate_effect"] * p.acquisitive
+    )
+    rate = saturate(rate, params["max_rate"])
+    # the curve integrates to one over a lifetime; a person's yearly rate times the active years it spans
+    # gives their lifetime expectation, of which they are observed for the share f_hi - f_lo
+    counts = rng.poisson(rate * ACTIVE_YEARS * (f_hi - f_lo))
+    person = np.repeat(np.arange(len(p), dtype=np.int64), counts)
+    u = f_lo[person] + rng.random(len(person)) * (f_hi - f_lo)[person]
+    age = np.interp(u, cdf, ages)
+    when = (p.dob[person] + age * YEAR).astype(np.int32)
+    return person, np.clip(when, SIM_START, SIM_END)
+
+
+def _draw_motoring(world, rng) -> tuple[np.ndarray, np.ndarray]:
+    p = world.people
+    params = load_yaml("justice.yaml")["offending"]["motoring"]
+    a0, a1 = params["ages"]
+    start = np.maximum(dates.add_years(p.dob, a0), SIM_START)
+    end = np.minimum(dates.add_years(p.dob, a1), SIM_END)
+    years = np.maximum(end - start, 0) / YEAR
+    rate = np.exp(params["log_rate"] + params["risk_effect"] * p.risk + params["male_effect"] * p.male)
+    counts = rng.poisson(saturate(rate, params["max_rate"]) * years)
+    person = np.repeat(np.arange(len(p), dtype=np.int64), counts)
+    when = start[person] + (rng.random(len(person)) * (end - start)[person]).astype(np.int32)
+    return person, when.astype(np.int32)
+
+
+def _young_violence(spec: dict, age: np.ndarray) -> np.ndarray:
+    """The multiplier on serious violence weights at each age: floor at 10, rising to 1 at full_from_age."""
+    floor, full = spec["floor"], spec["full_from_age"]
+    return np.clip(floor + (1 - floor) * (age - 10) / (full - 10), floor, 1.0)
+
+
+def _offence_codes(world, rng, person: np.ndarray, when: np.ndarray) -> np.ndarray:
+    """An offence code for each recordable offence: the mix depends on sex and risk (Gumbel-max sampling)."""
+    table = offence_table()
+    params = load_yaml("justice.yaml")["offending"]
+    recordable = np.flatnonzero(table.weight > 0)
+    weight = table.weight * np.where(table.serious_violence, params["serious_violence_weight"], 1.0)
+    base = np.log(weight[recordable])
+    groups = table.group[recordable]
+    female = np.array([np.log(params["female_group_factor"].get(g, 1.0)) for g in groups])
+    slope = np.array([params["risk_group_slope"].get(g, 0.0) for g in groups])
+    acquisitive = np.array([params["acquisitive"]["group_effect"].get(g, 0.0) for g in groups])
+    p = world.people
+    logits = (
+        base[None, :]
+        + (~p.male[person])[:, None] * female[None, :]
+        + p.risk[person][:, None] * slope[None, :]
+        + p.acquisitive[person][:, None] * acquisitive[None, :]
+        + np.log(_young_violence(params["young_violence"], (when - p.dob[person]) / YEAR))[:, None]
+        * table.serious_violence[recordable][None, :]
+    )
+    gumbel = -np.log(-np.log(rng.random(logits.shape)))
+    return recordable[np.argmax(logits + gumbel, axis=1)].astype(np.int16)
+
+
+def _motoring_codes(rng, n: int) -> np.ndarray:
+    table = offence_table()
+    weights = code_lists()["motoring_offences"]
+    idx = np.array([table.index(c) for c in weights])
+    w = np.array(list(weights.values()), dtype=float)
+    return idx[rng.choice(len(idx), size=n, p=w / w.sum())].astype(np.int16)
+
+
+def _cautions(world, rng, person, when, code) -> np.ndarray:
+    """Whether each recordable offence ends in a caution: more often for the young and the first time."""
+    params = load_yaml("justice.yaml")["offending"]["caution"]
+    table = offence_table()
+    youth = (when - world.people.dob[person]) / YEAR < 18
+    first = np.r_[True, person[1:] != person[:-1]]
+    p = np.where(
+        youth,
+        np.where(first, params["youth_first"], params["youth_repeat"]),
+        np.where(first, params["adult_first"], params["adult_repeat"]),
+    )
+    p = np.where(table.severity[code] > params["max_severity"], 0.0, p)
+    return rng.random(len(person)) < p
+
+
+def _co_defendants(world, rng, person, when, code, prosecuted):
+    """Some cases have a co-defendant: another offender of the chunk, at least 12 on the day."""
+    params = load_yaml("justice.yaml")["offending"]["co_defendant"]
+    table = offence_table()
+    eligible = prosecuted & np.isin(table.group[code], params["groups"])
+    lead = np.flatnonzero(eligible & (rng.random(len(person)) < params["probability"]))
+    offenders = np.unique(person)
+    partner = offenders[rng.integers(0, len(offenders), len(lead))] if len(offenders) else lead
+    old_enough = (when[lead] - world.people.dob[partner]) / YEAR >= 12
+    keep = old_enough & (partner != person[lead])
+    return lead[keep], partner[keep]
+
+
+def simulate_offences(world) -> Offences:
+    """Every offence of the chunk's people, 2000-2023, with cautions and co-defendants decided."""
+    rng = world.rng("offending")
+    r_person, r_when = _draw_recordable(world, rng)
+    m_person, m_when = _draw_motoring(world, rng)
+    r_code = _offence_codes(world, rng, r_person, r_when)
+    m_code = _motoring_codes(rng, len(m_person))
+    person = np.concatenate([r_person, m_person])
+    when = np.concatenate([r_when, m_when])
+    code = np.concatenate([r_code, m_code])
+    recordable = np.concatenate([np.ones(len(r_person), bool), np.zeros(len(m_person), bool)])
+    order = np.lexsort((code, when, person))
+    person, when, code, recordable = person[order], when[order], code[order], recordable[order]
+    cautioned = recordable & _cautions(world, rng, person, when, code)
+    lead, partner = _co_defendants(world, rng, person, when, code, ~cautioned)
+    group = np.arange(len(person), dtype=np.int64)
+    person = np.concatenate([person, partner])
+    when = np.concatenate([when, when[lead]])
+    code = np.concatenate([code, code[lead]])
+    recordable = np.concatenate([recordable, recordable[lead]])
+    cautioned = np.concatenate([cautioned, np.zeros(len(lead), bool)])
+    group = np.concatenate([group, group[lead]])
+    order = np.lexsort((group, when, person))
+    return Offences(
+        person=person[order],
+        date=when[order],
+        code=code[order],
+        recordable=recordable[order],
+        cautioned=cautioned[order],
+        case_group=group[order],
+    )

@@ -1,0 +1,177 @@
+"""Run the generator: chunks of people simulated independently (in parallel if asked), then one manifest."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+from tqdm import tqdm
+
+from sdfirst import __version__
+from sdfirst.specs import datasets, table
+from sdfirst.synth.columns import Deferred, labels
+from sdfirst.synth.config import SynthConfig
+from sdfirst.synth.output import (
+    check_destination,
+    combine_hashes,
+    conform,
+    content_hashes,
+    move_into_place,
+    temporary_folder,
+    write_part,
+)
+from sdfirst.synth.pools import Neighbourhoods, company_names, name_pools, neighbourhoods
+from sdfirst.synth.tables import Built, builder
+from sdfirst.synth.world import Window, World
+
+TRUTH = "truth"
+
+
+def _write(tmp: Path, dataset: str, parts: dict[str, dict], chunk: int) -> dict[str, tuple[int, int]]:
+    """Write one dataset's tables for this chunk, then hash them together; returns rows and hash per table."""
+    tables = {name: conform(table(f"{dataset}.{name}"), columns) for name, columns in parts.items()}
+    for name, data in tables.items():
+        write_part(data, tmp / dataset / name, chunk)
+    hashes = content_hashes(list(tables.values()))
+    return {f"{dataset}.{name}": (data.num_rows, h) for (name, data), h in zip(tables.items(), hashes, strict=True)}
+
+
+def _shuffled(world: World, key: str, part: Built) -> Built:
+    """Rows in random order: a file sorted by person would give the linkage away."""
+    order = world.rng(f"shuffle:{key}").permutation(len(part.person))
+    take = pa.array(order)
+    columns = {name: _permuted(col, order, take) for name, col in part.columns.items()}
+    return Built(columns, part.person[order])
+
+
+def _permuted(column, order: np.ndarray, take: pa.Array):
+    if isinstance(column, Deferred):
+        return column.take(order).made()
+    if isinstance(column, pa.Array):
+        return column.take(take)
+    return np.asarray(column)[order]
+
+
+def run_chunk(cfg: SynthConfig, tmp: Path, chunk: int, first: int, n: int) -> dict[str, tuple[int, int]]:
+    """Simulate one chunk of people and write its part of every table; returns rows and hash per table."""
+    world = World(cfg.seed, chunk, first, n, Window.of_years(*cfg.years))
+    stats: dict[str, tuple[int, int]] = {}
+    links: list[tuple[str, str, pa.Array, np.ndarray]] = []
+    for dataset in cfg.datasets:
+        if dataset == TRUTH:
+            continue
+        built: dict[str, Built] = builder(dataset)(world)
+        parts = {name: _shuffled(world, f"{dataset}.{name}", raw) for name, raw in built.items()}
+        stats |= _write(tmp, dataset, {name: part.columns for name, part in parts.items()}, chunk)
+        links += [(dataset, name, part.columns["row_id_hash"], part.person) for name, part in parts.items()]
+    truth = {name: part.columns for name, part in builder(TRUTH)(world).items()}
+    truth["record_person"] = _record_person(world, links)
+    stats |= _write(tmp, TRUTH, truth, chunk)
+    return stats
+
+
+def _record_person(world: World, links) -> dict[str, pa.Array]:
+    """The truth map from every written row to its true person (null for companies)."""
+    if not links:
+        empty = pa.array([], pa.string())
+        return {"dataset": empty, "table_name": empty, "row_id_hash": empty, "person_id": pa.array([], pa.int64())}
+    source = np.repeat(np.arange(len(links)), [len(person) for *_, person in links])
+    person = np.concatenate([person for *_, person in links])
+    row_ids = [ids if isinstance(ids, pa.Array) else pa.array(ids, pa.string()) for _, _, ids, _ in links]
+    return {
+        "dataset": labels([dataset for dataset, *_ in links], source),
+        "table_name": labels([name for _, name, *_ in links], source),
+        "row_id_hash": pa.concat_arrays([ids.cast(pa.string()) for ids in row_ids]),
+        "person_id": pa.array(world.people.person_id[np.maximum(person, 0)], mask=person < 0),
+    }
+
+
+def _manifest(cfg: SynthConfig, per_chunk: list[dict[str, tuple[int, int]]]) -> dict:
+    tables = {}
+    for dataset in cfg.datasets:
+        for name, spec in datasets()[dataset].tables.items():
+            key = f"{dataset}.{name}"
+            tables[key] = {
+                "rows": int(sum(s[key][0] for s in per_chunk)),
+                "columns": spec.column_names,
+                "content_hash": combine_hashes([s[key][1] for s in per_chunk]),
+                "files": [f"{dataset}/{name}/part-{c:05d}.parquet" for c in range(len(per_chunk))],
+            }
+    return {
+        "generator": "sdfirst",
+        "version": __version__,
+        "seed": cfg.seed,
+        "people": cfg.people,
+        "years": list(cfg.years),
+        "datasets": list(cfg.datasets),
+        "chunk_people": cfg.chunk_people,
+        "synthetic": "Every record in this folder is synthetic. None describes a real person.",
+        "tables": tables,
+    }
+
+
+def _side_pools(seed: int) -> tuple[Neighbourhoods, pa.Array]:
+    return neighbourhoods(seed), company_names(seed)
+
+
+def _warm(cfg: SynthConfig) -> None:
+    """Build the run-wide pools once before workers fork, so that each worker inherits them (on Linux).
+
+    Each pool is a single-threaded Python loop, so with workers the neighbourhoods and company names are built in
+    a helper process while this one builds the name pools, the longest (unless an earlier run in this process
+    built them already).
+    """
+    if cfg.workers > 1 and not (neighbourhoods.cached(cfg.seed) and company_names.cached(cfg.seed)):
+        with ProcessPoolExecutor(max_workers=1) as helper:
+            side = helper.submit(_side_pools, cfg.seed)
+            name_pools(cfg.seed)
+            hoods, companies = side.result()
+        neighbourhoods.prime(cfg.seed, hoods)
+        company_names.prime(cfg.seed, companies)
+    name_pools(cfg.seed)
+    neighbourhoods(cfg.seed)
+    company_names(cfg.seed)
+    for dataset in cfg.datasets:
+        builder(dataset)
+
+
+def _run_all(cfg: SynthConfig, tmp: Path, progress: bool) -> list[dict[str, tuple[int, int]]]:
+    chunks = cfg.chunks
+    _warm(cfg)
+    bar = tqdm(total=cfg.people, unit=" people", disable=not progress, file=sys.stderr, unit_scale=True)
+    results: list[dict] = [None] * len(chunks)  # type: ignore[list-item]
+    try:
+        if cfg.workers == 1 or len(chunks) == 1:
+            for i, (chunk, first, n) in enumerate(chunks):
+                results[i] = run_chunk(cfg, tmp, chunk, first, n)
+                bar.update(n)
+        else:
+            with ProcessPoolExecutor(max_workers=cfg.workers) as pool:
+                futures = {pool.submit(run_chunk, cfg, tmp, c, f, n): (i, n) for i, (c, f, n) in enumerate(chunks)}
+                for future in as_completed(futures):
+                    i, n = futures[future]
+                    results[i] = future.result()
+                    bar.update(n)
+    finally:
+        bar.close()
+    return results
+
+
+def generate_with(cfg: SynthConfig, progress: bool = False) -> dict:
+    """Generate into cfg.out (atomically) and return the manifest."""
+    check_destination(cfg.out, cfg.overwrite)
+    tmp = temporary_folder(cfg.out)
+    try:
+        per_chunk = _run_all(cfg, tmp, progress)
+        manifest = _manifest(cfg, per_chunk)
+        (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+        move_into_place(tmp, cfg.out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return manifest

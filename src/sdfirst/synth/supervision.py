@@ -1,0 +1,167 @@
+"""Probation supervision: community and suspended sentence orders with their requirements, licences after
+custody, pre-sentence reports, and breaches that bring people back to the magistrates' court."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from sdfirst.specs import code_lists, load_yaml
+from sdfirst.synth import dates
+from sdfirst.synth.offending import DISPOSAL, offence_table
+
+ORDER, LICENCE, REPORT = 0, 1, 2
+COMPLETED, EXPIRED, BREACH, FURTHER_OFFENCE = range(4)
+
+
+@dataclass
+class Events:
+    """nDelius events: one per order, licence or pre-sentence report."""
+
+    person: np.ndarray
+    case: np.ndarray
+    kind: np.ndarray  # ORDER, LICENCE, REPORT
+    disposal: np.ndarray  # DISPOSAL index of the sentence (-1 for reports)
+    referral: np.ndarray
+    termination: np.ndarray
+    reason: np.ndarray  # COMPLETED, EXPIRED, BREACH, FURTHER_OFFENCE
+    recalls: np.ndarray
+    length_days: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.person)
+
+
+@dataclass
+class Requirements:
+    event: np.ndarray  # index into Events
+    kind: np.ndarray  # index into requirement codes
+    start: np.ndarray
+    end: np.ndarray
+    reason: np.ndarray
+    length: np.ndarray
+
+
+@dataclass
+class BreachCases:
+    person: np.ndarray
+    hearing: np.ndarray
+    code: np.ndarray
+    disposal: np.ndarray
+    custody_days: np.ndarray
+    key: np.ndarray  # unique within the chunk
+
+
+@dataclass
+class Supervision:
+    events: Events
+    requirements: Requirements
+    breach_cases: BreachCases
+
+
+def requirement_codes() -> list[str]:
+    return list(code_lists()["requirements"]["codes"])
+
+
+def _next_offence_after(world, person: np.ndarray, start: np.ndarray) -> np.ndarray:
+    """The first offence date of each person strictly after a day (NEVER if none)."""
+    off = world.courts.offences
+    key_off = off.person.astype(np.int64) * 2**32 + off.date
+    order = np.argsort(key_off, kind="stable")
+    key_off = key_off[order]
+    pos = np.searchsorted(key_off, person.astype(np.int64) * 2**32 + start, side="right")
+    ok = pos < len(key_off)
+    nxt = np.full(len(person), dates.NEVER, dtype=np.int64)
+    found = key_off[np.minimum(pos, len(key_off) - 1)]
+    same = ok & (found // 2**32 == person)
+    nxt[same] = found[same] % 2**32
+    return nxt
+
+
+def _events(world, rng) -> Events:
+    s = load_yaml("justice.yaml")["supervision"]
+    c = world.courts.cases
+    cust = world.custody
+    adult = ~c.youth
+    orders = adult & np.isin(c.disposal, [DISPOSAL["community_order"], DISPOSAL["suspended_sentence"]])
+    licences = adult & (c.disposal == DISPOSAL["immediate_custody"])
+    reports = adult & (c.sentence_court == 1) & (rng.random(len(c)) < s["presentence_report"])
+    o, li, r = np.flatnonzero(orders), np.flatnonzero(licences), np.flatnonzero(reports)
+    case = np.concatenate([o, li, r])
+    kind = np.concatenate([np.full(len(o), ORDER), np.full(len(li), LICENCE), np.full(len(r), REPORT)])
+    referral = np.concatenate([c.sentence_date[o], c.sentence_date[li], c.sentence_date[r] - 21]).astype(np.int64)
+    natural_end = np.concatenate(
+        [c.sentence_date[o] + c.custody_days[o], cust.case_licence_end[li], c.sentence_date[r]]
+    ).astype(np.int64)
+    person = c.person[case]
+    # orders end early on a further offence or a breach
+    nxt = _next_offence_after(world, person, referral)
+    further = (kind == ORDER) & (nxt < natural_end)
+    p_breach = 1 / (1 + np.exp(-(s["breach_intercept"] + s["breach_risk"] * world.people.risk[person])))
+    breach = (kind == ORDER) & ~further & (rng.random(len(case)) < p_breach)
+    breach_day = referral + (rng.random(len(case)) * (natural_end - referral)).astype(np.int64)
+    termination = np.select([further, breach], [nxt, breach_day], natural_end)
+    reason = np.select([further, breach, kind == ORDER], [FURTHER_OFFENCE, BREACH, COMPLETED], EXPIRED)
+    return Events(
+        person=person,
+        case=case,
+        kind=kind,
+        disposal=np.where(kind == REPORT, -1, c.disposal[case]).astype(np.int8),
+        referral=referral.astype(np.int32),
+        termination=termination.astype(np.int32),
+        reason=reason,
+        recalls=np.where(kind == LICENCE, cust.case_recalls[case], 0),
+        length_days=c.custody_days[case].astype(np.int64),
+    )
+
+
+def _requirements(rng, ev: Events) -> Requirements:
+    spec = code_lists()["requirements"]["codes"]
+    lengths = load_yaml("justice.yaml")["supervision"]["requirement_lengths"]
+    codes = list(spec)
+    share = np.array([spec[k][1] for k in codes])
+    orders = np.flatnonzero(ev.kind == ORDER)
+    has = rng.random((len(orders), len(codes))) < share[None, :]
+    none = ~has.any(axis=1)
+    has[none, rng.integers(0, 2, none.sum())] = True  # every order carries at least unpaid work or a RAR
+    row, kind = np.nonzero(has)
+    event = orders[row]
+    lo = np.array([lengths[k][1] for k in codes])[kind]
+    hi = np.array([lengths[k][2] for k in codes])[kind]
+    length = rng.integers(lo, hi + 1)
+    start = ev.referral[event] + rng.integers(0, 15, len(event))
+    end = np.minimum(ev.termination[event], np.maximum(start + 1, ev.termination[event]))
+    ended_early = np.isin(ev.reason[event], [BREACH, FURTHER_OFFENCE])
+    start = np.minimum(start, end)
+    reason = np.where(ended_early, ev.reason[event], np.where(np.array(codes)[kind] == "W", COMPLETED, EXPIRED))
+    return Requirements(
+        event=event,
+        kind=kind,
+        start=start.astype(np.int32),
+        end=end.astype(np.int32),
+        reason=reason,
+        length=length.astype(np.int64),
+    )
+
+
+def _breach_cases(rng, world, ev: Events) -> BreachCases:
+    s = load_yaml("justice.yaml")["supervision"]
+    rows = np.flatnonzero((ev.reason == BREACH) & (rng.random(len(ev)) < s["breach_court_share"]))
+    n = len(rows)
+    custody = rng.random(n) < s["breach_resentence_custody"]
+    disposal = np.where(custody, DISPOSAL["immediate_custody"], DISPOSAL["fine"]).astype(np.int8)
+    return BreachCases(
+        person=ev.person[rows],
+        hearing=(ev.termination[rows] + s["breach_hearing_delay_days"]).astype(np.int32),
+        code=np.full(n, offence_table().index("900/01"), dtype=np.int64),
+        disposal=disposal,
+        custody_days=np.where(custody, rng.integers(14, 120, n), 0).astype(np.int64),
+        key=rows.astype(np.int64),
+    )
+
+
+def simulate_supervision(world) -> Supervision:
+    rng = world.rng("supervision")
+    ev = _events(world, rng)
+    return Supervision(ev, _requirements(rng, ev), _breach_cases(rng, world, ev))

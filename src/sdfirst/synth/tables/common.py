@@ -1,0 +1,95 @@
+"""Pieces shared by the criminal court builders: case keys, offence columns, courts and the offence-level table."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+
+from sdfirst.specs import datasets
+from sdfirst.synth import dates
+from sdfirst.synth.columns import labels
+from sdfirst.synth.ids import id_key, mix64, to_hex
+from sdfirst.synth.offending import DISPOSAL_LABELS, offence_table
+
+
+def keyed_hex(world, kind: str, values: np.ndarray) -> pa.Array:
+    """Opaque keys computed from chunk-local integers, so that two builders can derive the same key."""
+    raw = (np.uint64(world.chunk) << np.uint64(40)) | np.asarray(values, dtype=np.uint64)
+    return to_hex(mix64(raw ^ id_key(world.seed, kind)))
+
+
+def dataset_window(world, dataset: str):
+    """The user's years narrowed to the dataset's coverage."""
+    start, end = datasets()[dataset].coverage
+    return world.coverage(start, end)
+
+
+def identity(ident: dict[str, pa.Array], *names: str, **renamed: str) -> dict[str, pa.Array]:
+    """Recorded identity columns under the names a table uses: identity(ident, "forename", gender="sex")."""
+    return {**{name: ident[name] for name in names}, **{new: ident[old] for new, old in renamed.items()}}
+
+
+def offence_columns(code: np.ndarray) -> dict[str, pa.Array]:
+    t = offence_table()
+    idx = pa.array(np.asarray(code, dtype=np.int64))
+    return {
+        "offence_code": pa.array(t.code).take(idx),
+        "offence_description": pa.array(t.description).take(idx),
+        "offence_group": pa.array(t.group).take(idx),
+    }
+
+
+def disposal_strings(disposal: np.ndarray) -> pa.Array:
+    return labels(DISPOSAL_LABELS, disposal)
+
+
+def court_names(world, person: np.ndarray, when: np.ndarray, suffix: str) -> pa.Array:
+    """The court serving the area a person lived in on the day."""
+    import pyarrow.compute as pc
+
+    k = world.people.address_index(person, when)
+    town = world.hoods.town.take(pa.array(world.people.addr_sector[person, k]))
+    return pc.binary_join_element_wise(town, pa.scalar(suffix), "")
+
+
+def age_years(world, person: np.ndarray, when: np.ndarray) -> np.ndarray:
+    return dates.age_on(world.people.dob[person], when)
+
+
+def offence_level(
+    world,
+    kind: str,
+    case_rows: np.ndarray,
+    row_ids: pa.Array,
+    case_ids: pa.Array,
+    principal_code: np.ndarray,
+    offence_date: np.ndarray,
+    sec_case: np.ndarray,
+    sec_code: np.ndarray,
+    person: np.ndarray,
+) -> tuple[dict, np.ndarray]:
+    """The offence-level table of a court: each kept case's principal offence then its other offences.
+
+    case_rows maps each kept defendant row to its index in Cases; secondary offences of those cases follow.
+    """
+    position = np.full(int(case_rows.max()) + 1 if len(case_rows) else 1, -1, dtype=np.int64)
+    position[case_rows] = np.arange(len(case_rows))
+    keep = np.flatnonzero(np.isin(sec_case, case_rows)) if len(case_rows) else np.array([], dtype=np.int64)
+    sec_row = position[sec_case[keep]]
+    order = np.argsort(sec_row, kind="stable")
+    sec_row, sec_codes = sec_row[order], sec_code[keep][order]
+    starts = np.r_[0, np.flatnonzero(sec_row[1:] != sec_row[:-1]) + 1] if len(sec_row) else np.array([], int)
+    seq_within = np.arange(len(sec_row)) - np.repeat(starts, np.diff(np.r_[starts, len(sec_row)]))
+    owner = np.concatenate([np.arange(len(case_rows)), sec_row])
+    seq = np.concatenate([np.ones(len(case_rows), np.int64), seq_within + 2])
+    codes = np.concatenate([principal_code, sec_codes]).astype(np.int64)
+    take = pa.array(owner)
+    columns = {
+        "row_id_hash": world.ids(f"{kind}.offence.row", len(owner)),
+        "case_id_hash": case_ids.take(take),
+        "defendant_row_id_hash": row_ids.take(take),
+        "offence_seq": seq,
+        **offence_columns(codes),
+        "offence_date": dates.to_arrow(offence_date[owner]),
+    }
+    return columns, person[owner]

@@ -1,0 +1,345 @@
+"""The MoJ-DfE share: Police National Computer offending histories and National Pupil Database records.
+
+The NPD tables come from :mod:`sdfirst.synth.education`; the PNC table from the shared offending process
+(`world.offending`), restricted to cautions and convictions of people in scope. The two sides are released
+pre-matched and without names: NPD rows carry a pupil matching reference, PNC rows a PNC person id, and
+`matched_lookup` is the data owners' (imperfect) match between them.
+"""
+
+from __future__ import annotations
+
+import functools
+from types import SimpleNamespace
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from sdfirst.specs import load_yaml
+from sdfirst.synth import dates
+from sdfirst.synth.columns import Deferred, defer, either, labels, taken_from
+from sdfirst.synth.education import (
+    YEAR_GROUPS,
+    Schooling,
+    academic_year_label,
+    attainment8,
+    day_in_year,
+    ks2_level,
+    ks2_scaled_score,
+    simulate_schooling,
+)
+from sdfirst.synth.ids import make_ids, to_hex
+from sdfirst.synth.offending import DISPOSAL_LABELS, offence_table
+from sdfirst.synth.recording import (
+    dataset_person_ids,
+    error_rates,
+    ethnicity_other,
+    ethnicity_strings,
+    record_identity,
+)
+from sdfirst.synth.tables import Built
+
+DATASET = "moj_dfe"
+DISPOSAL_CATEGORIES = ["Reprimand", "Final warning", "Youth caution", "Caution", "Conviction"]
+
+
+def _pmr(world, person: np.ndarray) -> np.ndarray:
+    """The pupil matching reference of each person, as a 64-bit key (stable across chunks)."""
+    return world.person_keys(f"{DATASET}.pupil_matching_reference", person)
+
+
+def _ints(values: np.ndarray, missing: np.ndarray) -> pa.Array:
+    return pa.array(np.where(missing, 0, values).astype(np.int64), mask=missing)
+
+
+def _sex(male: np.ndarray) -> pa.Array:
+    return either(male, "M", "F")
+
+
+def _urn(values: np.ndarray) -> pa.Array:
+    return pc.cast(pa.array(np.asarray(values, dtype=np.int64)), pa.string())
+
+
+def _row_ids(world, table: str, n: int) -> Deferred:
+    return defer(to_hex, make_ids(world.seed, f"{DATASET}.{table}.row", world.chunk, n))
+
+
+def _window(world):
+    """The user's years narrowed to the share's coverage (from the spec)."""
+    cov = load_yaml(f"datasets/{DATASET}.yaml")["coverage"]
+    return world.coverage(str(cov["start"]), str(cov["end"]))
+
+
+def _census(world, s: Schooling, pmr: pa.Array) -> tuple[Built, np.ndarray]:
+    """school_census: one row per pupil-year in state schools in England, within the census years."""
+    par = load_yaml("education.yaml")
+    lo, hi = par["scope"]["census_years"]
+    win = _window(world)
+    in_years = (s.year >= lo) & (s.year <= hi)
+    cell = s.state_school[:, None] & s.in_england & in_years & win.contains(s.census_day)
+    child, g = np.nonzero(cell)
+    p = world.people
+    person = s.person[child]
+    # ethnicity: the pupil's recorded value, recorded afresh now and then
+    eth = SimpleNamespace(ethnicity=s.ethnicity[child].copy())
+    rate = error_rates(DATASET)["ethnicity_other"] * par["recording"]["ethnicity_row_share"]
+    ethnicity_other(eth, world.rng(f"{DATASET}:census-ethnicity"), rate, world)
+    birth_year, birth_month, _ = dates.ymd(p.dob[person])
+    sector = s.sector[child, g]
+    school_labels = par["schools"]["labels"]
+    kinds = [school_labels[kind] for kind in ("primary", "secondary", "pupil_referral_unit")]
+    sen_labels = par["special_educational_needs"]["labels"]
+    district = pc.list_element(pc.split_pattern(world.hoods.sector, " "), 0)
+    built = Built(
+        {
+            "row_id_hash": _row_ids(world, "school_census", len(child)),
+            "pupil_matching_reference": defer(taken_from(pmr), child),
+            "academic_year": defer(academic_year_label, s.year[child, g]),
+            "census_date": dates.to_arrow(s.census_day[child, g]),
+            "school_urn": defer(_urn, s.school[child, g]),
+            "school_type": defer(functools.partial(labels, kinds), s.school_kind[child, g]),
+            "year_group": (g + 1).astype(np.int64),
+            "sex": defer(_sex, p.male[person]),
+            "year_of_birth": birth_year,
+            "month_of_birth": birth_month,
+            "ethnicity": defer(functools.partial(ethnicity_strings, coding="dfe_major"), eth.ethnicity),
+            "fsm_eligible": s.fsm[child, g],
+            "sen_provision": defer(functools.partial(labels, sen_labels), s.sen[child, g]),
+            "lsoa": defer(taken_from(world.hoods.lsoa), sector),
+            "postcode_district": defer(taken_from(district), sector),
+        },
+        person,
+    )
+    return built, cell
+
+
+def _ks2(world, s: Schooling, pmr: pa.Array) -> Built:
+    year = s.cohort + 11
+    child = np.flatnonzero(s.ks2_sat & _window(world).contains(_results_day(year)))
+    new = s.ks2_new[child]
+    mz, ez = s.ks2_maths_z[child], s.ks2_english_z[child]
+    return Built(
+        {
+            "row_id_hash": _row_ids(world, "ks2", len(child)),
+            "pupil_matching_reference": pmr.take(pa.array(child)),
+            "academic_year": academic_year_label(year[child]),
+            "school_urn": _urn(s.school[child, 5]),
+            "maths_level": _ints(ks2_level(mz), new),
+            "maths_scaled_score": _ints(ks2_scaled_score(mz), ~new),
+            "maths_expected": mz >= 0,
+            "english_level": _ints(ks2_level(ez), new),
+            "reading_scaled_score": _ints(ks2_scaled_score(ez), ~new),
+            "english_expected": ez >= 0,
+        },
+        s.person[child],
+    )
+
+
+def _results_day(year: np.ndarray) -> np.ndarray:
+    """A day in the summer term of each academic year, when key stage tests and examinations are sat."""
+    return day_in_year(year + 1, 6, 1)
+
+
+def _ks4(world, s: Schooling, pmr: pa.Array) -> Built:
+    k4 = load_yaml("education.yaml")["attainment"]["ks4"]
+    year = s.cohort + 16
+    child = np.flatnonzero(s.ks4_sat & _window(world).contains(_results_day(year)))
+    y = year[child]
+    z = s.ks4_z[child]
+    no_five = y > k4["five_ac_em_last_year"]
+    return Built(
+        {
+            "row_id_hash": _row_ids(world, "ks4", len(child)),
+            "pupil_matching_reference": pmr.take(pa.array(child)),
+            "academic_year": academic_year_label(y),
+            "school_urn": _urn(s.school[child, YEAR_GROUPS - 1]),
+            "five_ac_em": pa.array(z >= 0, mask=no_five),
+            "attainment8": pa.array(attainment8(z), mask=y < k4["attainment8_first_year"]),
+        },
+        s.person[child],
+    )
+
+
+def _absence(world, s: Schooling, pmr: pa.Array, census_cell: np.ndarray) -> Built:
+    first = load_yaml("education.yaml")["absence"]["first_year"]
+    child, g = np.nonzero(census_cell & (s.year >= first))
+    return Built(
+        {
+            "row_id_hash": _row_ids(world, "absence", len(child)),
+            "pupil_matching_reference": defer(taken_from(pmr), child),
+            "academic_year": defer(academic_year_label, s.year[child, g]),
+            "school_urn": defer(_urn, s.school[child, g]),
+            "sessions_possible": s.sessions_possible[child, g].astype(np.int64),
+            "sessions_missed": s.sessions_missed[child, g].astype(np.int64),
+            "sessions_unauthorised": s.sessions_unauthorised[child, g].astype(np.int64),
+            "persistent_absentee": s.persistent[child, g],
+        },
+        s.person[child],
+    )
+
+
+def _exclusions(world, s: Schooling, pmr: pa.Array) -> Built:
+    par = load_yaml("education.yaml")
+    hi = par["scope"]["census_years"][1]
+    child, g = s.excl_child, s.excl_group
+    keep = (s.year[child, g] <= hi) & _window(world).contains(s.excl_date)
+    child, g = child[keep], g[keep]
+    perm = s.excl_permanent[keep]
+    # the excluding school: for a permanent exclusion, the school before the move
+    school = s.school[child, g]
+    reasons = list(par["exclusions"]["reasons"])
+    return Built(
+        {
+            "row_id_hash": _row_ids(world, "exclusions", len(child)),
+            "pupil_matching_reference": pmr.take(pa.array(child)),
+            "academic_year": academic_year_label(s.year[child, g]),
+            "school_urn": _urn(school),
+            "exclusion_type": either(perm, "Permanent", "Fixed period"),
+            "start_date": dates.to_arrow(s.excl_date[keep]),
+            "length_days": _ints(s.excl_days[keep], perm),
+            "reason": labels(reasons, s.excl_reason[keep]),
+        },
+        s.person[child],
+    )
+
+
+def _children_in_need(world, s: Schooling, pmr: pa.Array) -> Built:
+    needs = list(load_yaml("education.yaml")["children_in_need"]["primary_need"])
+    keep = _window(world).contains(s.cin_start)
+    child = s.cin_child[keep]
+    return Built(
+        {
+            "row_id_hash": _row_ids(world, "children_in_need", len(child)),
+            "pupil_matching_reference": pmr.take(pa.array(child)),
+            "referral_date": dates.to_arrow(s.cin_start[keep]),
+            "closure_date": dates.censored(s.cin_end[keep], _window(world).end),
+            "primary_need": labels(needs, s.cin_need[keep]),
+        },
+        s.person[child],
+    )
+
+
+def _children_looked_after(world, s: Schooling, pmr: pa.Array) -> Built:
+    codes = list(load_yaml("education.yaml")["looked_after"]["legal_status"])
+    win = _window(world)
+    keep = (s.cla_start <= win.end) & (s.cla_end >= win.start)
+    child = s.cla_child[keep]
+    return Built(
+        {
+            "row_id_hash": _row_ids(world, "children_looked_after", len(child)),
+            "pupil_matching_reference": pmr.take(pa.array(child)),
+            "period_start_date": dates.to_arrow(s.cla_start[keep]),
+            "period_end_date": dates.censored(s.cla_end[keep], win.end),
+            "legal_status": labels(codes, s.cla_status[keep]),
+        },
+        s.person[child],
+    )
+
+
+def _police(world, s: Schooling) -> tuple[Built, np.ndarray, np.ndarray]:
+    """pnc_offences: cautions and convictions of people in scope; returns the table, pnc keys and persons."""
+    pol = load_yaml("education.yaml")["police"]
+    off = world.offending
+    in_scope = np.zeros(len(world.people), dtype=bool)
+    in_scope[s.person] = True
+    win = world.coverage(str(pol["first_day"]), str(pol["last_day"]))
+    dob = world.people.dob[off.person]
+    age = dates.age_on(dob, off.date)
+    dealt = off.recordable & (off.cautioned | off.convicted)
+    rows = np.flatnonzero(
+        dealt
+        & in_scope[off.person]
+        & (age >= 10)
+        & win.contains(off.outcome_date)
+        & (off.date >= win.start)
+        & (off.date <= off.outcome_date)
+    )
+    person, when, outcome = off.person[rows], off.date[rows], off.outcome_date[rows]
+    cautioned = off.cautioned[rows]
+    youth = age[rows] < 18
+    # reprimand for a youth's first caution, final warning after, until youth cautions came in
+    first_caution = np.ones(len(rows), dtype=bool)
+    if len(rows):
+        c_rows = np.flatnonzero(cautioned)
+        prev_same = np.r_[False, person[c_rows][1:] == person[c_rows][:-1]]
+        first_caution[c_rows] = ~prev_same
+    old_regime = outcome < dates.day(str(pol["youth_caution_from"]))
+    category = np.where(
+        ~cautioned,
+        4,
+        np.where(~youth, 3, np.where(old_regime, np.where(first_caution, 0, 1), 2)),
+    )
+    order = np.lexsort((when, person))
+    keys = dataset_person_ids(world, DATASET, person, order)
+    coding = "pnc_self_defined"
+    ident = record_identity(world, DATASET, person, outcome, "moj_dfe.pnc", ethnicity_coding=coding)
+    t = offence_table()
+    code = pa.array(off.code[rows].astype(np.int64))
+    disposal = off.disposal[rows].astype(np.int64)
+    built = Built(
+        {
+            "row_id_hash": _row_ids(world, "pnc_offences", len(rows)),
+            "pnc_id": to_hex(keys),
+            "sex": ident["sex"],
+            "ethnicity": ident["ethnicity"],
+            "age_at_offence": age[rows].astype(np.int64),
+            "offence_date": dates.to_arrow(when),
+            "offence_code": pa.array(t.code).take(code),
+            "offence_description": pa.array(t.description).take(code),
+            "offence_group": pa.array(t.group).take(code),
+            "serious_violence": off.serious_violence[rows].astype(bool),
+            "disposal_date": dates.to_arrow(outcome),
+            "disposal_category": labels(DISPOSAL_CATEGORIES, category),
+            "sentence": labels(DISPOSAL_LABELS, np.where(cautioned, -1, disposal)),
+        },
+        person,
+    )
+    return built, keys, person
+
+
+def _matched_lookup(world, s: Schooling, pmr_keys: np.ndarray, keys: np.ndarray, person: np.ndarray) -> Built:
+    """The data owners' match of PNC ids to pupils: state-school pupils, less failures, a few wrong pupils."""
+    par = load_yaml("education.yaml")["matching"]
+    rng = world.rng(f"{DATASET}:matching")
+    ids, first = np.unique(keys, return_index=True)
+    who = person[first]
+    child = np.searchsorted(s.person, who)
+    in_npd = s.state_school[child]
+    matched = in_npd & (rng.random(len(ids)) >= par["failure"])
+    wrong = matched & (rng.random(len(ids)) < par["false_match"])
+    # a wrong match goes to another state-school pupil of a nearby birth cohort
+    pupils = np.flatnonzero(s.state_school)
+    pupils = pupils[np.argsort(s.cohort[pupils], kind="stable")]
+    target = child.copy()
+    if len(pupils):
+        near = np.searchsorted(s.cohort[pupils], s.cohort[child[wrong]])
+        pick = np.clip(near + rng.integers(-50, 50, wrong.sum()), 0, len(pupils) - 1)
+        target[wrong] = pupils[pick]
+    rows = np.flatnonzero(matched)
+    return Built(
+        {
+            "row_id_hash": _row_ids(world, "matched_lookup", len(rows)),
+            "pnc_id": to_hex(ids[rows]),
+            "pupil_matching_reference": to_hex(pmr_keys[target[rows]]),
+        },
+        who[rows],
+    )
+
+
+def build(world) -> dict[str, Built]:
+    s = simulate_schooling(world)
+    pmr_keys = _pmr(world, s.person)
+    pmr = to_hex(pmr_keys)
+    census, cell = _census(world, s, pmr)
+    pnc, keys, person = _police(world, s)
+    return {
+        "pnc_offences": pnc,
+        "matched_lookup": _matched_lookup(world, s, pmr_keys, keys, person),
+        "school_census": census,
+        "ks2": _ks2(world, s, pmr),
+        "ks4": _ks4(world, s, pmr),
+        "absence": _absence(world, s, pmr, cell),
+        "exclusions": _exclusions(world, s, pmr),
+        "children_in_need": _children_in_need(world, s, pmr),
+        "children_looked_after": _children_looked_after(world, s, pmr),
+    }
