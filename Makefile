@@ -46,7 +46,10 @@ notebooks: data
 	$(BIN)/jupyter execute --inplace book/*.ipynb
 
 ## test: lint, build the book, then every test: the slow ones, the notebooks (nbval) and the built book in a browser
+# The browser comes first: tests/browser.py finds Chromium, installs Debian's as root on Debian (saying so), or stops
+# at once with the one command to run on this platform, so that no build is wasted on a missing browser.
 test: $(STAMP)
+	$(BIN)/python tests/browser.py --ensure
 	$(BIN)/ruff check src tests benchmarks
 	$(MAKE) --no-print-directory book
 	$(BIN)/python -m pytest -m "slow or not slow or book" -n 2 --dist loadscope \

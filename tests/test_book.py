@@ -4,8 +4,8 @@ The tests of the built book are marked `book`: plain `pytest` deselects them; `m
 runs them (the tests of sdfirst.book at the end are not marked, and always run). A missing build is
 a failure, not a skip, so that a CI run cannot pass without having looked at the book.
 
-The browser is Debian's chromium (`apt-get install chromium`, done by .ci/run), driven by playwright; playwright
-never downloads a browser of its own here.
+The browser is a Chromium found by tests/browser.py (Debian's `/usr/bin/chromium`, which `make test` installs as root
+on Debian, or the one named by `$SDFIRST_BROWSER`), driven by playwright; playwright never downloads a browser itself.
 """
 
 from __future__ import annotations
@@ -21,9 +21,10 @@ from urllib.parse import unquote, urlsplit
 
 import pytest
 
+import browser as browser_finder  # tests/browser.py
+
 ROOT = Path(__file__).resolve().parents[1]
 SITE = ROOT / "_build" / "html"
-CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--no-sandbox",  # CI runs as root
     "--headless",
@@ -73,12 +74,13 @@ def book_url(site: Path) -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def browser(site: Path):
-    if not Path(CHROMIUM).is_file():
-        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (`apt-get install chromium`, as .ci/run does)")
+    chromium_path = browser_finder.find()
+    if chromium_path is None:
+        pytest.fail("no Chromium found: run `python tests/browser.py --ensure` (make test does), which says what to do")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        chromium = playwright.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
         try:
             yield chromium
         finally:
