@@ -1,29 +1,48 @@
-"""sdfirst.book's "look inside" helpers: the chapters show the real code and SQL they call, unaltered."""
+"""The listings the chapters show: the real source and SQL, in a fence that nothing inside can close."""
 
 from __future__ import annotations
 
 import inspect
 
-from sdfirst.book import look_inside, show_sql, tidy_sql
-from sdfirst.journeys.timeline import event_sources, event_sql, person_summary
+import pytest
+
+from sdfirst.journeys.survival import cox_model, survival_sql
+from sdfirst.look_inside import Listing, show_source, show_sql
 
 
-def test_tidy_sql_keeps_every_token_and_drops_only_layout():
-    sql = event_sql(event_sources()[0])
-    tidy = tidy_sql(sql)
-    assert tidy.split() == sql.split()
-    assert all(line == line.strip() and line for line in tidy.splitlines())
-    assert "IS NOT NULL" in tidy  # the query as written, not re-rendered by a formatter
+def test_show_source_is_the_functions_own_source_in_a_python_block():
+    listing = show_source(cox_model)
+    assert listing.text == inspect.getsource(cox_model).rstrip()
+    markdown = listing._repr_markdown_()
+    assert markdown.startswith("```python\n")
+    assert markdown.endswith("\n```")
+    assert repr(listing) == listing.text  # what a terminal (and nbval's text/plain) sees
 
 
-def test_look_inside_shows_the_source_as_a_python_block():
-    shown = look_inside(person_summary, event_sql).data
-    assert shown.startswith("```python\n") and shown.endswith("\n```")
-    assert inspect.getsource(person_summary).rstrip() in shown
-    assert inspect.getsource(event_sql).rstrip() in shown
+def test_show_source_joins_several_objects_in_order():
+    listing = show_source(cox_model, survival_sql)
+    first, second = inspect.getsource(cox_model).rstrip(), inspect.getsource(survival_sql).rstrip()
+    assert listing.text == f"{first}\n\n{second}"
 
 
-def test_show_sql_fences_sql_and_survives_backticks_inside():
-    assert show_sql("SELECT 1\n  FROM t").data == "```sql\nSELECT 1\nFROM t\n```"
-    tricky = show_sql("SELECT '```' AS fence").data
-    assert tricky.startswith("````sql\n") and tricky.endswith("\n````")
+def test_show_source_needs_something_to_show():
+    with pytest.raises(ValueError, match="at least one"):
+        show_source()
+
+
+def test_show_sql_removes_common_indentation_and_keeps_the_query():
+    query = survival_sql("2014-01-01", "2018-12-31", "2021-12-31")
+    listing = show_sql(query)
+    assert listing.language == "sql"
+    assert not listing.text.startswith((" ", "\n"))
+    assert [line.strip() for line in listing.text.splitlines()] == [
+        line.strip() for line in query.strip("\n").rstrip().splitlines()
+    ]
+    assert "DATE '2021-12-31'" in listing.text
+
+
+def test_a_fence_is_longer_than_any_backticks_in_the_code():
+    listing = Listing("x = '```'\ny = '````'", "python")
+    markdown = listing._repr_markdown_()
+    assert markdown.startswith("`````python\n")
+    assert markdown.endswith("\n`````")
