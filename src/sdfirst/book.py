@@ -1,5 +1,4 @@
-"""Helpers for the book's notebooks: find the generated data whatever the notebook's working directory, and show
-the code behind a package function ("look inside").
+"""Helpers for the book's notebooks: find the generated data whatever the notebook's working directory.
 
 The book lives in ``book/`` and its configuration, ``_config.yml``, at the repository root. ``make data`` (or
 ``make book``) writes the default synthetic data to ``data/synthetic`` under that root.
@@ -7,23 +6,13 @@ The book lives in ``book/`` and its configuration, ``_config.yml``, at the repos
 
 from __future__ import annotations
 
-import inspect
 import json
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from sdfirst.exceptions import DataFirstError
 
-__all__ = [
-    "DEFAULT_DATA",
-    "data_folder",
-    "linkage_evaluation",
-    "linked_folder",
-    "look_inside",
-    "repository_root",
-    "show_sql",
-]
+__all__ = ["DEFAULT_DATA", "data_folder", "linkage_evaluation", "linked_folder", "repository_root"]
 
 #: Where ``make data`` writes the default synthetic data, relative to the repository root.
 DEFAULT_DATA = Path("data") / "synthetic"
@@ -84,36 +73,3 @@ def linked_folder(start: str | Path | None = None) -> Path:
 def linkage_evaluation(start: str | Path | None = None) -> dict[str, Any]:
     """The evaluation that ``sdfirst link`` wrote beside its output (``linking/evaluation.json``)."""
     return json.loads(_evaluation_path(linked_folder(start)).read_text(encoding="utf-8"))
-
-
-def tidy_sql(sql: str) -> str:
-    """The SQL exactly as the package builds it, with each piece's indentation removed and blank lines dropped.
-
-    The package stacks f-strings written at different indents; re-indenting them (with sqlglot, say) would rewrite
-    the SQL itself (`x IS NOT NULL` becomes `NOT x IS NULL`), and a learner should read the query that runs.
-    """
-    lines = [line.strip() for line in sql.splitlines()]
-    return "\n".join(line for line in lines if line)
-
-
-def _fenced(code: str, language: str) -> Any:
-    """Code as a Markdown code block: the built book highlights it in the page's own style, and the notebook keeps
-    a short output (IPython's `Code` would store a style sheet in every cell)."""
-    from IPython.display import Markdown
-
-    fence = "````" if "```" in code else "```"
-    return Markdown(f"{fence}{language}\n{code}\n{fence}")
-
-
-def show_sql(sql: str) -> Any:
-    """A query, highlighted as SQL in the notebook and the built book (the SQL that a package function runs)."""
-    return _fenced(tidy_sql(sql), "sql")
-
-
-def look_inside(*functions: Callable[..., Any]) -> Any:
-    """The source of package functions, highlighted, so that a chapter shows the code it calls rather than hiding it.
-
-    The chapters call the package for plumbing; this shows the real lines (it cannot drift from them), in a cell
-    whose output the book folds away until the reader opens it.
-    """
-    return _fenced("\n\n".join(inspect.getsource(function).rstrip() for function in functions), "python")
