@@ -7,7 +7,6 @@ from contextlib import contextmanager
 from typing import Any
 
 import duckdb
-
 import splink.comparison_level_library as cll
 import splink.comparison_library as cl
 from splink import Linker, SettingsCreator, block_on
