@@ -1,10 +1,11 @@
-"""Every number behind the book's chapters is the same with DuckDB at one thread and at two.
+"""The linkage and the analyses behind the book's chapters give the same results with DuckDB at one thread and two.
 
 DuckDB runs on every core by default, so a result that depends on its thread count differs from one machine to the
 next: a query whose row order feeds a random draw, a sample or a tie-break without a total order, or a parallel sum
 of floating-point numbers. One small folder is generated and linked once (twice: the linkage itself at one thread and
 at two, whose outputs must be the same), then the analyses each chapter calls are run on connections at one thread and
 at two and compared exactly: DataFrames value for value and row for row, model results by their parameters.
+(The other machine-dependence, of numpy's linear algebra, is met in matching: see tests/test_matching.py.)
 """
 
 from __future__ import annotations
