@@ -66,3 +66,32 @@ def test_matching_recovers_a_known_effect_under_confounding():
     balance = balance_table(frame, "treated", ["x", "group"], pairs).set_index("covariate")
     assert abs(balance.loc["x", "smd_before"]) > 0.5
     assert (balance["smd_after"].abs() < 0.1).all()
+
+
+def test_a_tie_goes_to_the_control_that_comes_first_even_when_rounding_says_otherwise():
+    # controls at 1.1 and 0.9 are equally far from 1.0, but in floating point 0.9 is nearer by 1e-16
+    assert abs(0.9 - 1.0) < abs(1.1 - 1.0)
+    pairs = match_nearest(np.array([1.0, 1.1, 0.9]), np.array([True, False, False]), caliper=0.5)
+    assert pairs.to_dict("list") == {"treated": [0], "control": [1]}
+
+
+def test_matching_does_not_depend_on_the_last_digits_of_the_coefficients():
+    """Coefficients that differ in their 13th digit (another machine's linear algebra) give the same pairs.
+
+    With an integer covariate of small effect, many controls lie the same distance either side of a treated person;
+    compared in floating point, which one is nearer turned on the coefficients' last digits, and so did the effect.
+    """
+    rng = np.random.default_rng(5)
+    n = 3000
+    frame = pd.DataFrame({"age": rng.integers(18, 70, n), "group": rng.choice(["a", "b", "c"], n)})
+    frame["treated"] = (rng.random(n) < 1 / (1 + np.exp(-(-0.5 + 0.002 * frame["age"])))).astype(int)
+    frame["y"] = (rng.random(n) < 0.3).astype(int)
+    design = pd.get_dummies(frame[["age", "group"]], drop_first=True, dtype=float).assign(const=1.0).to_numpy()
+    beta = np.linalg.lstsq(design, np.log(0.4 / 0.6) + 0.002 * frame["age"].to_numpy(), rcond=None)[0]
+    results = set()
+    for k in range(30):
+        noisy = beta * (1 + 1e-13 * np.random.default_rng(k).standard_normal(len(beta)))
+        score = design @ noisy
+        pairs = match_nearest(score, frame["treated"].to_numpy(), caliper=0.2 * score.std(), seed=1)
+        results.add(tuple(map(tuple, pairs.to_numpy())))
+    assert len(results) == 1

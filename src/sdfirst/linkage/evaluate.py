@@ -11,10 +11,14 @@ pair is ever listed.
 - exact_person_share = the share of true people whose records fall in exactly one cluster holding nothing else.
 
 With nothing predicted (or nothing to find), precision (or recall) is 1: no claim was wrong (or missed).
+
+Every sum is of integers, and the B-cubed means are added up as exact fractions: a parallel SUM of DOUBLE adds in
+an order that depends on DuckDB's thread count, which changed their last digits from one run to the next.
 """
 
 from __future__ import annotations
 
+from fractions import Fraction
 from typing import Any
 
 import duckdb
@@ -22,6 +26,11 @@ import duckdb
 
 def _ratio(num: float, den: float) -> float:
     return float(num) / float(den) if den else 1.0
+
+
+def _exact_share_sum(sums_by_size: list[tuple[int, int]] | None) -> Fraction:
+    """The sum over cells of n_cp^2 / n, given (n, sum of n_cp^2 over the cells of groups of size n)."""
+    return sum((Fraction(int(squares), int(size)) for size, squares in sums_by_size or []), Fraction(0))
 
 
 def _f1(precision: float, recall: float) -> float:
@@ -45,14 +54,20 @@ def cluster_metrics(con: duckdb.DuckDBPyConnection, records_sql: str) -> dict[st
             (SELECT sum(n * (n - 1) // 2) FROM cells) AS true_positive_pairs,
             (SELECT sum(n * (n - 1) // 2) FROM clusters) AS predicted_pairs,
             (SELECT sum(n * (n - 1) // 2) FROM people) AS true_pairs,
-            (SELECT sum(n_cp * n_cp / n_c) FROM joined) AS b3_precision_sum,
-            (SELECT sum(n_cp * n_cp / n_p) FROM joined) AS b3_recall_sum,
+            -- B-cubed: the integer sums of n_cp^2 by cluster size and by person size, divided exactly in Python
+            (SELECT list((n_c, s) ORDER BY n_c) FROM (SELECT n_c, sum(n_cp * n_cp) AS s FROM joined GROUP BY n_c))
+                AS b3_precision_sums,
+            (SELECT list((n_p, s) ORDER BY n_p) FROM (SELECT n_p, sum(n_cp * n_cp) AS s FROM joined GROUP BY n_p))
+                AS b3_recall_sums,
             -- an aggregate, not a WHERE: as a filter, DuckDB derives clusters.n = people.n from it and may join
             -- clusters to people on their sizes alone, a near cartesian product
             (SELECT sum(CASE WHEN n_cp = n_c AND n_cp = n_p THEN 1 ELSE 0 END) FROM joined) AS exact_people
         """).fetchall()[0]
-    records, clusters, people, tp, predicted, true, b3p, b3r, exact = (0 if v is None else v for v in row)
+    *counts, b3p_sums, b3r_sums, exact = row
+    records, clusters, people, tp, predicted, true = (0 if v is None else v for v in counts)
+    exact = exact or 0
     precision, recall = _ratio(tp, predicted), _ratio(tp, true)
+    b3p, b3r = _exact_share_sum(b3p_sums), _exact_share_sum(b3r_sums)
     return {
         "records": int(records),
         "clusters": int(clusters),

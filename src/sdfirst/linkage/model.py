@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
+import duckdb
 import splink.comparison_level_library as cll
 import splink.comparison_library as cl
 from splink import Linker, SettingsCreator, block_on
@@ -57,14 +60,35 @@ def settings(cfg: dict[str, Any]) -> SettingsCreator:
     )
 
 
+@contextmanager
+def single_threaded(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """DuckDB at one thread inside the block, and at its former setting after it."""
+    (previous,) = con.execute("SELECT current_setting('threads')").fetchone()
+    con.execute("SET threads = 1")
+    try:
+        yield
+    finally:
+        con.execute(f"SET threads = {int(previous)}")
+
+
 def train(linker: Linker, cfg: dict[str, Any]) -> None:
-    """Prior, u by random sampling (seeded: Splink picks records by a hash of id and seed) and m by EM."""
+    """Prior, u by random sampling (seeded: Splink picks records by a hash of id and seed) and m by EM.
+
+    EM runs DuckDB at one thread. Each EM step sums match probabilities (DOUBLE) by comparison level, and a
+    parallel SUM adds them in an order that depends on the thread count, so the m probabilities (and so every
+    match weight and probability) differed in their last digits between one thread and two, and between two runs
+    at two. Splink 5 offers no ordered or exact sum, so one thread is the only way to a model that is the same on
+    every machine. The prior and u are counts of pairs (exact at any thread count), and prediction and clustering
+    work pair by pair or on ids, so they keep every thread.
+    """
     training = cfg["training"]
     linker.training.estimate_probability_two_random_records_match(
         [_rule(r) for r in training["deterministic_matching_rules"]], recall=training["deterministic_recall"]
     )
     linker.training.estimate_u_using_random_sampling(max_pairs=training["u_max_pairs"], seed=training["seed"])
-    for rule in training["em_blocking_rules"]:
-        linker.training.estimate_parameters_using_expectation_maximisation(
-            _rule(rule), max_pairs=training["em_max_pairs"]
-        )
+    # Splink 5 has no public accessor for a linker's connection (DuckDBAPI.duckdb_con itself is public)
+    with single_threaded(linker._db_api.duckdb_con):
+        for rule in training["em_blocking_rules"]:
+            linker.training.estimate_parameters_using_expectation_maximisation(
+                _rule(rule), max_pairs=training["em_max_pairs"]
+            )

@@ -186,15 +186,17 @@ def link(
     threshold: float | None = None,
     overwrite: bool = False,
     progress: Callable[[str], None] | None = None,
+    threads: int | None = None,
 ) -> dict[str, Any]:
     """Link the person records of a generated folder; write DIR/linking/ and return the evaluation.
 
     `threshold` is the match probability of the chosen clusters (linkage.yaml's `thresholds.chosen` if None).
+    `threads` is DuckDB's thread count (every core if None); the output is the same at any count.
     """
     folder = Path(folder)
     cfg = load_config()
     threshold = check_threshold(cfg["thresholds"]["chosen"] if threshold is None else threshold)
-    con = connect(folder)  # a one-line error if this is not a generated folder
+    con = connect(folder, threads=threads)  # a one-line error if this is not a generated folder
     try:
         out = folder / cfg["output"]["folder"]
         _check_destination(out, overwrite)
