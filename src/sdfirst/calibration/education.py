@@ -149,7 +149,7 @@ def _peak_age(con, where: str) -> float:
         f"""
         WITH {_BASE},
         firsts AS (
-            SELECT person_id, arg_min(age_at_offence, offence_date) AS age FROM pnc WHERE {where}
+            SELECT person_id, arg_min(age_at_offence, (offence_date, age_at_offence)) AS age FROM pnc WHERE {where}
             GROUP BY person_id
         )
         SELECT mode(age) FROM cohort JOIN firsts USING (person_id)
