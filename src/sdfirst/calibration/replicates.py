@@ -11,7 +11,8 @@ between groups).
 
 A group is a connection in which every table of the folder is a view holding only the group's rows: each dataset's
 records through the ground truth (``truth.record_person``), and the truth tables that name a person by their
-``person_id``. The metrics run on it unchanged.
+``person_id``. Records of no person (family and civil cases, organisations that are parties) are in every group. The
+metrics run on it unchanged.
 """
 
 from __future__ import annotations
@@ -56,8 +57,9 @@ def group_connection(folder: str | Path, groups: int, group: int) -> duckdb.Duck
         pattern = str((folder / dataset / table / "*.parquet").resolve()).replace("'", "''")
         return f"read_parquet('{pattern}')"
 
-    con.execute(
-        f"CREATE TEMP TABLE members AS SELECT * FROM {parquet(*RECORD_PERSON)} WHERE person_id % {groups} = {group}"
+    con.execute(  # a record of no person (a case, an organisation that is a party) belongs to every group
+        f"CREATE TEMP TABLE members AS SELECT * FROM {parquet(*RECORD_PERSON)} "
+        f"WHERE person_id IS NULL OR person_id % {groups} = {group}"
     )
     for key, info in manifest["tables"].items():
         dataset, table = key.split(".", 1)
@@ -72,7 +74,7 @@ def group_connection(folder: str | Path, groups: int, group: int) -> duckdb.Duck
             )
         elif "person_id" in columns:
             rows = f"SELECT * FROM {parquet(dataset, table)} WHERE person_id % {groups} = {group}"
-        else:  # no person to follow (truth.case_journey): the whole table; no calibration metric reads it
+        else:  # no record or person to follow (truth.case_journey): whole; no calibration metric reads it
             rows = f"SELECT * FROM {parquet(dataset, table)}"
         con.execute(f'CREATE VIEW "{dataset}"."{table}" AS {rows}')
     return con
