@@ -14,6 +14,7 @@ from sdfirst.learner import (
     EXTENSION,
     learner_config,
     learner_notebook,
+    main,
     remove_solutions,
     write_learner_config,
     write_learner_notebooks,
@@ -156,3 +157,34 @@ def test_every_chapter_has_a_valid_learner_copy_without_its_solutions(source: Pa
     kept = [cell.source for cell in learner.cells if cell.cell_type == "code"]
     assert kept[0] == code[0]  # the teaching code is kept
     assert len(kept) < len(code) + len(removed)  # the solutions' code cells are gone
+
+
+def test_main_refuses_an_existing_notebooks_folder_in_one_line_writing_nothing(tmp_path, capsys) -> None:
+    (tmp_path / "notebooks").mkdir()
+    config = tmp_path / "config" / "_config.yml"
+    with pytest.raises(SystemExit) as stopped:
+        main([str(config), "--notebooks", str(tmp_path / "notebooks")])
+    assert stopped.value.code == 1
+    error = capsys.readouterr().err
+    assert error.startswith("sdfirst.learner: error: ") and error.count("\n") == 1 and "already exists" in error
+    assert not config.exists()
+
+
+def test_main_writes_the_configuration_and_the_notebooks(tmp_path, capsys) -> None:
+    book = tmp_path / "book"
+    book.mkdir()
+    nbformat.write(_chapter(), book / "chapter.ipynb")
+    (tmp_path / "_config.yml").write_text("title: Book\n", encoding="utf-8")
+    main(
+        [
+            str(tmp_path / "config" / "_config.yml"),
+            "--book-config",
+            str(tmp_path / "_config.yml"),
+            "--notebooks",
+            str(tmp_path / "notebooks"),
+            "--book",
+            str(book),
+        ]
+    )
+    assert "notebooks written 1, solutions removed 2" in capsys.readouterr().out
+    assert (tmp_path / "config" / "_config.yml").is_file() and (tmp_path / "notebooks" / "chapter.ipynb").is_file()

@@ -253,7 +253,7 @@ def main(argv: list[str] | None = None) -> None:
         except (OSError, ValueError) as error:
             parser.exit(1, f"sdfirst.learner: error: {error}\n")
         solutions = sum(len(removed) for removed in written.values())
-        print(f"{args.notebooks}: {len(written)} notebooks, {solutions} solutions removed")
+        print(f"{args.notebooks}: notebooks written {len(written)}, solutions removed {solutions}")
 
 
 if __name__ == "__main__":
