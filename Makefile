@@ -31,13 +31,15 @@ book: data
 	rm -rf _build/html
 	$(BIN)/jupyter-book build . --all -W -n --keep-going --quiet
 
-## learner-book: the learner edition, every solution removed, into _build/learner/_build/html (book/workshop.md)
-# Notebooks are not executed: the pages show the committed notebooks' outputs, so no data need be generated. The
-# configuration is _config.yml with sphinx-exercise's hide_solutions on (sdfirst.learner), written to _build/learner.
+## learner-book: the learner edition, every solution removed: the pages into _build/learner/_build/html, and a copy
+# of every chapter notebook into _build/learner/notebooks for attendees to run (book/workshop.md). Notebooks are not
+# executed: the pages show the committed notebooks' outputs, so no data need be generated. The configuration is
+# _config.yml with sphinx-exercise's hide_solutions on (sdfirst.learner), written to _build/learner/config (not beside
+# the notebooks, which find the data from the nearest _config.yml above them: the repository's).
 learner-book: $(STAMP)
 	rm -rf _build/learner
-	$(BIN)/python -m sdfirst.learner _build/learner/_config.yml
-	$(BIN)/jupyter-book build . --path-output _build/learner --config _build/learner/_config.yml --all -W -n \
+	$(BIN)/python -m sdfirst.learner _build/learner/config/_config.yml --notebooks _build/learner/notebooks
+	$(BIN)/jupyter-book build . --path-output _build/learner --config _build/learner/config/_config.yml --all -W -n \
 		--keep-going --quiet
 
 ## notebooks: re-run the book's notebooks in place on fresh data, after a change to the generator alters the numbers

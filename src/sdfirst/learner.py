@@ -11,7 +11,13 @@ It also writes the configuration of the learner build (:func:`learner_config`): 
 ``hide_solutions`` on, this extension added, notebooks not executed (the committed notebooks' outputs are shown, so
 no data need be generated), and no source download (the ``.ipynb`` sources hold the solutions).
 
-    python -m sdfirst.learner _build/learner/_config.yml
+The pages are not all a workshop needs: attendees run the chapters as notebooks, and ``book/*.ipynb`` hold the
+solutions. :func:`write_learner_notebooks` writes a copy of every chapter notebook with every solution removed
+(``{solution}`` blocks, and each gated solution from its start marker to its end marker, code cells included), and an
+empty code cell where each solution was, for the learner's answer. Everything else, outputs included, is kept, so the
+copies run as the chapters do.
+
+    python -m sdfirst.learner _build/learner/_config.yml --notebooks _build/learner/notebooks
     jupyter-book build . --path-output _build/learner --config _build/learner/_config.yml
 """
 
@@ -19,6 +25,9 @@ from __future__ import annotations
 
 import argparse
 import copy
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +37,11 @@ from docutils import nodes
 EXTENSION = "sdfirst.learner"
 #: The book's configuration, relative to the repository root.
 BOOK_CONFIG = Path("_config.yml")
+#: The book's chapters, relative to the repository root.
+BOOK_FOLDER = Path("book")
+#: The directive names (in MyST fences, ``{name}``) that open and close solutions.
+SOLUTION, SOLUTION_START, SOLUTION_END = "solution", "solution-start", "solution-end"
+_DIRECTIVE = re.compile(r"^\{([\w-]+)\}\s*(\S*)")
 
 
 def learner_config(config: dict[str, Any]) -> dict[str, Any]:
@@ -93,12 +107,153 @@ def setup(app: Any) -> dict[str, Any]:
     return {"parallel_read_safe": True, "parallel_write_safe": True}
 
 
+@dataclass
+class _Stripper:
+    """Walks a notebook's cells in order, dropping solutions; a gated solution may span several cells."""
+
+    open_label: str | None = None  # the label of the gated solution being dropped, if inside one
+    removed: list[str] = field(default_factory=list)  # the labels of the solutions removed, in order
+
+    def markdown(self, text: str) -> Iterator[str | None]:
+        """The text of a markdown cell, solutions cut out, in pieces; ``None`` marks where a solution ended."""
+        from markdown_it import MarkdownIt
+        from mdit_py_plugins.colon_fence import colon_fence_plugin
+
+        lines = text.splitlines(keepends=True)
+        parser = MarkdownIt("commonmark").use(colon_fence_plugin)
+        kept: list[str] = []
+        cursor = 0  # the first line not yet kept or dropped
+        for token in parser.parse(text):
+            if token.level != 0 or token.map is None or token.nesting == -1:
+                continue
+            start, end = token.map
+            name, label = _directive(token)
+            if self.open_label is None and name not in (SOLUTION, SOLUTION_START):
+                kept.extend(lines[cursor:end])
+            elif self.open_label is None and name == SOLUTION:  # a one-block solution
+                kept.extend(lines[cursor:start])
+                yield _tidy(kept)
+                kept = []
+                self.removed.append(label)
+                yield None
+            elif self.open_label is None:  # the start of a gated solution
+                kept.extend(lines[cursor:start])
+                self.open_label = label or "?"
+            elif name == SOLUTION_END:
+                self.removed.append(self.open_label)
+                self.open_label = None
+                yield _tidy(kept)
+                kept = []
+                yield None
+            cursor = max(cursor, end)
+        if self.open_label is None:
+            kept.extend(lines[cursor:])
+        yield _tidy(kept)
+
+
+def _directive(token: Any) -> tuple[str | None, str]:
+    """The directive name and first argument of a fence token (``{solution-start} ex-a``), or ``(None, "")``."""
+    if token.type not in ("fence", "colon_fence"):
+        return None, ""
+    match = _DIRECTIVE.match(token.info.strip())
+    return (match.group(1), match.group(2)) if match else (None, "")
+
+
+def _tidy(lines: list[str]) -> str:
+    """Lines joined, with runs of blank lines made one and blank lines at either end removed."""
+    text = re.sub(r"\n{3,}", "\n\n", "".join(lines))
+    return text.strip("\n")
+
+
+def learner_notebook(notebook: Any) -> tuple[Any, list[str]]:
+    """A copy of ``notebook`` (an nbformat node) with every solution removed; and the removed solutions' labels.
+
+    Each solution gives way to one empty code cell, for the learner's answer. Raises ``ValueError`` if a gated
+    solution has no end marker, since everything after its start would be lost.
+    """
+    import nbformat
+
+    stripper = _Stripper()
+    cells = []
+    for cell in notebook.cells:
+        if cell.cell_type != "markdown":
+            if stripper.open_label is None:
+                cells.append(copy.deepcopy(cell))
+            continue
+        for number, piece in enumerate(stripper.markdown(cell.source)):
+            if piece is None:
+                label = stripper.removed[-1]
+                answer = nbformat.v4.new_code_cell(f"# Your answer to exercise {label}\n")
+                answer.id = _cell_id(f"answer-{label}", cells)
+                cells.append(answer)
+            elif piece:
+                part = copy.deepcopy(cell)
+                part.source = piece
+                part.id = _cell_id(cell.id if number == 0 else f"{cell.id}-{number}", cells)
+                cells.append(part)
+    if stripper.open_label is not None:
+        raise ValueError(f"the solution to {stripper.open_label} has no {{{SOLUTION_END}}} marker")
+    learner = copy.deepcopy(notebook)
+    learner.cells = cells
+    return learner, stripper.removed
+
+
+def _cell_id(wanted: str, cells: list[Any]) -> str:
+    """``wanted`` made a valid nbformat cell id (at most 64 of ``[A-Za-z0-9_-]``), unique among ``cells``."""
+    base = re.sub(r"[^A-Za-z0-9_-]", "-", wanted)[:60] or "cell"
+    taken = {cell.get("id") for cell in cells}
+    candidate, n = base, 1
+    while candidate in taken:
+        candidate, n = f"{base[:56]}-{n}", n + 1
+    return candidate
+
+
+def write_learner_notebooks(out: str | Path, book: str | Path = BOOK_FOLDER) -> dict[Path, list[str]]:
+    """Write the learner copy of every notebook in ``book`` to ``out``; return each copy with its removed labels.
+
+    Every copy is checked against the nbformat schema before anything is written, and ``out`` must not exist yet,
+    so that a failure leaves nothing half-written and an earlier edition is never silently replaced.
+    """
+    import nbformat
+
+    out, book = Path(out), Path(book)
+    if out.exists():
+        raise FileExistsError(f"{out} already exists: remove it first (make learner-book does)")
+    sources = sorted(book.glob("*.ipynb"))
+    if not sources:
+        raise FileNotFoundError(f"no notebooks in {book}")
+    copies = {}
+    for source in sources:
+        learner, removed = learner_notebook(nbformat.read(source, as_version=4))
+        nbformat.validate(learner)
+        copies[out / source.name] = (learner, removed)
+    out.mkdir(parents=True)
+    for path, (learner, _) in copies.items():
+        nbformat.write(learner, path)
+    return {path: removed for path, (_, removed) in copies.items()}
+
+
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description="Write the learner build's configuration (solutions hidden).")
+    parser = argparse.ArgumentParser(
+        prog="sdfirst.learner", description="Write the learner build's configuration (solutions hidden)."
+    )
     parser.add_argument("out", help="where to write it, e.g. _build/learner/_config.yml")
     parser.add_argument("--book-config", default=str(BOOK_CONFIG), help="the book's configuration (_config.yml)")
+    parser.add_argument(
+        "--notebooks", metavar="DIR", help="also write every chapter notebook, solutions removed, to this new folder"
+    )
+    parser.add_argument("--book", default=str(BOOK_FOLDER), help="where the chapter notebooks are (book)")
     args = parser.parse_args(argv)
+    if args.notebooks and Path(args.notebooks).exists():  # checked before anything is written
+        parser.exit(1, f"sdfirst.learner: error: {args.notebooks} already exists: remove it first\n")
     print(write_learner_config(args.out, args.book_config))
+    if args.notebooks:
+        try:
+            written = write_learner_notebooks(args.notebooks, args.book)
+        except (OSError, ValueError) as error:
+            parser.exit(1, f"sdfirst.learner: error: {error}\n")
+        solutions = sum(len(removed) for removed in written.values())
+        print(f"{args.notebooks}: notebooks written {len(written)}, solutions removed {solutions}")
 
 
 if __name__ == "__main__":

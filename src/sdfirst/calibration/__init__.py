@@ -58,8 +58,12 @@ class Result:
 
 def evaluate(folder: str | Path) -> list[Result]:
     """Every calibration target computed on a generated folder."""
+    return evaluate_connection(connect(folder))
+
+
+def evaluate_connection(con: duckdb.DuckDBPyConnection) -> list[Result]:
+    """Every calibration target computed on a connection laid out as :func:`sdfirst.connect` lays out a folder."""
     _load_metrics()
-    con = connect(folder)
     out = []
     for target in load_yaml("calibration.yaml")["targets"]:
         func = METRICS.get(target["metric"])
