@@ -559,31 +559,47 @@ def assert_outputs_logged(project: Path) -> None:
 
 
 @pytest.mark.slow
-def test_readme_online_on_a_fresh_laptop(tmp_path):
-    """ONS SRS, probation and prison: the README's set-up and synthetic-data steps, with the real package index."""
-    project = new_project(tmp_path, "--title", "Probation requirements study", "--datasets", "probation,prison")
-    env = fresh_env(tmp_path, offline=False)
-    steps = readme_blocks(project, "1. Set up") + readme_blocks(project, "2. Build on synthetic data")
-    follow(project, steps, env, tmp_path / "readme.log")
-    assert_sdfirst_is_the_carried_wheel(project, env)
-    assert_outputs_logged(project)
-    assert_guard_refuses(project, env)
+class TestReadmeOnline:
+    """A class of its own, so that `--dist loadscope` runs it beside the offline one."""
+
+    def test_readme_online_on_a_fresh_laptop(self, tmp_path):
+        """ONS SRS, probation and prison: the README's set-up and synthetic-data steps, with the real package index."""
+        project = new_project(tmp_path, "--title", "Probation requirements study", "--datasets", "probation,prison")
+        env = fresh_env(tmp_path, offline=False)
+        steps = readme_blocks(project, "1. Set up") + readme_blocks(project, "2. Build on synthetic data")
+        follow(project, steps, env, tmp_path / "readme.log")
+        assert_sdfirst_is_the_carried_wheel(project, env)
+        assert_outputs_logged(project)
+        assert_guard_refuses(project, env)
 
 
 @pytest.mark.slow
-def test_readme_offline_as_inside_the_secure_environment(tmp_path):
-    """SAIL, family and civil: wheels made on the laptop, carried in, and everything run with no package index."""
-    args = ["--title", "Parents in court", "--environment", "sail", "--datasets", "family,civil"]
-    laptop = new_project(tmp_path, *args)
-    online = fresh_env(tmp_path, offline=False)
-    follow(laptop, readme_blocks(laptop, "4. No internet inside")[:1], online, tmp_path / "laptop.log")
-    inside = tmp_path / "inside" / laptop.name  # what is carried in: the folder without .venv/, .git/ and data
-    shutil.copytree(laptop, inside, ignore=lambda folder, names: _left_behind(laptop, Path(folder), names))
-    offline = fresh_env(tmp_path, offline=True)
-    follow(inside, readme_blocks(inside, "4. No internet inside")[1:], offline, tmp_path / "inside.log")
-    assert_sdfirst_is_the_carried_wheel(inside, offline)
-    assert_outputs_logged(inside)
-    assert_guard_refuses(inside, offline)
+class TestReadmeOffline:
+    """A class of its own, so that `--dist loadscope` runs it beside the online one."""
+
+    def test_readme_offline_as_inside_the_secure_environment(self, tmp_path):
+        """SAIL, family and civil: wheels made on the laptop, carried in, and everything run with no package index."""
+        args = ["--title", "Parents in court", "--environment", "sail", "--datasets", "family,civil"]
+        laptop = new_project(tmp_path, *args)
+        online = fresh_env(tmp_path, offline=False)
+        follow(laptop, readme_blocks(laptop, "4. No internet inside")[:1], online, tmp_path / "laptop.log")
+        inside = tmp_path / "inside" / laptop.name  # what is carried in: the folder without .venv/, .git/ and data
+        shutil.copytree(laptop, inside, ignore=lambda folder, names: _left_behind(laptop, Path(folder), names))
+        offline = fresh_env(tmp_path, offline=True)
+        follow(inside, readme_blocks(inside, "4. No internet inside")[1:], offline, tmp_path / "inside.log")
+        assert_sdfirst_is_the_carried_wheel(inside, offline)
+        assert_outputs_logged(inside)
+        assert_guard_refuses(inside, offline)
+
+
+def test_hook_as_installed_refuses_data_notebooks_and_secrets(project, tmp_path):
+    """`git init` and `make hooks` as the README says, then `git commit`: the hook, not a direct call, refuses."""
+    copy = tmp_path / project.name
+    shutil.copytree(project, copy)
+    env = fresh_env(tmp_path, offline=True)  # make hooks needs nothing installed, and the guard only the stdlib
+    for step in (["git", "init", "-q"], ["make", "hooks"]):
+        assert subprocess.run(step, cwd=copy, env=env, capture_output=True).returncode == 0, step
+    assert_guard_refuses(copy, env)
 
 
 def _left_behind(top: Path, folder: Path, names: list[str]) -> set[str]:
