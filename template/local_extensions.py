@@ -7,6 +7,8 @@ Makefile) come from the specs in the installed `sdfirst` package at bake time, s
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
 from typing import Any
 
 from jinja2.ext import Extension
@@ -53,41 +55,71 @@ def dataset_info(name: str) -> dict[str, Any]:
 
 
 def _coded(table: Any) -> list[str]:
-    return [c.name for c in table.columns if c.codes and not c.identifier]
+    """Columns that sort records into a few groups: a code list, or a yes/no."""
+    return [c.name for c in table.columns if (c.codes or c.type == "bool") and not c.identifier]
 
 
 def _numeric(table: Any) -> list[str]:
     return [c.name for c in table.columns if c.type in ("int", "float") and not c.identifier and "seq" not in c.name]
 
 
-def acro_example(names: list[str]) -> dict[str, str]:
-    """Columns for the output-checking example, from the first chosen dataset that has them.
+def acro_example(names: list[str]) -> dict[str, Any]:
+    """The starter analysis: a table of people and a model, from the first chosen dataset that can give them.
 
-    A crosstab needs two coded columns of one table; a model needs a number to explain and a coded column in one table.
+    A count must count people, not records (one person can hold many records). So the example takes the person
+    records of a table the cross-justice linkage covers (linkage.yaml `sources`), gives each the person id of the
+    linking table (linking.xjs_link), and keeps each person's first record. The table crosses a coded column with
+    sex; the model explains a number of that table (or, with none, being of the first sex) by the same coded column.
     """
-    from sdfirst.specs import datasets
+    from sdfirst.journeys.timeline import ESTIMATED
+    from sdfirst.linkage.config import load_config
+    from sdfirst.specs import table
 
-    specs = datasets()
+    cfg = load_config()
     for name in names:
-        tables = list(specs[name].tables.values())
-        cross = next((t for t in tables if len(_coded(t)) >= 2), None)
-        model = next((t for t in tables if _coded(t) and _numeric(t)), None)
-        if cross and model:
+        for source in (s for s in cfg["sources"] if s["dataset"] == name):
+            spec = table(f"{name}.{source['table']}")
+            sex = source["columns"]["sex"]
+            where = source.get("where") or ""  # a column the source is filtered on has one value left: not a group
+            coded = [c for c in _coded(spec) if c != sex and not re.search(rf"\b{re.escape(c)}\b", where)]
+            if not (sex and coded):
+                continue
+            dates = [c.name for c in spec.columns if c.type == "date" and not c.identifier]
+            numbers = _numeric(spec)
+            sex_codes = next(c.codes for c in spec.columns if c.name == sex)
             return {
-                "crosstab_table": cross.key,
-                "rows": _coded(cross)[0],
-                "columns": _coded(cross)[1],
-                "model_table": model.key,
-                "outcome": _numeric(model)[0],
-                "predictor": _coded(model)[0],
+                "table": spec.key,
+                "source_dataset": source["source_dataset"],
+                "record_id": source["columns"]["unique_id"],
+                "linking_table": f"{cfg['output']['folder']}.{Path(cfg['output']['xjs_link']).stem}",
+                "person_id": ESTIMATED,
+                "first_by": dates[0] if dates else None,
+                "rows": coded[0],
+                "columns": sex,
+                "outcome": numbers[0] if numbers else sex,
+                "outcome_level": None if numbers else sex_codes[0],
             }
-    raise ValueError(f"no table of {names} has the columns the acro example needs")
+    raise ValueError(f"no table of {names} has the person records the starter analysis needs")
+
+
+def linking_folder() -> str:
+    """The folder of the linkage output in a data folder (linking/), as `sdfirst link` writes it."""
+    from sdfirst.linkage.config import load_config
+
+    return load_config()["output"]["folder"]
 
 
 def sdfirst_version() -> str:
     from sdfirst import __version__
 
     return __version__
+
+
+def sdfirst_wheel() -> str:
+    """The file name of sdfirst's wheel, which the post-generation hook writes into wheels/."""
+    from sdfirst.newproject import wheel_filename
+
+    return wheel_filename()
 
 
 def person_names(full: str) -> dict[str, str]:
@@ -108,5 +140,7 @@ class DataFirstExtension(Extension):
             dataset_info=dataset_info,
             acro_example=acro_example,
             sdfirst_version=sdfirst_version,
+            sdfirst_wheel=sdfirst_wheel,
+            linking_folder=linking_folder,
             person_names=person_names,
         )

@@ -32,14 +32,48 @@ print(sdfirst.__file__)
 
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("wheel")
+    """The wheel as `sdfirst new-project` makes it from this checkout: `pip wheel --no-deps --no-build-isolation`."""
+    from sdfirst.newproject import write_wheel
+
+    return write_wheel(tmp_path_factory.mktemp("wheel"))
+
+
+@pytest.mark.slow
+def test_wheel_metadata_names_this_project(wheel: Path):
+    """The distribution is `synthetic-data-first` (the index's `datafirst` is someone else's), the command `sdfirst`."""
+    from sdfirst import __version__
+
+    assert wheel.name == f"synthetic_data_first-{__version__}-py3-none-any.whl"
+    with zipfile.ZipFile(wheel) as archive:
+        info = f"synthetic_data_first-{__version__}.dist-info"
+        metadata = archive.read(f"{info}/METADATA").decode("utf-8")
+        scripts = archive.read(f"{info}/entry_points.txt").decode("utf-8")
+    headers = dict(line.split(": ", 1) for line in metadata.split("\n\n", 1)[0].splitlines() if ": " in line)
+    assert headers["Name"] == "synthetic-data-first"
+    assert headers["Version"] == __version__
+    assert "sdfirst = sdfirst.cli:main" in scripts
+
+
+@pytest.mark.slow
+def test_wheel_rebuilt_from_an_installed_package_is_the_same(wheel: Path, tmp_path: Path):
+    """From an installed wheel (no source tree), new-project packs the installed files again: the same wheel."""
+    site = tmp_path / "site"
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", str(out), str(ROOT)],
+        [sys.executable, "-m", "pip", "install", "--no-deps", "--no-index", "-q", "--target", str(site), str(wheel)],
         check=True,
         capture_output=True,
     )
-    (built,) = out.glob("sdfirst-*.whl")
-    return built
+    out = tmp_path / "again"
+    code = "import sys; from sdfirst.newproject import write_wheel; print(write_wheel(sys.argv[1]))"
+    env = {**os.environ, "PYTHONPATH": str(site)}
+    made = subprocess.run([sys.executable, "-c", code, str(out)], cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert made.returncode == 0, made.stderr[-2000:]
+    again = Path(made.stdout.strip())
+    assert again.name == wheel.name
+    with zipfile.ZipFile(wheel) as first, zipfile.ZipFile(again) as second:
+        names = sorted(n for n in first.namelist() if not n.endswith("/RECORD"))
+        assert sorted(n for n in second.namelist() if not n.endswith("/RECORD")) == names
+        assert all(first.read(n) == second.read(n) for n in names)
 
 
 @pytest.mark.slow

@@ -17,7 +17,7 @@ from cookiecutter.exceptions import FailedHookException
 from cookiecutter.main import cookiecutter
 
 from sdfirst.cli import main
-from sdfirst.newproject import template_dir
+from sdfirst.newproject import DISTRIBUTION, template_dir, wheel_filename, wheel_metadata
 from sdfirst.specs import datasets
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -85,6 +85,7 @@ PROJECT_FILES = {
     "tests/test_config.py",
     "tests/test_guard.py",
     "tests/test_outputs.py",
+    f"wheels/{wheel_filename()}",
 }
 
 
@@ -144,7 +145,7 @@ def test_no_template_syntax_survives(baked):
     for path in project.rglob("*"):
         rel = path.relative_to(project).as_posix()
         assert "{{" not in rel and "cookiecutter" not in rel
-        if path.is_file():
+        if path.is_file() and path.suffix != ".whl":
             text = path.read_text(encoding="utf-8")
             for marker in ("{{", "{%", "{#", "cookiecutter."):
                 assert marker not in text, f"{rel} still holds {marker!r}"
@@ -165,8 +166,49 @@ def test_answers_reach_the_files(baked):
         "CC-BY-4.0": "CC BY",
     }
     assert words[answers["licence"]] in licence
-    assert "sdfirst==" in (project / "requirements.txt").read_text(encoding="utf-8")
     assert "acro==" in (project / "requirements.txt").read_text(encoding="utf-8")
+
+
+def test_sdfirst_comes_from_the_baked_wheel_never_from_an_index_by_name(baked):
+    """requirements.txt names sdfirst's wheel by its path; no file of the project names the package for an index."""
+    project, _answers = baked
+    wheel = project / "wheels" / wheel_filename()
+    assert wheel_metadata(wheel) == {"Name": DISTRIBUTION, "Version": __import__("sdfirst").__version__}
+    lines = [line.split("#")[0].strip() for line in (project / "requirements.txt").read_text("utf-8").splitlines()]
+    assert f"./wheels/{wheel.name}" in lines
+    names = {"sdfirst", "synthetic-data-first", "synthetic_data_first", "datafirst"}
+    for line in filter(None, lines):
+        assert re.split(r"[=<>!~\[; ]", line)[0].lower() not in names, line  # only the file path names it
+    tomllib = pytest.importorskip("tomllib", reason="tomllib is in the standard library from Python 3.11")
+    pyproject = tomllib.loads((project / "pyproject.toml").read_text(encoding="utf-8"))
+    assert not {re.split(r"[=<>!~\[; ]", d)[0].lower() for d in pyproject["project"]["dependencies"]} & names
+    ignored = (project / ".gitignore").read_text(encoding="utf-8").splitlines()
+    assert "wheels/*" in ignored and "!wheels/synthetic_data_first-*.whl" in ignored  # the wheel is committed
+
+
+def test_requires_python_is_honest(baked):
+    """The baked project's requires-python is no lower than what its pinned packages (installed here) require."""
+    import importlib.metadata
+
+    from packaging.specifiers import SpecifierSet
+    from packaging.version import Version
+
+    tomllib = pytest.importorskip("tomllib", reason="tomllib is in the standard library from Python 3.11")
+    project, _answers = baked
+    floor = Version(tomllib.loads((project / "pyproject.toml").read_text("utf-8"))["project"]["requires-python"][2:])
+    checked = 0
+    for line in (project / "requirements.txt").read_text(encoding="utf-8").splitlines():
+        pin = re.match(r"([A-Za-z0-9_.-]+)==([^\s#]+)", line)
+        if not pin:
+            continue
+        try:
+            dist = importlib.metadata.distribution(pin[1])
+        except importlib.metadata.PackageNotFoundError:
+            continue
+        if dist.version == pin[2] and dist.metadata.get("Requires-Python"):
+            assert floor in SpecifierSet(dist.metadata["Requires-Python"]), (pin[1], dist.metadata["Requires-Python"])
+            checked += 1
+    assert checked >= 5  # most pins are installed here at the same version
 
 
 def test_citation_is_valid_yaml_with_the_lead(baked):
@@ -245,6 +287,7 @@ BAD_ANSWERS = {
     "no dataset": ({"datasets": " "}, "no datasets named"),
     "MoJ-DfE in SAIL": ({"secure_environment": "SAIL Databank", "datasets": "moj_dfe"}, "ONS SRS only"),
     "empty lead": ({"lead_researcher": " "}, "lead researcher must not be empty"),
+    "no linked dataset": ({"datasets": "moj_dfe"}, "linking table, which does not cover moj_dfe"),
 }
 
 
@@ -364,6 +407,8 @@ def test_baked_project_tests_pass_on_synthetic_data(tmp_path):
         text=True,
     )
     assert made.returncode == 0, made.stderr
+    linked = subprocess.run([*sdfirst, "link", str(synthetic), "--quiet"], capture_output=True, text=True)
+    assert linked.returncode == 0, linked.stderr[-2000:]
     prefix = project.name.upper()
     env = {**os.environ, "PYTHONPATH": str(project / "src"), f"{prefix}_SYNTHETIC": str(synthetic)}
     args = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-o", "addopts=", "-rs", "tests"]
@@ -382,3 +427,197 @@ def _importable(module: str) -> bool:
     import importlib.util
 
     return importlib.util.find_spec(module) is not None
+
+
+# --- The baked README, followed word for word in a new environment, as a fellow would on a fresh laptop ---------------
+
+#: Only what a fresh laptop has: no variable of this repository's environment, no pip configuration. Certificates and
+#: proxies are the network's, not the environment's, so they are kept.
+NETWORK = ("SSL_CERT_FILE", "SSL_CERT_DIR", "REQUESTS_CA_BUNDLE", "PIP_CERT", "HTTPS_PROXY", "HTTP_PROXY", "NO_PROXY")
+GIT = ["git", "-c", "user.name=A Fellow", "-c", "user.email=fellow@example.org"]
+
+
+def readme_blocks(project: Path, heading: str) -> list[str]:
+    """The shell blocks (```sh) under one `### heading` of the baked README, in order."""
+    readme = (project / "README.md").read_text(encoding="utf-8")
+    assert f"### {heading}\n" in readme, heading
+    section = re.split(r"\n##+ ", readme.split(f"### {heading}\n", 1)[1], maxsplit=1)[0]
+    blocks = re.findall(r"```sh\n(.*?)```", section, flags=re.S)
+    assert blocks, f"no shell block under {heading}"
+    return blocks
+
+
+def fresh_env(tmp: Path, offline: bool) -> dict[str, str]:
+    """A laptop's environment: `python3` is a bare interpreter (no packages), HOME is empty, pip has no config."""
+    tools = tmp / "tools"
+    tools.mkdir(exist_ok=True)
+    python3 = tools / "python3"
+    if not python3.exists():
+        python3.symlink_to(getattr(sys, "_base_executable", sys.executable))
+    home = tmp / "home"
+    home.mkdir(exist_ok=True)
+    env = {name: os.environ[name] for name in NETWORK if name in os.environ}
+    env |= {name.lower(): os.environ[name.lower()] for name in NETWORK if name.lower() in os.environ}
+    env |= {
+        "PATH": f"{tools}:/usr/bin:/bin",
+        "HOME": str(home),
+        "LANG": "C.UTF-8",
+        "PIP_CONFIG_FILE": os.devnull,  # not this machine's find-links, extra indexes or constraints
+        "PIP_DISABLE_PIP_VERSION_CHECK": "1",
+        "PIP_NO_COMPILE": "0",  # = --no-compile (pip reads the value as `compile`): no byte code, the same packages
+        # the cache only spares downloads: with an index pip still resolves every name there; with none it is unused
+        "PIP_CACHE_DIR": str(Path.home() / ".cache" / "pip-template-tests"),
+    }
+    if offline:
+        env["PIP_NO_INDEX"] = "1"
+    return env
+
+
+def follow(project: Path, blocks: list[str], env: dict[str, str], log: Path) -> None:
+    """Run README blocks as one shell script (so an activated environment carries from block to block)."""
+    script = "set -e\n" + "\n".join(blocks)
+    with log.open("a", encoding="utf-8") as out:
+        result = subprocess.run(["bash", "-c", script], cwd=project, env=env, stdout=out, stderr=subprocess.STDOUT)
+    assert result.returncode == 0, log.read_text(encoding="utf-8")[-6000:]
+
+
+def new_project(tmp: Path, *args: str) -> Path:
+    """Bake with the project's own command, in this repository's environment (the machine that has sdfirst)."""
+    out = tmp / "baked"
+    made = subprocess.run(
+        [sys.executable, "-m", "sdfirst.cli", "new-project", "--no-input", "--output-dir", str(out), *args],
+        capture_output=True,
+        text=True,
+    )
+    assert made.returncode == 0, made.stderr
+    (project,) = out.iterdir()
+    return project
+
+
+def assert_sdfirst_is_the_carried_wheel(project: Path, env: dict[str, str]) -> None:
+    """The `sdfirst` the project imports is, file for file, the one in the wheel under wheels/."""
+    where = subprocess.run(
+        [".venv/bin/python", "-c", "import sdfirst; print(sdfirst.__file__)"],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert where.returncode == 0, where.stderr
+    installed = Path(where.stdout.strip()).parent
+    assert (project / ".venv").resolve() in installed.resolve().parents  # not this repository's environment
+    import zipfile
+
+    with zipfile.ZipFile(project / "wheels" / wheel_filename()) as wheel:
+        files = [n for n in wheel.namelist() if n.startswith("sdfirst/")]
+        assert len(files) > 50
+        for name in files:
+            assert (installed.parent / name).read_bytes() == wheel.read(name), name
+
+
+BAD_FILES = {
+    "extract.parquet": b"PAR1",
+    "data/people.csv": b"person_id,sex\n1,F\n",
+    "notebooks/scratch.ipynb": json.dumps(
+        {"cells": [{"cell_type": "code", "execution_count": 1, "metadata": {}, "outputs": [], "source": "1"}]}
+    ).encode(),
+    "settings.py": b"API_TOKEN = 'x7Gq2pLk9Zr4'\n",
+}
+
+
+def assert_guard_refuses(project: Path, env: dict[str, str]) -> None:
+    """The first commit goes through the hook as installed; each bad file is then refused and nothing committed."""
+
+    def git(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([*GIT, *args], cwd=project, env=env, capture_output=True, text=True)
+
+    assert git("add", "-A").returncode == 0
+    first = git("commit", "-q", "-m", "First commit")
+    assert first.returncode == 0, first.stderr
+    committed = set(git("ls-files").stdout.split())
+    assert f"wheels/{wheel_filename()}" in committed and not any(
+        n.startswith(("data/synthetic", ".venv")) for n in committed
+    )
+    head = git("rev-parse", "HEAD").stdout
+    for name, content in BAD_FILES.items():
+        path = project / name
+        path.write_bytes(content)
+        assert git("add", "-f", name).returncode == 0  # past .gitignore: the hook is what must stop it
+        refused = git("commit", "-q", "-m", f"add {name}")
+        assert refused.returncode != 0 and f"refused: {name}" in refused.stderr, (name, refused.stderr)
+        assert git("rev-parse", "HEAD").stdout == head, name
+        git("rm", "-q", "--cached", name)
+        path.unlink()
+
+
+def assert_outputs_logged(project: Path) -> None:
+    log = (project / "outputs" / "request-log.md").read_text(encoding="utf-8")
+    rows = [line for line in log.splitlines() if line.startswith("| R001 |")]
+    assert any("| people_by_" in row for row in rows), log
+    assert all(row.split("|")[5].strip() in ("pass", "review") for row in rows), log
+    assert (project / "outputs" / "requests" / "R001" / "results.json").is_file()
+
+
+@pytest.mark.slow
+class TestReadmeOnline:
+    """A class of its own, so that `--dist loadscope` runs it beside the offline one."""
+
+    def test_readme_online_on_a_fresh_laptop(self, tmp_path):
+        """ONS SRS, probation and prison: the README's set-up and synthetic-data steps, with the real package index."""
+        project = new_project(tmp_path, "--title", "Probation requirements study", "--datasets", "probation,prison")
+        env = fresh_env(tmp_path, offline=False)
+        steps = readme_blocks(project, "1. Set up") + readme_blocks(project, "2. Build on synthetic data")
+        follow(project, steps, env, tmp_path / "readme.log")
+        assert_sdfirst_is_the_carried_wheel(project, env)
+        assert_outputs_logged(project)
+        assert_guard_refuses(project, env)
+
+
+@pytest.mark.slow
+class TestReadmeOffline:
+    """A class of its own, so that `--dist loadscope` runs it beside the online one."""
+
+    def test_readme_offline_as_inside_the_secure_environment(self, tmp_path):
+        """SAIL, family and civil: wheels made on the laptop, carried in, and everything run with no package index."""
+        args = ["--title", "Parents in court", "--environment", "sail", "--datasets", "family,civil"]
+        laptop = new_project(tmp_path, *args)
+        online = fresh_env(tmp_path, offline=False)
+        follow(laptop, readme_blocks(laptop, "4. No internet inside")[:1], online, tmp_path / "laptop.log")
+        inside = tmp_path / "inside" / laptop.name  # what is carried in: the folder without .venv/, .git/ and data
+        shutil.copytree(laptop, inside, ignore=lambda folder, names: _left_behind(laptop, Path(folder), names))
+        offline = fresh_env(tmp_path, offline=True)
+        follow(inside, readme_blocks(inside, "4. No internet inside")[1:], offline, tmp_path / "inside.log")
+        assert_sdfirst_is_the_carried_wheel(inside, offline)
+        assert_outputs_logged(inside)
+        assert_guard_refuses(inside, offline)
+
+
+def test_hook_as_installed_refuses_data_notebooks_and_secrets(project, tmp_path):
+    """`git init` and `make hooks` as the README says, then `git commit`: the hook, not a direct call, refuses."""
+    copy = tmp_path / project.name
+    shutil.copytree(project, copy)
+    env = fresh_env(tmp_path, offline=True)  # make hooks needs nothing installed, and the guard only the stdlib
+    for step in (["git", "init", "-q"], ["make", "hooks"]):
+        assert subprocess.run(step, cwd=copy, env=env, capture_output=True).returncode == 0, step
+    assert_guard_refuses(copy, env)
+
+
+def _left_behind(top: Path, folder: Path, names: list[str]) -> set[str]:
+    """What is not carried into the secure environment: the environment, git's folder and the data made here."""
+    if folder == top:
+        return {".venv", ".git"} & set(names)
+    if folder == top / "data":
+        return set(names) - {"README.md"}
+    return set()
+
+
+def test_targets_stop_in_one_line_when_nothing_is_installed(project, tmp_path):
+    """`make data` or `make test` in a freshly baked project, with a Python that has nothing installed."""
+    env = fresh_env(tmp_path, offline=True)
+    for target in ("data", "check-schema", "test", "outputs"):
+        result = subprocess.run(["make", target], cwd=project, env=env, capture_output=True, text=True)
+        lines = result.stderr.strip().splitlines()
+        assert result.returncode != 0 and len(lines) == 1 and "make install" in lines[0], (target, result.stderr)
+    hooks = subprocess.run(["make", "hooks"], cwd=project, env=env, capture_output=True, text=True)
+    lines = hooks.stderr.strip().splitlines()
+    assert hooks.returncode != 0 and len(lines) == 1 and "run git init first" in lines[0], hooks.stderr

@@ -139,7 +139,7 @@ def _new_project(args: argparse.Namespace) -> int:
     answers = {key: value for key, value in given.items() if value is not None}
     no_input = args.no_input or not sys.stdin.isatty()
     folder = new_project(args.output_dir, answers, no_input=no_input)
-    print(f"created {folder}; next: cd {folder} && make install data test (see its README)")
+    print(f"created {folder}; next: cd {folder} and follow its README (a new environment, make install, make hooks)")
     return 0
 
 

@@ -25,8 +25,8 @@ SECRETS = {
     "a private key": re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----"),
     "an AWS access key": re.compile(r"\bAKIA[0-9A-Z]{16}\b"),
     "a GitHub token": re.compile(r"\bgh[pousr]_[A-Za-z0-9]{30,}\b"),
-    "a password or token": re.compile(
-        r"(?i)\b(password|passwd|pwd|secret|token|api_?key)\b\s*[:=]\s*['\"][^'\"\s]{6,}['\"]"
+    "a password or token": re.compile(  # also with a prefix: DB_PASSWORD, API_TOKEN, client_secret
+        r"(?i)\b\w*?(password|passwd|pwd|secret|token|api_?key)\b\s*[:=]\s*['\"][^'\"\s]{6,}['\"]"
     ),
 }
 

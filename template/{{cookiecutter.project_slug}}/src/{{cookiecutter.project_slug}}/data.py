@@ -1,7 +1,9 @@
 """Open the configured data folder in DuckDB: one schema per dataset, one view per table, over the Parquet files.
 
 The layout is the same for the synthetic copy and the extract (`<dataset>/<table>/*.parquet` or
-`<dataset>/<table>.parquet`); `make check-schema` says whether a folder matches what this code expects.
+`<dataset>/<table>.parquet`); `make check-schema` says whether a folder matches what this code expects. The linking
+table that gives every record its person (`{{ linking_folder() }}/xjs_link.parquet`, made by `make data` for the
+synthetic copy, delivered with the extract) is opened the same way, as the schema `{{ linking_folder() }}`.
 """
 
 from __future__ import annotations
@@ -12,11 +14,13 @@ import duckdb
 
 from {{ cookiecutter.project_slug }}.config import Config, load
 
+LINKING = "{{ linking_folder() }}"  # the folder (and schema) of the linkage output
+
 
 def table_paths(config: Config) -> dict[str, str]:
     """`dataset.table` -> the Parquet glob DuckDB reads, for every table found of the configured datasets."""
     found = {}
-    for dataset in config.datasets:
+    for dataset in (*config.datasets, LINKING):
         base = config.folder / dataset
         if not base.is_dir():
             continue

@@ -1,5 +1,7 @@
 """Produce outputs through acro, so that each table and model is checked for disclosure before it is requested.
 
+The table counts people, not records (see analysis.py), so acro's threshold (at least 10 per cell) applies to people.
+
 `make outputs` (or `python -m {{ cookiecutter.project_slug }}.outputs`) runs the example table and model through
 acro, writes acro's results (results.json, the files and their checksums) to a new folder outputs/requests/R<nnn>/,
 and adds one row per output to the request log (outputs/request-log.md) with status "pending" until the output
@@ -15,11 +17,13 @@ import json
 import sys
 from pathlib import Path
 
-from {{ cookiecutter.project_slug }}.analysis import CROSSTAB, crosstab_frame, design, model_frame
+from {{ cookiecutter.project_slug }}.analysis import CROSSTAB, MODEL, PEOPLE, design, people_frame
 from {{ cookiecutter.project_slug }}.config import Config, load
 from {{ cookiecutter.project_slug }}.data import connect
 
 LOG_HEADER = "| id | date | output | files (sha256, first 12) | acro status | decision |\n|---|---|---|---|---|---|\n"
+TABLE = f"people_by_{CROSSTAB['rows']}_and_{CROSSTAB['columns']}"
+REGRESSION = f"{MODEL['outcome']}_by_{MODEL['predictor']}"
 
 
 def next_request(outputs: Path) -> tuple[str, Path]:
@@ -34,17 +38,44 @@ def sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def run_acro(config: Config, folder: Path) -> dict:
-    """The example crosstab and regression through acro; acro's results written to `folder`. Returns results.json."""
-    from acro import ACRO  # acro needs pandas<3; imported here so that the rest of the package does not need it
+def _last(session) -> str:
+    return list(session.results.results)[-1]
 
-    con = connect(config)
-    acro = ACRO(suppress=False)
-    table = crosstab_frame(con)
-    acro.crosstab(table[CROSSTAB["rows"]], table[CROSSTAB["columns"]])
-    outcome, exog = design(model_frame(con))
-    acro.ols(outcome, exog)
-    acro.finalise(str(folder), "json")
+
+def people_table(session, frame) -> str:
+    """The example table of people through acro; cells under the threshold suppressed if any fail. Its name.
+
+    The table is made first with no mitigation, to see whether it passes; only if a cell fails is it made again
+    with suppression (status "review": a checker looks at what was blanked), and the failing draft removed, so
+    that the request never holds a disclosive table.
+    """
+    rows, columns = frame[CROSSTAB["rows"]], frame[CROSSTAB["columns"]]
+    session.crosstab(rows, columns)
+    note = ""
+    if session.results.results[_last(session)].status == "fail":
+        session.remove_output(_last(session))
+        session.enable_suppression()
+        session.crosstab(rows, columns)
+        session.disable_suppression()
+        note = " Cells under the threshold suppressed."
+    session.rename_output(_last(session), TABLE)
+    session.add_comments(TABLE, f"People (each person's first record of {PEOPLE['table']}), not records.{note}")
+    return TABLE
+
+
+def run_acro(config: Config, folder: Path) -> dict:
+    """The example table and regression through acro; acro's results written to `folder`. Returns results.json."""
+    # acro needs pandas<3; imported here so that the rest of the package does not need it. sdfirst.outputs opens a
+    # session with the rules of thumb of the course (at least 10 people per cell, ...) and keeps acro's logging quiet.
+    from sdfirst.outputs import finalise, open_session
+
+    frame = people_frame(connect(config))
+    session = open_session()
+    people_table(session, frame)
+    outcome, exog = design(frame)
+    session.ols(outcome, exog)
+    session.rename_output(_last(session), REGRESSION)
+    finalise(session, folder)
     return json.loads((folder / "results.json").read_text(encoding="utf-8"))
 
 
