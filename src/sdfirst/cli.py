@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from sdfirst import __version__
 from sdfirst.exceptions import DataFirstError
@@ -75,13 +77,20 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _not_empty(option: str, value: str | None) -> str | None:
+    """An option's value, refused when given but blank (`--out ""` would otherwise mean the current folder)."""
+    if value is not None and not value.strip():
+        raise DataFirstError(f"{option} needs a folder name, not an empty string")
+    return value
+
+
 def _synth(args: argparse.Namespace) -> int:
-    if args.report:
+    if _not_empty("--report", args.report) is not None:
         from sdfirst.calibration import report
 
         print(report(args.report))
         return 0
-    if not args.out:
+    if _not_empty("--out", args.out) is None:
         raise DataFirstError("synth needs --out DIR (or --report DIR)")
     from sdfirst.synth import generate
 
@@ -105,15 +114,21 @@ def _link(args: argparse.Namespace) -> int:
     from sdfirst.linkage import link
     from sdfirst.linkage.config import check_threshold
 
+    _not_empty("DIR", args.folder)
     if args.threshold is not None:
         check_threshold(args.threshold)  # before any work
     say = None if args.quiet else (lambda msg: print(msg, flush=True))
-    evaluation = link(args.folder, threshold=args.threshold, overwrite=args.overwrite, progress=say)
-    if not args.quiet:
+    evaluation = link(args.folder, threshold=args.threshold, overwrite=args.overwrite, progress=say, notice=_notice)
+    if not args.quiet and "xjs" in evaluation:
         from sdfirst.linkage.evaluate import summary
 
         print(summary(evaluation))
     return 0
+
+
+def _notice(message: str) -> None:
+    """One line on stderr about something a command left out, and why (it still succeeds)."""
+    print(f"sdfirst: note: {message}", file=sys.stderr, flush=True)
 
 
 def _check_schema(args: argparse.Namespace) -> int:
@@ -143,7 +158,32 @@ def _new_project(args: argparse.Namespace) -> int:
     return 0
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised like Ctrl-C so that every `except BaseException` clean-up (temporary folders) runs."""
+
+
+def _terminate(signum: int, _frame: object) -> None:
+    raise Terminated
+
+
+def _on_sigterm(handler: Any) -> Any:
+    """Install a SIGTERM handler and return the previous one (None off the main thread, where it cannot be set)."""
+    try:
+        return signal.signal(signal.SIGTERM, handler)
+    except ValueError:
+        return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    previous = _on_sigterm(_terminate)
+    try:
+        return _main(argv)
+    finally:
+        if previous is not None:
+            _on_sigterm(previous)
+
+
+def _main(argv: Sequence[str] | None) -> int:
     try:
         args = _parser().parse_args(argv)
         if args.command == "synth":
@@ -157,6 +197,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except DataFirstError as exc:
         print(f"sdfirst: error: {exc}", file=sys.stderr)
         return 2
+    except Terminated:
+        print("sdfirst: terminated; nothing was written", file=sys.stderr)
+        return 128 + signal.SIGTERM
     except KeyboardInterrupt:
         print("sdfirst: interrupted; nothing was written", file=sys.stderr)
         return 130

@@ -186,6 +186,8 @@ def named_datasets(names: str | list[str] | tuple[str, ...] | None, known: list[
         return list(known)
     if isinstance(names, str):
         names = [n.strip() for n in names.split(",") if n.strip()]
+    if not names:
+        raise DataFirstError(f"no datasets named; choose from {', '.join(known)} (or all)")
     unknown = [n for n in names if n not in known]
     if unknown:
         raise DataFirstError(f"unknown dataset {unknown[0]!r}; choose from {', '.join(known)}")
