@@ -186,6 +186,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _main(argv: Sequence[str] | None) -> int:
     try:
         args = _parser().parse_args(argv)
+        if args.command != "new-project":
+            from sdfirst.specs import check_specs
+
+            check_specs()  # a mistake in an edited copy of the specs stops the command before its work
         if args.command == "synth":
             return _synth(args)
         if args.command == "link":

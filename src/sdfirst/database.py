@@ -95,13 +95,14 @@ def check_folder(folder: str | Path, datasets: Collection[str] | None = None) ->
 
 
 def connect(
-    folder: str | Path, read_only: bool = True, datasets: Collection[str] | None = None
+    folder: str | Path, read_only: bool = True, datasets: Collection[str] | None = None, linking: bool = True
 ) -> duckdb.DuckDBPyConnection:
     """A DuckDB connection in which `SELECT * FROM probation.flatfile` reads the generated files.
 
     The connection is in memory; nothing is written to the folder. `read_only` is kept for symmetry with a
     database file and has no effect on the Parquet, which DuckDB only reads. `datasets` limits the views (and the
-    check) to those datasets, for a command that can do without the others (`link` without the truth).
+    check) to those datasets, for a command that can do without the others (`link` without the truth); `linking`
+    False leaves out the views of an earlier linkage (`link --overwrite` replaces them, damaged or not).
     """
     del read_only  # kept for symmetry with duckdb.connect; Parquet is only ever read
     folder = Path(folder)
@@ -114,10 +115,10 @@ def connect(
         con.execute(f'CREATE SCHEMA IF NOT EXISTS "{dataset}"')
         pattern = str((folder / dataset / table / "*.parquet").resolve()).replace("'", "''")
         con.execute(f'CREATE VIEW "{dataset}"."{table}" AS SELECT * FROM read_parquet(\'{pattern}\')')
-    linking = folder / "linking"  # written by `sdfirst link`: one view per Parquet file, in schema `linking`
-    if linking.is_dir():
+    linked = folder / "linking"  # written by `sdfirst link`: one view per Parquet file, in schema `linking`
+    if linking and linked.is_dir():
         con.execute("CREATE SCHEMA IF NOT EXISTS linking")
-        for path in sorted(linking.glob("*.parquet")):
+        for path in sorted(linked.glob("*.parquet")):
             parquet_rows(path)  # a damaged output file gets one line naming it
             file = str(path.resolve()).replace("'", "''")
             con.execute(f"CREATE VIEW linking.\"{path.stem}\" AS SELECT * FROM read_parquet('{file}')")

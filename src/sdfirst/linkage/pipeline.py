@@ -258,7 +258,7 @@ def link(
     what = plan(folder, cfg)  # a one-line error if this is not a generated folder
     out = folder / cfg["output"]["folder"]
     _check_destination(out, overwrite)
-    con = connect(folder, datasets=what.datasets)  # checks every file the linkage reads
+    con = connect(folder, datasets=what.datasets, linking=False)  # checks every file the linkage reads
     try:
         tmp = temporary_folder(out)  # can the output be written? found out now, not after the linkage
         try:
