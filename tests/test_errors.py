@@ -115,6 +115,21 @@ def test_a_truncated_parquet_file_is_named(small, tmp_path, command, size):
 
 
 @pytest.mark.parametrize("command", [["synth", "--report"], ["link"]], ids=["report", "link"])
+def test_damage_inside_a_file_is_named_when_its_rows_are_read(small, tmp_path, command):
+    """The footer reads, so the checks pass; DuckDB fails on the rows, and a full read then names the file."""
+    folder = _copy(small, tmp_path / "d")
+    victim = folder / "magistrates" / "case_summary" / "part-00000.parquet"
+    data = bytearray(victim.read_bytes())
+    for i in range(200, 2000, 7):
+        data[i] ^= 0xFF
+    victim.write_bytes(bytes(data))
+    before = _snapshot(folder)
+    line = _one_line(*_run([*command, str(folder)])[::2])
+    assert line.startswith(f"{PREFIX} {victim} is damaged (its rows cannot be read): ")
+    assert _snapshot(folder) == before
+
+
+@pytest.mark.parametrize("command", [["synth", "--report"], ["link"]], ids=["report", "link"])
 def test_a_missing_file_or_dataset_folder_is_named(small, tmp_path, command):
     folder = _copy(small, tmp_path / "d")
     (folder / "prison" / "rotl" / "part-00000.parquet").unlink()

@@ -6,6 +6,7 @@ import argparse
 import signal
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from sdfirst import __version__
@@ -183,7 +184,24 @@ def main(argv: Sequence[str] | None = None) -> int:
             _on_sigterm(previous)
 
 
+def _damaged_file(exc: BaseException, folder: str | None) -> Path | None:
+    """The damaged file behind a DuckDB or Arrow error, found by reading the whole folder (None if all read).
+
+    Footers are checked before any work, but damage inside a file shows only when its rows are decoded, in any of
+    DuckDB's error classes and without the file's name. Only a file proven damaged turns the error into one line;
+    anything else is a bug and keeps its traceback.
+    """
+    duckdb, pyarrow = sys.modules.get("duckdb"), sys.modules.get("pyarrow")
+    kinds = tuple(k for k in (getattr(duckdb, "Error", None), getattr(pyarrow, "ArrowException", None)) if k)
+    if folder is None or not isinstance(exc, kinds):
+        return None
+    from sdfirst.database import find_damaged
+
+    return find_damaged(folder)
+
+
 def _main(argv: Sequence[str] | None) -> int:
+    args = None
     try:
         args = _parser().parse_args(argv)
         if args.command != "new-project":
@@ -200,6 +218,17 @@ def _main(argv: Sequence[str] | None) -> int:
             return _new_project(args)
     except DataFirstError as exc:
         print(f"sdfirst: error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # the machine, not the input: a full disk, a vanished folder, a permission
+        where = f": {exc.filename}" if exc.filename else ""
+        print(f"sdfirst: error: {exc.strerror or exc}{where}", file=sys.stderr)
+        return 2
+    except Exception as exc:
+        damaged = _damaged_file(exc, getattr(args, "folder", None) or getattr(args, "report", None))
+        if damaged is None:
+            raise  # a bug: its traceback is wanted
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        print(f"sdfirst: error: {damaged} is damaged (its rows cannot be read): {reason}", file=sys.stderr)
         return 2
     except Terminated:
         print("sdfirst: terminated; nothing was written", file=sys.stderr)

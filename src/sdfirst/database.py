@@ -94,6 +94,32 @@ def check_folder(folder: str | Path, datasets: Collection[str] | None = None) ->
     return manifest
 
 
+def find_damaged(folder: str | Path) -> Path | None:
+    """The first file of a generated folder whose rows DuckDB cannot decode, or None.
+
+    Footers are checked before every command; damage inside a file shows only when its rows are read, deep in an
+    analysis and without the file's name. This reads every column of every file (seconds for the default size), so
+    it is for after such a failure, to name the file.
+    """
+    try:
+        manifest = read_manifest(folder)
+    except DataFirstError:
+        return None
+    con = duckdb.connect()
+    try:
+        for info in manifest["tables"].values():
+            for name in info["files"]:
+                path = Path(folder) / str(name)
+                file = str(path).replace("'", "''")
+                try:
+                    con.execute(f"SELECT min(COLUMNS(*)) FROM read_parquet('{file}')").fetchall()
+                except (duckdb.Error, OSError):
+                    return path
+    finally:
+        con.close()
+    return None
+
+
 def connect(
     folder: str | Path, read_only: bool = True, datasets: Collection[str] | None = None, linking: bool = True
 ) -> duckdb.DuckDBPyConnection:

@@ -93,7 +93,8 @@ def check_table(folder: Path, spec: TableSpec) -> list[Difference]:
         try:
             schema = pq.read_schema(path)
         except (OSError, pa.ArrowInvalid) as exc:
-            seen.append(Difference(spec.key, "unreadable table", f"{path.name}: {exc}"))
+            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            seen.append(Difference(spec.key, "unreadable table", f"{path.name}: {reason}"))
             continue
         for diff in compare_schema(spec, schema):
             if len(files) > 1:
