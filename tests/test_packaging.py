@@ -38,7 +38,7 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
         check=True,
         capture_output=True,
     )
-    (built,) = out.glob("sdfirst-*.whl")
+    (built,) = out.glob("synthetic_data_first-*.whl")
     return built
 
 
