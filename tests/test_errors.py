@@ -419,29 +419,30 @@ def test_the_shape_language():
 # -- signals and stale temporary folders ----------------------------------------------------------------------------
 
 
-def _start_synth(out: Path) -> subprocess.Popen:
-    """`sdfirst synth` big enough to be caught in the act, once its temporary folder exists."""
+def _start_synth(out: Path, workers: int = 1) -> subprocess.Popen:
+    """`sdfirst synth` of four chunks, caught in the act: once its temporary folder holds part of a chunk."""
     script = Path(sys.executable).with_name("sdfirst")
     proc = subprocess.Popen(
-        [str(script), "synth", "--people", "400000", "--out", str(out), "--quiet"],
+        [str(script), "synth", "--people", "400000", "--out", str(out), "--quiet", "--workers", str(workers)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
-    deadline = time.monotonic() + 120
-    while not list(out.parent.glob(f".{out.name}.partial-*")):
+    deadline = time.monotonic() + 180
+    while not list(out.parent.glob(f".{out.name}.partial-*/*/*/*.parquet")):  # a chunk written: in the work
         if proc.poll() is not None or time.monotonic() > deadline:
             proc.kill()
-            pytest.fail(f"no temporary folder appeared: {proc.communicate()}")
+            pytest.fail(f"no chunk appeared in a temporary folder: {proc.communicate()}")
         time.sleep(0.05)
-    time.sleep(0.5)  # into the work
     return proc
 
 
 @pytest.mark.slow
-def test_sigterm_removes_the_temporary_folder(tmp_path):
+@pytest.mark.parametrize("workers", [1, 2])
+def test_sigterm_removes_the_temporary_folder(tmp_path, workers):
+    """With workers, the chunks not yet started are dropped: the run stops within a chunk's time, not the run's."""
     out = tmp_path / "out"
-    proc = _start_synth(out)
+    proc = _start_synth(out, workers)
     proc.send_signal(signal.SIGTERM)
     stdout, stderr = proc.communicate(timeout=120)
     assert proc.returncode == 128 + signal.SIGTERM, stderr
