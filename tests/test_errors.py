@@ -164,7 +164,7 @@ def test_link_without_the_truth_links_and_says_it_cannot_score(small, tmp_path):
     evaluation = json.loads((folder / "linking" / "evaluation.json").read_text(encoding="utf-8"))
     assert evaluation["records"] > 0 and "xjs" not in evaluation
     assert (folder / "linking" / "xjs_link.parquet").is_file()
-    assert "linked" in out and "precision" not in out
+    assert out.splitlines()[-1].startswith("linked ") and "precision" not in out  # the summary: counts only
     assert _snapshot(folder, skip="linking") == before
 
 
@@ -364,6 +364,15 @@ def test_edited_specs_get_one_line_naming_the_file_and_key(tmp_path, edited_spec
     assert line == f"{PREFIX} {path}: {expected}"
     assert not out.exists()
     assert not [p for p in tmp_path.iterdir() if p.name != "specs"]
+
+
+def test_a_missing_spec_file_is_one_line_and_a_stray_one_is_ignored(tmp_path, edited_specs):
+    folder = Path(os.environ["SDFIRST_SPECS"])
+    (folder / "notes.yaml").write_text("my: [unfinished", encoding="utf-8")  # not a spec: not read
+    (folder / "effects.yaml").unlink()
+    line = _one_line(*_run(["synth", "--people", "100", "--out", str(tmp_path / "out")])[::2])
+    assert line.startswith(f"{PREFIX} cannot read spec {folder / 'effects.yaml'}")
+    assert not (tmp_path / "out").exists()
 
 
 def test_every_shipped_spec_file_has_a_shape_and_passes():

@@ -120,7 +120,7 @@ def _link(args: argparse.Namespace) -> int:
         check_threshold(args.threshold)  # before any work
     say = None if args.quiet else (lambda msg: print(msg, flush=True))
     evaluation = link(args.folder, threshold=args.threshold, overwrite=args.overwrite, progress=say, notice=_notice)
-    if not args.quiet and "xjs" in evaluation:
+    if not args.quiet:
         from sdfirst.linkage.evaluate import summary
 
         print(summary(evaluation))

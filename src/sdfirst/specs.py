@@ -188,10 +188,13 @@ def named_datasets(names: str | list[str] | tuple[str, ...] | None, known: list[
 
 def check_specs() -> None:
     """Read (and so check) every spec file now, so that a mistake in an edited copy stops a command before its work
-    rather than in the middle of it."""
+    rather than in the middle of it. The files are those spec_schema.yaml declares: one missing is an error, a
+    stray file of the user's own is left alone."""
     folder = spec_dir()
-    for path in sorted(folder.rglob("*.yaml")):
-        load_yaml(path.relative_to(folder).as_posix())
+    present = [path.relative_to(folder).as_posix() for path in sorted(folder.rglob("*.yaml"))]
+    declared = [name for name in spec_schema.declared_files() if "*" not in name]
+    for name in dict.fromkeys(declared + [n for n in present if spec_schema.shape_of(n) is not None]):
+        load_yaml(name)
     datasets()
 
 
