@@ -461,6 +461,33 @@ def test_sigterm_removes_the_temporary_folder(tmp_path, workers):
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize(("signum", "word"), [(signal.SIGTERM, "terminated"), (signal.SIGINT, "interrupted")])
+def test_a_signal_during_link_leaves_the_folder_as_it_was(small, tmp_path, signum, word):
+    """DuckDB turns a signal during a query into its own error; that is one line too, after the clean-up."""
+    folder = _copy(small, tmp_path / "d")
+    before = _snapshot(folder)
+    script = Path(sys.executable).with_name("sdfirst")
+    proc = subprocess.Popen(
+        [str(script), "link", str(folder)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    deadline = time.monotonic() + 120
+    while not list(folder.glob(".linking.partial-*")):
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            pytest.fail(f"link made no temporary folder: {proc.communicate()}")
+        time.sleep(0.02)
+    time.sleep(0.3)  # into the linkage's queries (it takes seconds)
+    proc.send_signal(signum)
+    _, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 128 + signum, stderr
+    assert [line for line in stderr.splitlines() if line.startswith("sdfirst:")] == [
+        f"sdfirst: {word}; nothing was written"
+    ]
+    assert "Traceback" not in stderr
+    assert _snapshot(folder) == before
+
+
+@pytest.mark.slow
 def test_a_killed_run_s_temporary_folder_is_cleared_by_the_next(tmp_path):
     out = tmp_path / "out"
     proc = _start_synth(out)

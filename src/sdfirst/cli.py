@@ -163,25 +163,41 @@ class Terminated(KeyboardInterrupt):
     """SIGTERM, raised like Ctrl-C so that every `except BaseException` clean-up (temporary folders) runs."""
 
 
-def _terminate(signum: int, _frame: object) -> None:
-    raise Terminated
+_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+_received: list[int] = []  # the signals this run has had, for an interrupt that DuckDB reports in its own words
 
 
-def _on_sigterm(handler: Any) -> Any:
-    """Install a SIGTERM handler and return the previous one (None off the main thread, where it cannot be set)."""
+def _on_signal(signum: int, _frame: object) -> None:
+    _received.append(signum)
+    raise Terminated if signum == signal.SIGTERM else KeyboardInterrupt
+
+
+def _handle_signals(handlers: dict[int, Any]) -> dict[int, Any]:
+    """Install signal handlers and return the previous ones (none off the main thread, where none can be set)."""
     try:
-        return signal.signal(signal.SIGTERM, handler)
+        return {signum: signal.signal(signum, handler) for signum, handler in handlers.items()}
     except ValueError:
-        return None
+        return {}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    previous = _on_sigterm(_terminate)
+    _received.clear()
+    previous = _handle_signals(dict.fromkeys(_SIGNALS, _on_signal))
     try:
         return _main(argv)
     finally:
-        if previous is not None:
-            _on_sigterm(previous)
+        _handle_signals({signum: handler for signum, handler in previous.items() if handler is not None})
+
+
+def _interrupted_query(exc: BaseException | None) -> bool:
+    """Whether DuckDB stopped a query because of a signal: it raises its own error (which Splink may wrap in
+    another), not the signal's exception."""
+    seen = 0
+    while exc is not None and _received and seen < 20:
+        if isinstance(exc, RuntimeError) and "interrupted" in str(exc).lower():
+            return True
+        exc, seen = exc.__cause__ or exc.__context__, seen + 1
+    return False
 
 
 def _damaged_file(exc: BaseException, folder: str | None) -> Path | None:
@@ -223,20 +239,25 @@ def _main(argv: Sequence[str] | None) -> int:
         where = f": {exc.filename}" if exc.filename else ""
         print(f"sdfirst: error: {exc.strerror or exc}{where}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt as exc:
+        return _stopped(signal.SIGTERM if isinstance(exc, Terminated) else signal.SIGINT)
     except Exception as exc:
+        if _interrupted_query(exc):
+            return _stopped(_received[-1])
         damaged = _damaged_file(exc, getattr(args, "folder", None) or getattr(args, "report", None))
         if damaged is None:
             raise  # a bug: its traceback is wanted
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         print(f"sdfirst: error: {damaged} is damaged (its rows cannot be read): {reason}", file=sys.stderr)
         return 2
-    except Terminated:
-        print("sdfirst: terminated; nothing was written", file=sys.stderr)
-        return 128 + signal.SIGTERM
-    except KeyboardInterrupt:
-        print("sdfirst: interrupted; nothing was written", file=sys.stderr)
-        return 130
     return 0
+
+
+def _stopped(signum: int) -> int:
+    """The one line and exit status of a run stopped by Ctrl-C (SIGINT) or SIGTERM, after its clean-up."""
+    word = "terminated" if signum == signal.SIGTERM else "interrupted"
+    print(f"sdfirst: {word}; nothing was written", file=sys.stderr)
+    return 128 + signum
 
 
 if __name__ == "__main__":
