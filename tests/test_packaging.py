@@ -82,6 +82,7 @@ def test_wheel_carries_the_specs_and_the_template(wheel: Path):
     specs = {Path(n).relative_to("sdfirst/_synthetic").as_posix() for n in names if "/_synthetic/" in n}
     expected = {p.relative_to(ROOT / "synthetic").as_posix() for p in (ROOT / "synthetic").rglob("*.yaml")}
     assert specs == expected
+    assert "sdfirst/spec_schema.yaml" in names  # the shapes every spec file is checked against
     template = {Path(n).relative_to("sdfirst/_template").as_posix() for n in names if "/_template/" in n}
     shipped = {
         p.relative_to(ROOT / "template").as_posix()

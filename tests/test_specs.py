@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 import pyarrow.parquet as pq
 import pytest
 
@@ -116,12 +118,15 @@ def test_every_table_has_rows(con, key):
 def test_a_column_with_an_unknown_key_is_refused():
     """An unquoted comma in a flow mapping turns the rest of a description into a stray key: refuse it."""
     from sdfirst.exceptions import DataFirstError
-    from sdfirst.specs import _column
+    from sdfirst.spec_schema import check
 
-    cut = {"name": "forename", "type": "string", "provenance": "inferred", "description": "As recorded (typos"}
-    with pytest.raises(DataFirstError, match="unknown keys"):
-        _column({**cut, "nicknames and swaps occur)": None}, "magistrates.case_summary")
-    assert _column(cut, "magistrates.case_summary").description == "As recorded (typos"
+    spec = copy.deepcopy(load_yaml("datasets/magistrates.yaml"))
+    column = spec["tables"]["case_summary"]["columns"][2]
+    column["nicknames and swaps occur)"] = None
+    with pytest.raises(DataFirstError, match=r"columns\[2\]: unknown key 'nicknames and swaps occur\)' \(is a value"):
+        check("datasets/magistrates.yaml", spec, "magistrates.yaml")
+    del column["nicknames and swaps occur)"]
+    check("datasets/magistrates.yaml", spec, "magistrates.yaml")
 
 
 def test_descriptions_end_as_sentences():
@@ -139,6 +144,8 @@ def test_named_datasets_parses_lists_and_keeps_the_given_order():
     assert named_datasets("all", known) == known
     assert named_datasets(" prison, magistrates ", known) == ["magistrates", "prison"]
     assert named_datasets(["crown_court"], known) == ["crown_court"]
-    assert named_datasets("", known) == []
+    for empty in ("", " , ", []):  # naming none is a mistake, not a request for nothing
+        with pytest.raises(DataFirstError, match="no datasets named"):
+            named_datasets(empty, known)
     with pytest.raises(DataFirstError, match="unknown dataset 'probation'; choose from magistrates"):
         named_datasets("probation", known)

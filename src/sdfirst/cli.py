@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
 
 from sdfirst import __version__
 from sdfirst.exceptions import DataFirstError
@@ -75,13 +78,20 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _not_empty(option: str, value: str | None) -> str | None:
+    """An option's value, refused when given but blank (`--out ""` would otherwise mean the current folder)."""
+    if value is not None and not value.strip():
+        raise DataFirstError(f"{option} needs a folder name, not an empty string")
+    return value
+
+
 def _synth(args: argparse.Namespace) -> int:
-    if args.report:
+    if _not_empty("--report", args.report) is not None:
         from sdfirst.calibration import report
 
         print(report(args.report))
         return 0
-    if not args.out:
+    if _not_empty("--out", args.out) is None:
         raise DataFirstError("synth needs --out DIR (or --report DIR)")
     from sdfirst.synth import generate
 
@@ -105,15 +115,21 @@ def _link(args: argparse.Namespace) -> int:
     from sdfirst.linkage import link
     from sdfirst.linkage.config import check_threshold
 
+    _not_empty("DIR", args.folder)
     if args.threshold is not None:
         check_threshold(args.threshold)  # before any work
     say = None if args.quiet else (lambda msg: print(msg, flush=True))
-    evaluation = link(args.folder, threshold=args.threshold, overwrite=args.overwrite, progress=say)
+    evaluation = link(args.folder, threshold=args.threshold, overwrite=args.overwrite, progress=say, notice=_notice)
     if not args.quiet:
         from sdfirst.linkage.evaluate import summary
 
         print(summary(evaluation))
     return 0
+
+
+def _notice(message: str) -> None:
+    """One line on stderr about something a command left out, and why (it still succeeds)."""
+    print(f"sdfirst: note: {message}", file=sys.stderr, flush=True)
 
 
 def _check_schema(args: argparse.Namespace) -> int:
@@ -143,9 +159,71 @@ def _new_project(args: argparse.Namespace) -> int:
     return 0
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised like Ctrl-C so that every `except BaseException` clean-up (temporary folders) runs."""
+
+
+_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+_received: list[int] = []  # the signals this run has had, for an interrupt that DuckDB reports in its own words
+
+
+def _on_signal(signum: int, _frame: object) -> None:
+    _received.append(signum)
+    raise Terminated if signum == signal.SIGTERM else KeyboardInterrupt
+
+
+def _handle_signals(handlers: dict[int, Any]) -> dict[int, Any]:
+    """Install signal handlers and return the previous ones (none off the main thread, where none can be set)."""
+    try:
+        return {signum: signal.signal(signum, handler) for signum, handler in handlers.items()}
+    except ValueError:
+        return {}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    _received.clear()
+    previous = _handle_signals(dict.fromkeys(_SIGNALS, _on_signal))
+    try:
+        return _main(argv)
+    finally:
+        _handle_signals({signum: handler for signum, handler in previous.items() if handler is not None})
+
+
+def _interrupted_query(exc: BaseException | None) -> bool:
+    """Whether DuckDB stopped a query because of a signal: it raises its own error (which Splink may wrap in
+    another), not the signal's exception."""
+    seen = 0
+    while exc is not None and _received and seen < 20:
+        if isinstance(exc, RuntimeError) and "interrupted" in str(exc).lower():
+            return True
+        exc, seen = exc.__cause__ or exc.__context__, seen + 1
+    return False
+
+
+def _damaged_file(exc: BaseException, folder: str | None) -> Path | None:
+    """The damaged file behind a DuckDB or Arrow error, found by reading the whole folder (None if all read).
+
+    Footers are checked before any work, but damage inside a file shows only when its rows are decoded, in any of
+    DuckDB's error classes and without the file's name. Only a file proven damaged turns the error into one line;
+    anything else is a bug and keeps its traceback.
+    """
+    duckdb, pyarrow = sys.modules.get("duckdb"), sys.modules.get("pyarrow")
+    kinds = tuple(k for k in (getattr(duckdb, "Error", None), getattr(pyarrow, "ArrowException", None)) if k)
+    if folder is None or not isinstance(exc, kinds):
+        return None
+    from sdfirst.database import find_damaged
+
+    return find_damaged(folder)
+
+
+def _main(argv: Sequence[str] | None) -> int:
+    args = None
     try:
         args = _parser().parse_args(argv)
+        if args.command != "new-project":
+            from sdfirst.specs import check_specs
+
+            check_specs()  # a mistake in an edited copy of the specs stops the command before its work
         if args.command == "synth":
             return _synth(args)
         if args.command == "link":
@@ -157,10 +235,29 @@ def main(argv: Sequence[str] | None = None) -> int:
     except DataFirstError as exc:
         print(f"sdfirst: error: {exc}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("sdfirst: interrupted; nothing was written", file=sys.stderr)
-        return 130
+    except OSError as exc:  # the machine, not the input: a full disk, a vanished folder, a permission
+        where = f": {exc.filename}" if exc.filename else ""
+        print(f"sdfirst: error: {exc.strerror or exc}{where}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt as exc:
+        return _stopped(signal.SIGTERM if isinstance(exc, Terminated) else signal.SIGINT)
+    except Exception as exc:
+        if _interrupted_query(exc):
+            return _stopped(_received[-1])
+        damaged = _damaged_file(exc, getattr(args, "folder", None) or getattr(args, "report", None))
+        if damaged is None:
+            raise  # a bug: its traceback is wanted
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        print(f"sdfirst: error: {damaged} is damaged (its rows cannot be read): {reason}", file=sys.stderr)
+        return 2
     return 0
+
+
+def _stopped(signum: int) -> int:
+    """The one line and exit status of a run stopped by Ctrl-C (SIGINT) or SIGTERM, after its clean-up."""
+    word = "terminated" if signum == signal.SIGTERM else "interrupted"
+    print(f"sdfirst: {word}; nothing was written", file=sys.stderr)
+    return 128 + signum
 
 
 if __name__ == "__main__":

@@ -8,7 +8,6 @@ targets. This module only reads and checks them; it knows nothing about how data
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import os
 from dataclasses import dataclass, field
@@ -18,6 +17,7 @@ from typing import Any
 import pyarrow as pa
 import yaml
 
+from sdfirst import spec_schema
 from sdfirst.exceptions import DataFirstError
 
 ARROW_TYPES: dict[str, pa.DataType] = {
@@ -47,17 +47,19 @@ def spec_dir() -> Path:
 
 @functools.cache
 def load_yaml(name: str) -> dict[str, Any]:
-    """One spec file, parsed once per process."""
+    """One spec file, parsed once per process and checked against its declared shape (spec_schema.yaml)."""
     path = spec_dir() / name
     try:
         with path.open(encoding="utf-8") as handle:
-            return yaml.load(handle, Loader=_YAML_LOADER)  # a safe loader either way
+            data = yaml.load(handle, Loader=_YAML_LOADER)  # a safe loader either way
     except OSError as exc:
         raise DataFirstError(f"cannot read spec {path}: {exc.strerror}") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark else ""
         raise DataFirstError(f"spec {path} is not valid YAML{where}") from None
+    spec_schema.check(name, data, path)
+    return data
 
 
 @dataclass(frozen=True)
@@ -108,18 +110,8 @@ class DatasetSpec:
     always: bool = False  # written whatever --datasets says (the truth)
 
 
-_COLUMN_KEYS = frozenset(f.name for f in dataclasses.fields(ColumnSpec))
-
-
 def _column(raw: dict[str, Any], where: str) -> ColumnSpec:
-    missing = {"name", "type", "description", "provenance"} - raw.keys()
-    if missing:
-        raise DataFirstError(f"{where}: column spec lacks {sorted(missing)}")
-    unknown = raw.keys() - _COLUMN_KEYS
-    if unknown:
-        # Usually an unquoted comma in a {...} mapping, which cuts a description short: quote the description.
-        keys = sorted(map(str, unknown))
-        raise DataFirstError(f"{where}.{raw['name']}: unknown keys {keys} (is the description quoted?)")
+    """A column from its spec, whose keys and their types spec_schema.yaml has checked; here, what they mean."""
     if raw["type"] not in ARROW_TYPES:
         raise DataFirstError(f"{where}.{raw['name']}: unknown type {raw['type']!r}")
     if raw["provenance"] not in PROVENANCE:
@@ -186,10 +178,24 @@ def named_datasets(names: str | list[str] | tuple[str, ...] | None, known: list[
         return list(known)
     if isinstance(names, str):
         names = [n.strip() for n in names.split(",") if n.strip()]
+    if not names:
+        raise DataFirstError(f"no datasets named; choose from {', '.join(known)} (or all)")
     unknown = [n for n in names if n not in known]
     if unknown:
         raise DataFirstError(f"unknown dataset {unknown[0]!r}; choose from {', '.join(known)}")
     return [n for n in known if n in set(names)]
+
+
+def check_specs() -> None:
+    """Read (and so check) every spec file now, so that a mistake in an edited copy stops a command before its work
+    rather than in the middle of it. The files are those spec_schema.yaml declares: one missing is an error, a
+    stray file of the user's own is left alone."""
+    folder = spec_dir()
+    present = [path.relative_to(folder).as_posix() for path in sorted(folder.rglob("*.yaml"))]
+    declared = [name for name in spec_schema.declared_files() if "*" not in name]
+    for name in dict.fromkeys(declared + [n for n in present if spec_schema.shape_of(n) is not None]):
+        load_yaml(name)
+    datasets()
 
 
 def table(key: str) -> TableSpec:

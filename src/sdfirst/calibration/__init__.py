@@ -6,7 +6,6 @@ number; it is registered under the name the YAML gives, so a new target needs YA
 from __future__ import annotations
 
 import importlib
-import json
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -14,7 +13,7 @@ from pathlib import Path
 
 import duckdb
 
-from sdfirst.database import connect
+from sdfirst.database import connect, read_manifest
 from sdfirst.exceptions import DataFirstError
 from sdfirst.specs import load_yaml
 
@@ -96,7 +95,7 @@ def report(folder: str | Path) -> str:
         lines.append(f"{r.figure:<{width}}  {r.published:>9.4g}  {r.synthetic:>9.4g}  {r.tolerance:>9.3g}  {mark}")
     ok = sum(r.within for r in results)
     lines.append(f"{ok} of {len(results)} figures within tolerance. Every record is synthetic.")
-    people = json.loads((Path(folder) / "manifest.json").read_text(encoding="utf-8"))["people"]
+    people = read_manifest(folder)["people"]
     checked = int(load_yaml("calibration.yaml")["checked_at_people"])
     if people < checked:
         lines.append(

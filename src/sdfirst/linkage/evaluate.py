@@ -102,10 +102,14 @@ def pair_metrics(con: duckdb.DuckDBPyConnection, predicted_sql: str, truth_sql: 
 
 def summary(evaluation: dict[str, Any]) -> str:
     """The evaluation as a few lines of text (what `sdfirst link` prints)."""
-    x, ids = evaluation["xjs"], evaluation["person_ids"]
     lines = [
         f"linked {evaluation['records']:,} person records in {evaluation['seconds']:.1f} s "
-        f"({evaluation['records_per_second']:,} records/s; {evaluation['scored_pairs']:,} pairs scored)",
+        f"({evaluation['records_per_second']:,} records/s; {evaluation['scored_pairs']:,} pairs scored)"
+    ]
+    if "xjs" not in evaluation:  # a folder without the truth: nothing to score against
+        return lines[0]
+    x, ids = evaluation["xjs"], evaluation["person_ids"]
+    lines += [
         f"estimated_xjs_id at match probability {evaluation['threshold']}: {x['clusters']:,} clusters "
         f"for {x['people']:,} true people",
         f"  pairwise precision {x['pairwise_precision']:.4f}  recall {x['pairwise_recall']:.4f}  "

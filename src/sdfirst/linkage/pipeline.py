@@ -13,7 +13,9 @@ import json
 import logging
 import shutil
 import time
+import warnings
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +24,7 @@ from splink import DuckDBAPI, Linker
 from splink.clustering import cluster_pairwise_predictions_at_threshold
 from splink.internals.clustering import cluster_pairwise_predictions_at_multiple_thresholds
 
-from sdfirst.database import connect
+from sdfirst.database import connect, made_by, read_manifest
 from sdfirst.exceptions import DataFirstError
 from sdfirst.linkage.cases import build_journey
 from sdfirst.linkage.config import check_threshold, load_config
@@ -31,6 +33,7 @@ from sdfirst.linkage.model import settings, train
 from sdfirst.linkage.sources import PERSON_TABLE, available_sources, load_person_records
 from sdfirst.synth.output import move_into_place, temporary_folder
 
+TRUTH = "truth"
 XJS_TABLE = "xjs_link"
 PERSON_IDS_TABLE = "person_ids"
 JOURNEY_TABLE = "mags_crown_journey"
@@ -51,6 +54,48 @@ def _check_destination(out: Path, overwrite: bool) -> None:
         raise DataFirstError(f"{out} already exists (use --overwrite to replace it)")
     if out.exists() and not out.is_dir():
         raise DataFirstError(f"{out} exists and is not a folder")
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What a folder allows `link` to do: the sources it holds, whether the case journey and the evaluation can be
+    made (they need magistrates and Crown Court, and the truth), and a note on anything left out."""
+
+    sources: list[dict[str, Any]]
+    journey_datasets: tuple[str, ...]  # empty when the folder lacks one of them: no case journey
+    truth: bool
+    note: str | None
+
+    @property
+    def journey(self) -> bool:
+        return bool(self.journey_datasets)
+
+    @property
+    def datasets(self) -> set[str]:
+        """The datasets the linkage reads (the others need not be opened or checked)."""
+        return {s["dataset"] for s in self.sources} | set(self.journey_datasets) | ({TRUTH} if self.truth else set())
+
+
+def plan(folder: Path, cfg: dict[str, Any]) -> Plan:
+    """What can be linked in `folder`, decided from its manifest before any work (one-line errors otherwise)."""
+    manifest = read_manifest(folder)
+    sources = available_sources(folder, cfg)
+    held = {key.split(".", 1)[0] for key in manifest["tables"]}
+    needed = (cfg["cases"]["mags"]["dataset"], cfg["cases"]["crown"]["dataset"])
+    absent = [d for d in dict.fromkeys([s["dataset"] for s in cfg["sources"]] + list(needed)) if d not in held]
+    journey = all(d in held for d in needed)
+    truth = TRUTH in held and (folder / TRUTH).is_dir()
+    notes = []
+    if absent:
+        linked = ", ".join(dict.fromkeys(s["dataset"] for s in sources))
+        without = "" if journey else f" and without the case journey (it needs {' and '.join(needed)})"
+        notes.append(
+            f"{folder} has no {', '.join(absent)} (it was made by `{made_by(manifest)}`): "
+            f"linking {linked} only{without}"
+        )
+    if not truth:
+        notes.append(f"{folder} has no {TRUTH}/: linking without scoring the result against the truth")
+    return Plan(sources, needed if journey else (), truth, "; ".join(notes) or None)
 
 
 def _source_map_sql(sources: list[dict[str, Any]]) -> str:
@@ -77,10 +122,16 @@ def run_linkage(
     cfg: dict[str, Any],
     threshold: float,
     say: Callable[[str], None] = lambda _msg: None,
+    what: Plan | None = None,
 ) -> dict[str, Any]:
-    """Build the output tables in `con` (xjs_link, person_ids, mags_crown_journey) and return the evaluation."""
+    """Build the output tables in `con` (xjs_link, person_ids, mags_crown_journey) and return the evaluation.
+
+    `what` is the folder's plan (worked out here if not given): without magistrates or Crown Court there is no
+    case journey, and without the truth the evaluation holds the counts only.
+    """
     start = time.perf_counter()
-    sources = available_sources(folder, cfg)
+    what = what or plan(folder, cfg)
+    sources = what.sources
     records = load_person_records(con, sources, cfg)
     say(f"{records:,} person records from {len(sources)} sources")
 
@@ -133,9 +184,13 @@ def run_linkage(
         FROM {PERSON_TABLE} p JOIN {cc.physical_name} c USING (unique_id)
         ORDER BY source_dataset, row_id_hash""")
 
-    journeys = build_journey(con, cfg, XJS_TABLE, JOURNEY_TABLE)
-    clustered = time.perf_counter()
-    say(f"clustered and linked {journeys:,} case journeys in {clustered - trained:.1f} s")
+    if what.journey:
+        journeys = build_journey(con, cfg, XJS_TABLE, JOURNEY_TABLE)
+        clustered = time.perf_counter()
+        say(f"clustered and linked {journeys:,} case journeys in {clustered - trained:.1f} s")
+    else:
+        clustered = time.perf_counter()
+        say(f"clustered in {clustered - trained:.1f} s (no case journey: this folder lacks the courts)")
     seconds = clustered - start
 
     evaluation: dict[str, Any] = {
@@ -148,6 +203,10 @@ def run_linkage(
         "seconds": round(seconds, 2),
         "seconds_training": round(trained - start, 2),
         "records_per_second": round(records / seconds),
+    }
+    if not what.truth:
+        return evaluation
+    evaluation |= {
         "xjs": cluster_metrics(con, _truth_sql(sources, XJS_TABLE, "estimated_xjs_id", per_dataset=False)),
         "levels": {
             name: {"threshold": level, **cluster_metrics(con, _truth_sql(sources, XJS_TABLE, name, per_dataset=False))}
@@ -157,7 +216,7 @@ def run_linkage(
             con, _truth_sql(sources, PERSON_IDS_TABLE, "estimated_person_id", per_dataset=True)
         ),
     }
-    if "truth.case_journey" in json.loads((folder / "manifest.json").read_text(encoding="utf-8"))["tables"]:
+    if what.journey and "truth.case_journey" in read_manifest(folder)["tables"]:
         evaluation["case_journey"] = pair_metrics(
             con,
             f"SELECT mags_case_id_hash AS a, crown_case_id_hash AS b FROM {JOURNEY_TABLE}",
@@ -166,19 +225,17 @@ def run_linkage(
     return evaluation
 
 
-def _write(con: duckdb.DuckDBPyConnection, cfg: dict[str, Any], out: Path, evaluation: dict[str, Any]) -> None:
-    """Write the tables and evaluation to a temporary folder beside `out`, then rename it into place."""
+def _write(
+    con: duckdb.DuckDBPyConnection, cfg: dict[str, Any], tmp: Path, out: Path, evaluation: dict[str, Any], journey: bool
+) -> None:
+    """Write the tables and evaluation to the temporary folder `tmp` beside `out`, then rename it into place."""
     files = cfg["output"]
-    tmp = temporary_folder(out)
-    try:
-        for table, name in ((XJS_TABLE, "xjs_link"), (PERSON_IDS_TABLE, "person_ids"), (JOURNEY_TABLE, "case_journey")):
-            path = str(tmp / files[name]).replace("'", "''")
-            con.execute(f"COPY (SELECT * FROM {table}) TO '{path}' (FORMAT PARQUET, COMPRESSION ZSTD)")
-        (tmp / files["evaluation"]).write_text(json.dumps(evaluation, indent=2) + "\n", encoding="utf-8")
-        move_into_place(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+    tables = [(XJS_TABLE, "xjs_link"), (PERSON_IDS_TABLE, "person_ids")] + ([(JOURNEY_TABLE, "case_journey")] * journey)
+    for table, name in tables:
+        path = str(tmp / files[name]).replace("'", "''")
+        con.execute(f"COPY (SELECT * FROM {table}) TO '{path}' (FORMAT PARQUET, COMPRESSION ZSTD)")
+    (tmp / files["evaluation"]).write_text(json.dumps(evaluation, indent=2) + "\n", encoding="utf-8")
+    move_into_place(tmp, out)
 
 
 def link(
@@ -187,21 +244,37 @@ def link(
     overwrite: bool = False,
     progress: Callable[[str], None] | None = None,
     threads: int | None = None,
+    notice: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
     """Link the person records of a generated folder; write DIR/linking/ and return the evaluation.
 
     `threshold` is the match probability of the chosen clusters (linkage.yaml's `thresholds.chosen` if None).
+    Everything that can stop the run is checked first: the folder and every file it reads, and the destination,
+    by creating the temporary folder the output is written to. What the folder lacks (datasets, the truth) is
+    left out and said in one line to `notice` (a warning if None).
     `threads` is DuckDB's thread count (every core if None); the output is the same at any count.
     """
     folder = Path(folder)
     cfg = load_config()
     threshold = check_threshold(cfg["thresholds"]["chosen"] if threshold is None else threshold)
-    con = connect(folder, threads=threads)  # a one-line error if this is not a generated folder
+    what = plan(folder, cfg)  # a one-line error if this is not a generated folder
+    out = folder / cfg["output"]["folder"]
+    _check_destination(out, overwrite)
+    con = connect(folder, datasets=what.datasets, linking=False, threads=threads)  # checks every file the linkage reads
     try:
-        out = folder / cfg["output"]["folder"]
-        _check_destination(out, overwrite)
-        evaluation = run_linkage(con, folder, cfg, threshold, say=progress or (lambda _msg: None))
-        _write(con, cfg, out, evaluation)
+        tmp = temporary_folder(out)  # can the output be written? found out now, not after the linkage
+        try:
+            if what.note:
+                (notice or _warn)(what.note)
+            evaluation = run_linkage(con, folder, cfg, threshold, say=progress or (lambda _msg: None), what=what)
+            _write(con, cfg, tmp, out, evaluation, what.journey)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
     finally:
         con.close()
     return evaluation
+
+
+def _warn(message: str) -> None:
+    warnings.warn(message, stacklevel=3)

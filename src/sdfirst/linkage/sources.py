@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import duckdb
 
+from sdfirst.database import made_by, read_manifest
 from sdfirst.exceptions import DataFirstError
 
 PERSON_TABLE = "person_records"
@@ -55,10 +55,14 @@ def source_sql(source: dict[str, Any], min_name_length: int) -> str:
 
 def available_sources(folder: Path, cfg: dict[str, Any]) -> list[dict[str, Any]]:
     """The configured sources whose table the folder holds (a folder may have been generated for some datasets)."""
-    manifest = json.loads((Path(folder) / "manifest.json").read_text(encoding="utf-8"))
+    manifest = read_manifest(folder)
     found = [s for s in cfg["sources"] if f"{s['dataset']}.{s['table']}" in manifest["tables"]]
     if not found:
-        raise DataFirstError(f"{folder} holds none of the person tables that linkage.yaml lists")
+        wanted = sorted({s["dataset"] for s in cfg["sources"]})
+        raise DataFirstError(
+            f"{folder} holds none of the datasets linkage.yaml links ({', '.join(wanted)}): "
+            f"it was made by `{made_by(manifest)}`"
+        )
     return found
 
 

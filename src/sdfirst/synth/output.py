@@ -9,6 +9,7 @@ hashes modulo 2**64) does not depend on row order, file layout or the Parquet wr
 from __future__ import annotations
 
 import functools
+import glob
 import json
 import os
 import shutil
@@ -20,6 +21,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from sdfirst.database import GENERATOR, MANIFEST
 from sdfirst.exceptions import DataFirstError
 from sdfirst.specs import TableSpec
 from sdfirst.synth.columns import Deferred
@@ -139,12 +141,48 @@ def _with_statistics(schema: pa.Schema) -> list[str] | bool:
 
 
 def temporary_folder(out: Path) -> Path:
-    """A fresh temporary folder beside the destination (same file system, so the final rename is atomic)."""
-    tmp = out.parent / f".{out.name}.partial-{os.getpid()}"
-    if tmp.exists():
-        shutil.rmtree(tmp)
-    tmp.mkdir(parents=True)
+    """A fresh temporary folder beside the destination (same file system, so the final rename is atomic).
+
+    Temporary folders left by a run that was killed outright (SIGKILL, a power cut) are removed first: their
+    process is gone, so nothing will finish them. A folder whose process still runs is another run's, and left.
+    Being the first thing a command writes, this is also where an unwritable destination is found, before the work.
+    """
+    clear_stale(out)
+    tmp = out.parent / f"{_PARTIAL.format(name=out.name)}{os.getpid()}"
+    try:
+        if tmp.exists():
+            shutil.rmtree(tmp)
+        tmp.mkdir(parents=True)
+    except OSError as exc:
+        raise DataFirstError(f"cannot write to {out.parent}: {exc.strerror or exc}") from None
     return tmp
+
+
+_PARTIAL = ".{name}.partial-"
+
+
+def clear_stale(out: Path) -> list[Path]:
+    """Remove the temporary folders of `out` whose process has died; returns what was removed."""
+    removed = []
+    prefix = _PARTIAL.format(name=out.name)
+    candidates = out.parent.glob(f"{glob.escape(prefix)}*") if out.parent.is_dir() else []
+    for path in candidates:
+        pid = path.name[len(prefix) :]
+        if pid.isdigit() and int(pid) != os.getpid() and not _running(int(pid)):
+            shutil.rmtree(path, ignore_errors=True)
+            removed.append(path)
+    return removed
+
+
+def _running(pid: int) -> bool:
+    """Whether a process of this id exists (signal 0 tests without sending anything)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # another user's process
+    return True
 
 
 def check_destination(out: Path, overwrite: bool) -> None:
@@ -169,12 +207,16 @@ def check_destination(out: Path, overwrite: bool) -> None:
 
 
 def _is_generated(folder: Path) -> bool:
-    """Whether a folder holds an earlier run's output, the only non-empty folder --overwrite may replace."""
+    """Whether a folder holds an earlier run's output, the only non-empty folder --overwrite may replace.
+
+    Only the manifest's `generator` counts, not the rest of it (`read_manifest`): a damaged earlier output is
+    still ours to replace.
+    """
     try:
-        manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+        manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return False
-    return isinstance(manifest, dict) and manifest.get("generator") == "sdfirst"
+    return isinstance(manifest, dict) and manifest.get("generator") == GENERATOR
 
 
 def move_into_place(tmp: Path, out: Path) -> None:

@@ -153,10 +153,14 @@ def _run_all(cfg: SynthConfig, tmp: Path, progress: bool) -> list[dict[str, tupl
         else:
             with ProcessPoolExecutor(max_workers=cfg.workers) as pool:
                 futures = {pool.submit(run_chunk, cfg, tmp, c, f, n): (i, n) for i, (c, f, n) in enumerate(chunks)}
-                for future in as_completed(futures):
-                    i, n = futures[future]
-                    results[i] = future.result()
-                    bar.update(n)
+                try:
+                    for future in as_completed(futures):
+                        i, n = futures[future]
+                        results[i] = future.result()
+                        bar.update(n)
+                except BaseException:  # interrupted or failed: drop the chunks not started, not just wait for them
+                    pool.shutdown(wait=True, cancel_futures=True)
+                    raise
     finally:
         bar.close()
     return results

@@ -1,0 +1,157 @@
+"""Check a spec file against its declared shape (`spec_schema.yaml`): key names, required keys, value types.
+
+A researcher edits a copy of the specs (`SDFIRST_SPECS`); a misspelt key would otherwise be ignored silently (a
+default used instead) or fail far away as a KeyError. Every file is checked once, when it is read, and the first
+difference is one line: `<file>: <key.path>: unknown key 'x'`, `missing key 'y'` or `expected a number, got 'abc'`.
+
+The shapes are data, not code: the language is described at the top of `spec_schema.yaml`. They are the place where
+a typed parameter layer can grow from (each leaf has a declared type already).
+"""
+
+from __future__ import annotations
+
+import datetime
+import difflib
+import fnmatch
+import functools
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from sdfirst.exceptions import DataFirstError
+
+SCHEMA_FILE = Path(__file__).with_name("spec_schema.yaml")
+OPEN = "*"  # the key of an open map's values
+OPTIONAL = "?"  # the suffix of an optional key
+
+_TYPES: dict[str, tuple[str, Any]] = {  # name: (what the message says, test)
+    "number": ("a number", lambda v: isinstance(v, (int, float)) and not isinstance(v, bool)),
+    "int": ("a whole number", lambda v: isinstance(v, int) and not isinstance(v, bool)),
+    "string": ("text", lambda v: isinstance(v, str)),
+    "bool": ("true or false", lambda v: isinstance(v, bool)),
+    "date": ("a date (YYYY-MM-DD)", lambda v: isinstance(v, datetime.date)),
+    "null": ("nothing (null)", lambda v: v is None),
+    "any": ("anything", lambda _v: True),
+}
+
+
+class ShapeError(DataFirstError):
+    """A spec value that does not have its declared shape; `str()` is the one line shown."""
+
+
+@functools.cache
+def _schemas() -> dict[str, Any]:
+    with SCHEMA_FILE.open(encoding="utf-8") as handle:
+        raw = yaml.safe_load(handle)
+    return {name: shape for name, shape in raw.items() if not name.startswith("_")}
+
+
+def shape_of(name: str) -> Any | None:
+    """The declared shape of a spec file by its name relative to the spec folder (exact names before patterns)."""
+    schemas = _schemas()
+    if name in schemas:
+        return schemas[name]
+    return next((shape for pattern, shape in schemas.items() if fnmatch.fnmatchcase(name, pattern)), None)
+
+
+def declared_files() -> list[str]:
+    """The names and patterns the schema describes."""
+    return list(_schemas())
+
+
+def check(name: str, data: Any, path: Path | str) -> None:
+    """Raise a one-line DataFirstError if `data` (spec file `name`, read from `path`) departs from its shape."""
+    shape = shape_of(name)
+    if shape is None:
+        return
+    try:
+        _check(data, shape, "")
+    except ShapeError as exc:
+        raise ShapeError(f"{path}: {exc}") from None
+
+
+def _where(at: str) -> str:
+    return at or "(top level)"
+
+
+def _describe(value: Any) -> str:
+    if isinstance(value, Mapping):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    return repr(value.isoformat() if isinstance(value, datetime.date) else value)
+
+
+def _check(value: Any, shape: Any, at: str) -> None:
+    if isinstance(shape, str):
+        _check_type(value, shape, at)
+    elif isinstance(shape, list):
+        _check_list(value, shape, at)
+    elif "$either" in shape:
+        _check_either(value, shape["$either"], at)
+    elif "$one_of" in shape:
+        _check_choice(value, shape["$one_of"], at)
+    elif "$optional" in shape:
+        _check_mapping(value, shape["$optional"], at, all_optional=True)
+    else:
+        _check_mapping(value, shape, at)
+
+
+def _check_type(value: Any, shape: str, at: str) -> None:
+    names = shape.split("|")
+    if any(_TYPES[n][1](value) for n in names):
+        return
+    wanted = " or ".join(_TYPES[n][0] for n in names)
+    raise ShapeError(f"{_where(at)}: expected {wanted}, got {_describe(value)}")
+
+
+def _check_choice(value: Any, choices: list, at: str) -> None:
+    if value not in choices:
+        near = difflib.get_close_matches(str(value), [str(c) for c in choices], n=1)
+        hint = f" (did you mean {near[0]!r}?)" if near else f" (choose from {', '.join(map(str, choices))})"
+        raise ShapeError(f"{_where(at)}: unknown value {_describe(value)}{hint}")
+
+
+def _check_list(value: Any, shape: list, at: str) -> None:
+    if not isinstance(value, list):
+        raise ShapeError(f"{_where(at)}: expected a list, got {_describe(value)}")
+    if len(shape) > 1 and len(value) != len(shape):  # a tuple
+        raise ShapeError(f"{_where(at)}: expected a list of {len(shape)} values, got {len(value)}")
+    for i, item in enumerate(value):
+        _check(item, shape[i] if len(shape) > 1 else shape[0], f"{at}[{i}]")
+
+
+def _check_either(value: Any, shapes: list, at: str) -> None:
+    errors = []
+    for shape in shapes:
+        try:
+            _check(value, shape, at)
+            return
+        except ShapeError as exc:
+            errors.append(str(exc))
+    raise ShapeError(" / or: ".join(errors))
+
+
+def _check_mapping(value: Any, shape: Mapping, at: str, all_optional: bool = False) -> None:
+    if not isinstance(value, Mapping):
+        raise ShapeError(f"{_where(at)}: expected a mapping of keys, got {_describe(value)}")
+    keys = {str(k).removesuffix(OPTIONAL): (v, all_optional or str(k).endswith(OPTIONAL)) for k, v in shape.items()}
+    other = keys.pop(OPEN, (None, True))[0]
+    for key, item in value.items():
+        inner = f"{at}.{key}" if at else str(key)
+        if str(key) in keys:
+            _check(item, keys[str(key)][0], inner)
+        elif other is not None:
+            _check(item, other, inner)
+        else:
+            near = difflib.get_close_matches(str(key), list(keys), n=1)
+            listed = f" (known keys: {', '.join(keys)})" if len(keys) <= 10 else ""
+            if " " in str(key):  # an unquoted comma in a {...} mapping cuts a value short and makes a key of the rest
+                listed = " (is a value with a comma in it quoted?)"
+            hint = f" (did you mean {near[0]!r}?)" if near else listed
+            raise ShapeError(f"{_where(at)}: unknown key {str(key)!r}{hint}")
+    for key, (_, optional) in keys.items():
+        if not optional and key not in value:
+            raise ShapeError(f"{_where(at)}: missing key {key!r}")
