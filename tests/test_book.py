@@ -192,9 +192,12 @@ def test_every_page_loads_offline_without_errors(site, visit):
 # Splink's own charts on the probabilistic-linkage chapter (names given by sdfirst.linkage.charts.show), and its two
 # dashboards, written into the book's extra files (book/_extra/splink -> _build/html/splink) by the same notebook.
 SPLINK_CHAPTER = "book/probabilistic-linkage.html"
-SPLINK_CHARTS = (
-    "blocking", "match-weights", "m-u-parameters", "parameter-estimates", "waterfall", "accuracy", "unlinkables"
-)  # fmt: skip
+SPLINK_CHARTS = {
+    SPLINK_CHAPTER: (
+        "blocking", "match-weights", "m-u-parameters", "parameter-estimates", "waterfall", "accuracy", "unlinkables"
+    ),
+    "book/evaluating-linkage.html": ("threshold-selection", "errors-waterfall"),
+}  # fmt: skip
 SPLINK_DASHBOARDS = ("splink/comparison_viewer.html", "splink/cluster_studio.html")
 
 
@@ -226,14 +229,15 @@ def test_splink_charts_render_offline(site, visit):
     """Each of Splink's charts on the chapter draws an SVG with marks, from the book's own vega files, offline."""
     for library in ("vega", "vega-lite", "vega-embed"):
         assert (site / "splink" / f"{library}.js").is_file(), f"{library}.js is not in the build (book/_extra/splink)"
-    visit.goto(SPLINK_CHAPTER)
-    for name in SPLINK_CHARTS:
-        chart = visit.page.locator(f'div.splink-chart[data-chart="{name}"]')
-        assert chart.count() == 1, f"no Splink chart {name!r} on {SPLINK_CHAPTER}"
-        chart.locator("svg").first.wait_for(state="attached", timeout=20_000)
-        marks = chart.locator("svg path, svg rect, svg line, svg text").count()
-        assert marks > 5, f"the {name} chart drew an empty SVG ({marks} marks)"
-        assert "Chart error" not in chart.inner_text(), chart.inner_text()
+    for page, names in SPLINK_CHARTS.items():
+        visit.goto(page)
+        for name in names:
+            chart = visit.page.locator(f'div.splink-chart[data-chart="{name}"]')
+            assert chart.count() == 1, f"no Splink chart {name!r} on {page}"
+            chart.locator("svg").first.wait_for(state="attached", timeout=20_000)
+            marks = chart.locator("svg path, svg rect, svg line, svg text").count()
+            assert marks > 5, f"the {name} chart on {page} drew an empty SVG ({marks} marks)"
+            assert "Chart error" not in chart.inner_text(), chart.inner_text()
     _assert_clean(visit)
 
 

@@ -12,11 +12,12 @@ import pytest
 from sdfirst.linkage.charts import (
     LIBRARIES,
     SYNTHETIC_BANNER,
+    dashboard_path,
     frame,
+    make_dashboard_offline,
     match_weights_table,
     probability_to_weight,
     publish_assets,
-    save_dashboard,
     show,
     weight_to_probability,
 )
@@ -97,6 +98,11 @@ def test_chart_loads_local_libraries_only_and_keeps_splinks_spec():
     assert "http" not in fragment  # no CDN, no other host
     assert "</script><b>" not in fragment  # the data cannot close the script element
     assert _embedded_spec(fragment) == SPEC
+    assert (
+        repr(show(SPEC, name="x"))
+        == repr(show(SPEC, name="x"))
+        == "Splink chart 'x' (drawn by vega-embed from ../splink/)"
+    )
 
 
 def test_chart_takes_a_splink_chart_object():
@@ -122,21 +128,28 @@ DASHBOARD = """<!doctype html><html><head>
 
 
 def test_dashboard_loses_its_web_fonts_and_gains_a_synthetic_banner(tmp_path):
-    path = save_dashboard(DASHBOARD, "viewer.html", tmp_path)
+    path = dashboard_path("viewer.html", tmp_path / "splink")
+    assert path == tmp_path / "splink" / "viewer.html" and path.parent.is_dir()
+    path.write_text(DASHBOARD, encoding="utf-8")  # as Splink writes it
+    assert make_dashboard_offline(path) == path
     text = path.read_text(encoding="utf-8")
     assert "fonts.googleapis" not in text
     assert '<body class="x">' + SYNTHETIC_BANNER in text
     assert 'const x = "https://cdn.jsdelivr.net/npm/"' in text  # a string inside a script is not a request
     assert '<div id="app">' in text
+    assert [p.name for p in path.parent.iterdir()] == ["viewer.html"]  # no partial file left behind
 
 
 def test_dashboard_that_still_loads_a_remote_script_is_refused(tmp_path):
     remote = DASHBOARD.replace("<body", '<script src="https://cdn.example.org/lib.js"></script><body')
+    path = tmp_path / "viewer.html"
+    path.write_text(remote, encoding="utf-8")
     with pytest.raises(RuntimeError, match="another host"):
-        save_dashboard(remote, "viewer.html", tmp_path)
+        make_dashboard_offline(path)
+    assert path.read_text(encoding="utf-8") == remote  # left as Splink wrote it
+    path.write_text("<html><head></head></html>", encoding="utf-8")
     with pytest.raises(RuntimeError, match="body"):
-        save_dashboard("<html><head></head></html>", "viewer.html", tmp_path)
-    assert not (tmp_path / "viewer.html").exists()
+        make_dashboard_offline(path)
 
 
 def test_frame_embeds_the_dashboard_from_the_book_files():

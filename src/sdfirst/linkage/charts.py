@@ -8,8 +8,9 @@ The course must work with no internet (secure research environments have none), 
   book's extra files (`book/_extra/splink`, which Sphinx copies to `_build/html/splink`), once per build;
 - shows a Splink chart as a fragment of HTML that loads those local copies (`show`), keeping Splink's own
   Vega-Lite spec (`chart.chart_dict`) untouched;
-- writes a dashboard that Splink rendered into the same folder, without its web-font links and with a banner
-  saying the records are synthetic (`save_dashboard`), to be embedded in a page with an iframe (`frame`).
+- rewrites a dashboard that Splink wrote into the same folder (`dashboard_path`) without its web-font links and
+  with a banner saying the records are synthetic (`make_dashboard_offline`), to be embedded in a page with an
+  iframe (`frame`).
 
 `match_weights_table` is the one table Splink has no public function for: every comparison level's m, u, Bayes
 factor and match weight, in the order of the model, for reading the numbers that the charts draw.
@@ -94,6 +95,9 @@ class OfflineChart:
         self.base = base
         self.name = re.sub(r"[^a-z0-9-]", "-", name.lower())
 
+    def __repr__(self) -> str:  # the text a notebook stores beside the HTML: stable, so that nbval can compare it
+        return f"Splink chart {self.name!r} (drawn by vega-embed from {self.base})"
+
     def _repr_html_(self) -> str:
         div = f"splink-{self.name}"
         spec = json.dumps(self.spec, default=_json_value).replace("<", r"\u003c").replace(">", r"\u003e")
@@ -132,22 +136,30 @@ def show(chart: Any, name: str = "chart") -> OfflineChart:
     return OfflineChart(chart, name=name)
 
 
-def save_dashboard(rendered: str, filename: str, folder: str | Path | None = None) -> Path:
-    """Write a dashboard that Splink rendered (`return_html_as_string=True`) into the book's extra files.
-
-    The web-font links are removed (the only requests the dashboards make off the machine) and a banner marks the
-    records as synthetic. Returns the path written; a page embeds it with `frame`.
-    """
-    cleaned = _REMOTE_LINK.sub("", rendered)
-    if re.search(r"<(link|script)\b[^>]*\b(href|src)=\"(https?:)?//", cleaned, re.IGNORECASE):
-        raise RuntimeError(f"{filename}: the dashboard still loads a resource from another host")
-    cleaned, banners = re.subn(r"(<body[^>]*>)", r"\1" + SYNTHETIC_BANNER, cleaned, count=1)
-    if not banners:
-        raise RuntimeError(f"{filename}: no <body> in the dashboard to put the synthetic-data banner in")
+def dashboard_path(filename: str, folder: str | Path | None = None) -> Path:
+    """Where a dashboard goes in the book's extra files (`asset_folder()`, created if need be), to give to Splink."""
     target = Path(folder) if folder is not None else asset_folder()
     target.mkdir(parents=True, exist_ok=True)
-    path = target / filename
-    path.write_text(cleaned, encoding="utf-8")
+    return target / filename
+
+
+def make_dashboard_offline(path: str | Path) -> Path:
+    """Rewrite, in place, a dashboard that Splink wrote to `path`, so that it opens offline and says it is synthetic.
+
+    The web-font links are removed (the only requests the dashboards make off the machine) and a banner marks the
+    records as synthetic. A dashboard that would still load a script or stylesheet from another host is an error,
+    and the file is then left as Splink wrote it. Returns the path; a page embeds it with `frame`.
+    """
+    path = Path(path)
+    cleaned = _REMOTE_LINK.sub("", path.read_text(encoding="utf-8"))
+    if re.search(r"<(link|script)\b[^>]*\b(href|src)=\"(https?:)?//", cleaned, re.IGNORECASE):
+        raise RuntimeError(f"{path.name}: the dashboard still loads a resource from another host")
+    cleaned, banners = re.subn(r"(<body[^>]*>)", r"\1" + SYNTHETIC_BANNER, cleaned, count=1)
+    if not banners:
+        raise RuntimeError(f"{path.name}: no <body> in the dashboard to put the synthetic-data banner in")
+    partial = path.with_name(f".{path.name}.partial")
+    partial.write_text(cleaned, encoding="utf-8")
+    partial.replace(path)
     return path
 
 
@@ -157,6 +169,9 @@ class Frame:
     def __init__(self, filename: str, height: int, base: str = PAGE_TO_ASSETS):
         self.src = base + filename
         self.height = height
+
+    def __repr__(self) -> str:
+        return f"Splink dashboard {self.src}"
 
     def _repr_html_(self) -> str:
         src = html.escape(self.src)
@@ -168,7 +183,7 @@ class Frame:
 
 
 def frame(filename: str, height: int = 900) -> Frame:
-    """Show a dashboard written by `save_dashboard` in the page, in an iframe `height` pixels high."""
+    """Show a dashboard of `dashboard_path` in the page, in an iframe `height` pixels high."""
     return Frame(filename, height)
 
 
