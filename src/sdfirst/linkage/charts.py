@@ -119,7 +119,10 @@ class OfflineChart:
         div = f"splink-{self.name}"
         spec = json.dumps(self.spec, default=_json_value).replace("<", r"\u003c").replace(">", r"\u003e")
         libraries = json.dumps([f"{self.base}{name}.js" for name in LIBRARIES])
-        return f"""<div id="{div}" class="splink-chart" data-chart="{html.escape(self.name)}"></div>
+        # a chart wider than the page's column (Splink's legends sit to the right) scrolls instead of running under the
+        # page's table of contents
+        return f"""<div id="{div}" class="splink-chart" data-chart="{html.escape(self.name)}"
+     style="overflow-x: auto; max-width: 100%"></div>
 <script>
 (function () {{
   const target = document.getElementById("{div}");
