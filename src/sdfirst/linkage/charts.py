@@ -143,7 +143,11 @@ class OfflineChart:
       return vegaEmbed(target, {spec}, {{renderer: "svg", actions: {{export: true, source: false, compiled: false,
                                                                     editor: false}}}});
     }})
-    .catch(function (err) {{ target.textContent = "Chart error: " + err.message; console.error(err); }});
+    .catch(function (err) {{
+      target.textContent = "Chart error: " + err.message + ". The chart is drawn in the built book, which serves " +
+        "vega from its own files; in Jupyter, save it with chart.save_offline_chart('chart.html') and open that file.";
+      console.error(err);
+    }});
 }})();
 </script>"""
 
