@@ -189,6 +189,77 @@ def test_every_page_loads_offline_without_errors(site, visit):
     assert charts >= 1, "no chart image in any notebook output: the chapters' charts are missing"
 
 
+# Splink's own charts on the probabilistic-linkage chapter (names given by sdfirst.linkage.charts.show), and its two
+# dashboards, written into the book's extra files (book/_extra/splink -> _build/html/splink) by the same notebook.
+SPLINK_CHAPTER = "book/probabilistic-linkage.html"
+SPLINK_CHARTS = {
+    SPLINK_CHAPTER: (
+        "blocking", "match-weights", "m-u-parameters", "parameter-estimates", "waterfall", "accuracy", "unlinkables"
+    ),
+    "book/evaluating-linkage.html": ("threshold-selection", "errors-waterfall"),
+}  # fmt: skip
+SPLINK_DASHBOARDS = ("splink/comparison_viewer.html", "splink/cluster_studio.html")
+
+
+# True once some canvas of the page has over a thousand painted pixels (a chart, not an empty frame)
+PAINTED_CANVAS = """() => [...document.querySelectorAll('canvas')].some(c => {
+    if (!c.width || !c.height) return false;
+    const data = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+    let painted = 0;
+    for (let i = 3; i < data.length; i += 4) if (data[i] > 0) painted++;
+    return painted > 1000;
+})"""
+
+
+def _assert_clean(visit: Visit) -> None:
+    problems = [
+        (what, found)
+        for what, found in (
+            ("requests that left the machine (blocked)", visit.external),
+            ("local requests that failed", visit.failed),
+            ("console errors", visit.console),
+        )
+        if found
+    ]
+    assert not problems, "\n".join(f"{what}:\n  " + "\n  ".join(found) for what, found in problems)
+
+
+@pytest.mark.book
+def test_splink_charts_render_offline(site, visit):
+    """Each of Splink's charts on the chapter draws an SVG with marks, from the book's own vega files, offline."""
+    for library in ("vega", "vega-lite", "vega-embed"):
+        assert (site / "splink" / f"{library}.js").is_file(), f"{library}.js is not in the build (book/_extra/splink)"
+    for page, names in SPLINK_CHARTS.items():
+        visit.goto(page)
+        for name in names:
+            chart = visit.page.locator(f'div.splink-chart[data-chart="{name}"]')
+            assert chart.count() == 1, f"no Splink chart {name!r} on {page}"
+            chart.locator("svg").first.wait_for(state="attached", timeout=20_000)
+            marks = chart.locator("svg path, svg rect, svg line, svg text").count()
+            assert marks > 5, f"the {name} chart on {page} drew an empty SVG ({marks} marks)"
+            assert "Chart error" not in chart.inner_text(), chart.inner_text()
+    _assert_clean(visit)
+
+
+@pytest.mark.book
+def test_splink_dashboards_render_offline(site, visit):
+    """The comparison viewer and cluster studio open on their own and inside the chapter, draw, and stay offline."""
+    for relative in SPLINK_DASHBOARDS:
+        assert (site / relative).is_file(), f"{relative} is not in the build"
+        visit.goto(relative)
+        assert "Synthetic data" in visit.page.locator("body").inner_text()[:500], f"{relative}: no synthetic banner"
+        visit.page.locator("canvas").first.wait_for(state="attached", timeout=30_000)
+        visit.page.wait_for_function(PAINTED_CANVAS, timeout=30_000)  # vega draws the dashboards' charts on a canvas
+    visit.goto(SPLINK_CHAPTER)
+    frames = visit.page.locator("iframe.splink-dashboard")
+    assert frames.count() == len(SPLINK_DASHBOARDS)
+    for i in range(frames.count()):
+        frames.nth(i).scroll_into_view_if_needed(timeout=5_000)
+        inner = frames.nth(i).content_frame
+        inner.locator("canvas").first.wait_for(state="attached", timeout=30_000)
+    _assert_clean(visit)
+
+
 MATHJAX_PAGE = """<!DOCTYPE html><html><head><meta charset="utf-8">
 <script defer src="/mathjax/tex-chtml.js"></script></head>
 <body><p id="inline">\\(w = \\log_2 \\frac{m}{u}\\)</p>

@@ -1,23 +1,26 @@
-"""The book's static match-weights and waterfall charts (sdfirst.linkage.charts), on hand-made models."""
+"""sdfirst.linkage.charts: Splink's charts and dashboards served from the book's own files, and the weights table."""
 
 from __future__ import annotations
 
+import json
 import math
+import re
+from importlib.resources import files
 
 import pytest
 
 from sdfirst.linkage.charts import (
+    LIBRARIES,
+    SYNTHETIC_BANNER,
+    dashboard_path,
+    frame,
+    make_dashboard_offline,
     match_weights_table,
-    plot_match_weights,
-    plot_waterfall,
     probability_to_weight,
-    waterfall_steps,
+    publish_assets,
+    show,
     weight_to_probability,
 )
-
-matplotlib = pytest.importorskip("matplotlib")
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
 
 # A two-comparison model in the shape of Splink's save_model_to_json(), with weights easy to check by hand.
 MODEL = {
@@ -47,6 +50,8 @@ MODEL = {
     ],
 }
 
+SPEC = {"mark": "bar", "data": {"values": [{"label": "</script><b>x</b>", "weight": 2.5}]}}
+
 
 def test_probability_and_weight_are_inverse():
     assert probability_to_weight(0.5) == 0
@@ -71,35 +76,92 @@ def test_match_weights_table_by_hand():
     assert list(table["tf_adjustment_column"]) == [None, "surname", None, None, None, None]
 
 
-def test_waterfall_steps_add_up_to_the_match_weight():
-    prior = probability_to_weight(MODEL["probability_two_random_records_match"])  # log2(1/8) = -3
-    steps = waterfall_steps(prior, {"surname": 3.0, "sex": 1.0, "postcode": -0.5})
-    assert list(steps["step"]) == ["prior", "surname", "sex", "postcode"]
-    assert prior == pytest.approx(-3)
-    assert steps["end"].iloc[-1] == pytest.approx(0.5)
-    assert steps["weight"].sum() == pytest.approx(steps["end"].iloc[-1])
-    # each bar starts where the last ended
-    assert list(steps["start"].iloc[1:]) == pytest.approx(list(steps["end"].iloc[:-1]))
+def test_publish_assets_copies_splinks_own_chart_libraries(tmp_path):
+    written = publish_assets(tmp_path / "splink")
+    assert [p.name for p in written] == [f"{name}.js" for name in LIBRARIES]
+    shipped = files("splink") / "internals" / "files" / "external_js"
+    for path, name in zip(written, LIBRARIES, strict=True):
+        (original,) = [p for p in shipped.iterdir() if p.name.startswith(f"{name}@")]
+        assert path.read_bytes() == original.read_bytes()
+        assert len(path.read_bytes()) > 10_000  # a real library, not a stub
 
 
-def test_waterfall_bar_heights_sum_to_the_total():
-    steps = waterfall_steps(-3.0, {"surname": 3.0, "sex": 1.0, "postcode": -0.5})
-    fig, ax = plt.subplots()
-    plot_waterfall(steps, ax=ax)
-    heights = [bar.get_height() for bar in ax.patches]
-    assert len(heights) == len(steps) + 1
-    assert sum(heights[:-1]) == pytest.approx(heights[-1]) == pytest.approx(0.5)
-    assert [bar.get_y() for bar in ax.patches[:-1]] == pytest.approx(list(steps["start"]))
-    assert "probability 0.5858" in ax.get_title()  # 2^0.5 / (1 + 2^0.5)
-    plt.close(fig)
+def _embedded_spec(fragment: str) -> dict:
+    return json.loads(re.search(r"vegaEmbed\(target, (\{.*\}), \{renderer", fragment, re.S).group(1))
 
 
-def test_match_weights_chart_has_a_bar_per_level_and_the_prior():
-    table = match_weights_table(MODEL)
-    fig, ax = plt.subplots()
-    plot_match_weights(table, prior_weight=-3.0, ax=ax)
-    widths = [bar.get_width() for bar in ax.patches]
-    assert len(widths) == 1 + 5  # the prior and the five non-null levels
-    assert widths[:3] == pytest.approx([-3.0, 3.0, -1.0])
-    assert widths[-1] == -20  # -inf is cut at the axis edge
-    plt.close(fig)
+def test_chart_loads_local_libraries_only_and_keeps_splinks_spec():
+    fragment = show(SPEC, name="Match weights")._repr_html_()
+    assert 'data-chart="match-weights"' in fragment
+    for name in LIBRARIES:
+        assert f'"../splink/{name}.js"' in fragment
+    assert "http" not in fragment  # no CDN, no other host
+    assert "</script><b>" not in fragment  # the data cannot close the script element
+    assert _embedded_spec(fragment) == SPEC
+    assert (
+        repr(show(SPEC, name="x"))
+        == repr(show(SPEC, name="x"))
+        == "Splink chart 'x' (drawn by vega-embed from ../splink/)"
+    )
+
+
+def test_chart_numbers_are_cut_to_significant_figures():
+    noisy = {"data": {"values": [{"m": 0.9273920287330948, "u": 3.875291655064476e-05, "n": 12, "w": -math.inf}]}}
+    values = _embedded_spec(show(noisy)._repr_html_().replace("-Infinity", '"-inf"'))["data"]["values"][0]
+    assert values == {"m": 0.92739203, "u": 3.8752917e-05, "n": 12, "w": "-inf"}
+    again = {"data": {"values": [{"m": 0.9273920287330912, "u": 3.875291655064499e-05, "n": 12, "w": -math.inf}]}}
+    assert show(noisy)._repr_html_() == show(again)._repr_html_()  # last-digit noise leaves the output unchanged
+
+
+def test_chart_takes_a_splink_chart_object():
+    class FakeChart:  # a SplinkChart exposes its Vega-Lite spec, data included, as chart_dict
+        chart_dict = SPEC
+
+    assert _embedded_spec(show(FakeChart())._repr_html_()) == SPEC
+
+
+def test_chart_data_with_dates_and_decimals_is_written_as_json():
+    import datetime
+    from decimal import Decimal
+
+    spec = {"data": {"values": [{"d": datetime.date(2003, 5, 19), "bin": Decimal("0.5")}]}}
+    assert _embedded_spec(show(spec)._repr_html_())["data"]["values"] == [{"d": "2003-05-19", "bin": 0.5}]
+
+
+DASHBOARD = """<!doctype html><html><head>
+<link rel="preconnect" href="https://fonts.googleapis.com">
+<link href="https://fonts.googleapis.com/css2?family=Source+Sans+Pro&display=swap" rel="stylesheet">
+<script>const x = "https://cdn.jsdelivr.net/npm/";</script>
+</head><body class="x"><div id="app"></div></body></html>"""
+
+
+def test_dashboard_loses_its_web_fonts_and_gains_a_synthetic_banner(tmp_path):
+    path = dashboard_path("viewer.html", tmp_path / "splink")
+    assert path == tmp_path / "splink" / "viewer.html" and path.parent.is_dir()
+    path.write_text(DASHBOARD, encoding="utf-8")  # as Splink writes it
+    assert make_dashboard_offline(path) == path
+    text = path.read_text(encoding="utf-8")
+    assert "fonts.googleapis" not in text
+    assert '<body class="x">' + SYNTHETIC_BANNER in text
+    assert 'const x = "https://cdn.jsdelivr.net/npm/"' in text  # a string inside a script is not a request
+    assert '<div id="app">' in text
+    assert [p.name for p in path.parent.iterdir()] == ["viewer.html"]  # no partial file left behind
+
+
+def test_dashboard_that_still_loads_a_remote_script_is_refused(tmp_path):
+    remote = DASHBOARD.replace("<body", '<script src="https://cdn.example.org/lib.js"></script><body')
+    path = tmp_path / "viewer.html"
+    path.write_text(remote, encoding="utf-8")
+    with pytest.raises(RuntimeError, match="another host"):
+        make_dashboard_offline(path)
+    assert path.read_text(encoding="utf-8") == remote  # left as Splink wrote it
+    path.write_text("<html><head></head></html>", encoding="utf-8")
+    with pytest.raises(RuntimeError, match="body"):
+        make_dashboard_offline(path)
+
+
+def test_frame_embeds_the_dashboard_from_the_book_files():
+    html = frame("cluster_studio.html", height=700)._repr_html_()
+    assert '<iframe src="../splink/cluster_studio.html"' in html
+    assert 'height="700"' in html
+    assert 'href="../splink/cluster_studio.html"' in html

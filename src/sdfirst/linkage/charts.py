@@ -1,28 +1,214 @@
-"""Static (matplotlib) versions of Splink's match-weights and waterfall charts, and the tables behind them.
+"""Splink's own charts and dashboards in the offline book, and the match-weight arithmetic behind them.
 
-Splink draws its charts with Vega-Lite, which loads JavaScript from the internet; the course must work offline, so
-the book draws the same two charts with matplotlib from Splink's own numbers:
+Splink draws its charts with Vega-Lite. In a notebook its charts load vega, vega-lite and vega-embed from a CDN,
+and its two dashboards (the comparison viewer and cluster studio) inline the same libraries but link a web font.
+The course must work with no internet (secure research environments have none), so this module:
 
-- the match-weights chart: one bar per comparison level, its partial match weight log2(m / u);
-- the waterfall chart: how one pair's match weight is built up, from the prior and each comparison's partial weight.
+- copies the JavaScript that Splink ships inside its package (`splink/internals/files/external_js`) into the
+  book's extra files (`book/_extra/splink`, which Sphinx copies to `_build/html/splink`), once per build;
+- shows a Splink chart as a fragment of HTML that loads those local copies (`show`), keeping Splink's own
+  Vega-Lite spec (`chart.chart_dict`) untouched;
+- rewrites a dashboard that Splink wrote into the same folder (`dashboard_path`) without its web-font links and
+  with a banner saying the records are synthetic (`make_dashboard_offline`), to be embedded in a page with an
+  iframe (`frame`).
 
-The tables are plain pandas DataFrames, so that a reader can look at the numbers a chart shows.
+`match_weights_table` is the one table Splink has no public function for: every comparison level's m, u, Bayes
+factor and match weight, in the order of the model, for reading the numbers that the charts draw.
 """
 
 from __future__ import annotations
 
+import html
+import json
 import math
+import re
+import shutil
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from decimal import Decimal
+from importlib.resources import files
+from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
-if TYPE_CHECKING:
-    from matplotlib.axes import Axes
+from sdfirst.book import repository_root
 
-POSITIVE = "#2f855a"  # evidence for a match
-NEGATIVE = "#c53030"  # evidence against
-TOTAL = "#2b6cb0"
+#: The folder, under the book's extra files and so under the root of the built site, that holds Splink's assets.
+ASSET_FOLDER = "splink"
+#: How a chapter page (in _build/html/book/) reaches that folder.
+PAGE_TO_ASSETS = f"../{ASSET_FOLDER}/"
+#: The chart libraries, in the order they must load (vega-lite needs vega; vega-embed needs both).
+LIBRARIES = ("vega", "vega-lite", "vega-embed")
+SYNTHETIC_BANNER = (
+    '<div style="font-family:sans-serif;background:#fff3cd;border:1px solid #e0c36c;padding:6px 10px;'
+    'margin:0 0 8px 0">Synthetic data: every record in this dashboard was made up by the sdfirst generator. '
+    "None describes a real person.</div>"
+)
+# The dashboards' only requests off the machine: Google Fonts (the page falls back to the browser's sans-serif).
+_REMOTE_LINK = re.compile(r"<link\b[^>]*\bhref=\"https?://[^\"]*\"[^>]*>\s*", re.IGNORECASE)
+
+
+def asset_folder(root: str | Path | None = None) -> Path:
+    """`book/_extra/splink` of the repository (found from `root`, or the working directory)."""
+    return repository_root(root) / "book" / "_extra" / ASSET_FOLDER
+
+
+def _shipped_library(name: str) -> Path:
+    """Splink's packaged copy of one chart library, e.g. `external_js/vega-lite@5.2.0` (exactly one version)."""
+    folder = files("splink") / "internals" / "files" / "external_js"
+    found = sorted(Path(str(p)) for p in folder.iterdir() if p.name.startswith(f"{name}@"))
+    if len(found) != 1:
+        raise RuntimeError(f"expected one {name}@<version> in {folder}, found {[p.name for p in found]}")
+    return found[0]
+
+
+def publish_assets(folder: str | Path | None = None) -> list[Path]:
+    """Copy vega, vega-lite and vega-embed from the installed Splink into `folder` (default `asset_folder()`).
+
+    The files are named `<library>.js`, so that a page can load them without knowing Splink's versions; copying
+    from the installed package keeps the JavaScript and the charts' specs from the same Splink release.
+    """
+    target = Path(folder) if folder is not None else asset_folder()
+    target.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name in LIBRARIES:
+        destination = target / f"{name}.js"
+        shutil.copyfile(_shipped_library(name), destination)
+        written.append(destination)
+    return written
+
+
+def _json_value(value: Any) -> Any:
+    """JSON for what a chart's data may hold besides plain types: DuckDB's Decimal bins, and dates of records."""
+    return float(value) if isinstance(value, Decimal) else str(value)
+
+
+#: Significant figures kept of every number in a chart's spec: more than any chart or tooltip shows, and few enough
+#: that the last-digit noise of DuckDB's parallel sums (in EM's parameters) does not change a notebook's saved output.
+SIGNIFICANT_FIGURES = 8
+
+
+def _rounded(value: Any) -> Any:
+    """`value` (a chart spec, or any part of one) with every finite float cut to SIGNIFICANT_FIGURES figures."""
+    if isinstance(value, float) and math.isfinite(value):
+        return float(f"{value:.{SIGNIFICANT_FIGURES}g}")
+    if isinstance(value, dict):
+        return {key: _rounded(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_rounded(item) for item in value]
+    return value
+
+
+class OfflineChart:
+    """A Splink chart that a notebook shows with the chart libraries of the book's own files.
+
+    Its HTML is a `<div>` and a script that loads `vega.js`, `vega-lite.js` and `vega-embed.js` from `base` (once
+    per page, however many charts it has) and embeds Splink's spec as SVG, its numbers to SIGNIFICANT_FIGURES
+    figures. Nothing is fetched from another host.
+    """
+
+    def __init__(self, chart: Any, base: str = PAGE_TO_ASSETS, name: str = "chart"):
+        self.spec = _rounded(chart.chart_dict if hasattr(chart, "chart_dict") else dict(chart))
+        self.base = base
+        self.name = re.sub(r"[^a-z0-9-]", "-", name.lower())
+
+    def __repr__(self) -> str:  # the text a notebook stores beside the HTML: stable, so that nbval can compare it
+        return f"Splink chart {self.name!r} (drawn by vega-embed from {self.base})"
+
+    def _repr_html_(self) -> str:
+        div = f"splink-{self.name}"
+        spec = json.dumps(self.spec, default=_json_value).replace("<", r"\u003c").replace(">", r"\u003e")
+        libraries = json.dumps([f"{self.base}{name}.js" for name in LIBRARIES])
+        # a chart wider than the page's column (Splink's legends sit to the right) scrolls instead of running under the
+        # page's table of contents
+        return f"""<div id="{div}" class="splink-chart" data-chart="{html.escape(self.name)}"
+     style="overflow-x: auto; max-width: 100%"></div>
+<script>
+(function () {{
+  const target = document.getElementById("{div}");
+  const loads = window.__sdfirstChartLoads || (window.__sdfirstChartLoads = {{}});
+  function load(url) {{
+    if (!loads[url]) {{
+      loads[url] = new Promise(function (resolve, reject) {{
+        const s = document.createElement("script");
+        s.src = url; s.onload = resolve;
+        s.onerror = function () {{ reject(new Error("cannot load " + url)); }};
+        document.head.appendChild(s);
+      }});
+    }}
+    return loads[url];
+  }}
+  {libraries}.reduce(function (p, url) {{ return p.then(function () {{ return load(url); }}); }}, Promise.resolve())
+    .then(function () {{
+      return vegaEmbed(target, {spec}, {{renderer: "svg", actions: {{export: true, source: false, compiled: false,
+                                                                    editor: false}}}});
+    }})
+    .catch(function (err) {{
+      target.textContent = "Chart error: " + err.message + ". The chart is drawn in the built book, which serves " +
+        "vega from its own files; in Jupyter, save it with chart.save_offline_chart('chart.html') and open that file.";
+      console.error(err);
+    }});
+}})();
+</script>"""
+
+
+def show(chart: Any, name: str = "chart") -> OfflineChart:
+    """Splink's chart (any `SplinkChart`, or a Vega-Lite spec as a dict), to display in the offline book.
+
+    `name` labels the chart's element (`data-chart`), so that the browser test can find each chart by name.
+    """
+    return OfflineChart(chart, name=name)
+
+
+def dashboard_path(filename: str, folder: str | Path | None = None) -> Path:
+    """Where a dashboard goes in the book's extra files (`asset_folder()`, created if need be), to give to Splink."""
+    target = Path(folder) if folder is not None else asset_folder()
+    target.mkdir(parents=True, exist_ok=True)
+    return target / filename
+
+
+def make_dashboard_offline(path: str | Path) -> Path:
+    """Rewrite, in place, a dashboard that Splink wrote to `path`, so that it opens offline and says it is synthetic.
+
+    The web-font links are removed (the only requests the dashboards make off the machine) and a banner marks the
+    records as synthetic. A dashboard that would still load a script or stylesheet from another host is an error,
+    and the file is then left as Splink wrote it. Returns the path; a page embeds it with `frame`.
+    """
+    path = Path(path)
+    cleaned = _REMOTE_LINK.sub("", path.read_text(encoding="utf-8"))
+    if re.search(r"<(link|script)\b[^>]*\b(href|src)=\"(https?:)?//", cleaned, re.IGNORECASE):
+        raise RuntimeError(f"{path.name}: the dashboard still loads a resource from another host")
+    cleaned, banners = re.subn(r"(<body[^>]*>)", r"\1" + SYNTHETIC_BANNER, cleaned, count=1)
+    if not banners:
+        raise RuntimeError(f"{path.name}: no <body> in the dashboard to put the synthetic-data banner in")
+    partial = path.with_name(f".{path.name}.partial")
+    partial.write_text(cleaned, encoding="utf-8")
+    partial.replace(path)
+    return path
+
+
+class Frame:
+    """An iframe on a dashboard of the book's extra files, with a link to open it full size."""
+
+    def __init__(self, filename: str, height: int, base: str = PAGE_TO_ASSETS):
+        self.src = base + filename
+        self.height = height
+
+    def __repr__(self) -> str:
+        return f"Splink dashboard {self.src}"
+
+    def _repr_html_(self) -> str:
+        src = html.escape(self.src)
+        return (
+            f'<p><a href="{src}">Open the dashboard in its own tab</a></p>'
+            f'<iframe src="{src}" class="splink-dashboard" width="100%" height="{self.height}" '
+            'style="border:1px solid #ccc"></iframe>'
+        )
+
+
+def frame(filename: str, height: int = 900) -> Frame:
+    """Show a dashboard of `dashboard_path` in the page, in an iframe `height` pixels high."""
+    return Frame(filename, height)
 
 
 def probability_to_weight(probability: float) -> float:
@@ -74,92 +260,3 @@ def match_weights_table(model: Mapping[str, Any]) -> pd.DataFrame:
             if not is_null:
                 gamma -= 1
     return pd.DataFrame(rows)
-
-
-def waterfall_steps(prior_weight: float, partial_weights: Mapping[str, float]) -> pd.DataFrame:
-    """The bars of a waterfall chart: the prior, then each partial weight added in turn (in the mapping's order).
-
-    Columns: step, weight (the bar's height, signed), start and end (the running total before and after it). The
-    last row's `end` is the pair's match weight: the prior weight plus every partial weight.
-    """
-    steps = [("prior", float(prior_weight)), *((name, float(w)) for name, w in partial_weights.items())]
-    rows, total = [], 0.0
-    for name, weight in steps:
-        rows.append({"step": name, "weight": weight, "start": total, "end": total + weight})
-        total += weight
-    return pd.DataFrame(rows)
-
-
-def _new_axes(ax: Axes | None, size: tuple[float, float]) -> Axes:
-    if ax is not None:
-        return ax
-    import matplotlib.pyplot as plt  # imported here: only the book's plotting needs matplotlib
-
-    _fig, new = plt.subplots(figsize=size)
-    return new
-
-
-def plot_match_weights(table: pd.DataFrame, prior_weight: float, ax: Axes | None = None) -> Axes:
-    """A horizontal bar per non-null comparison level of `match_weights_table`, with the prior's weight on top.
-
-    Bars to the right are evidence for a match, to the left against; comparisons are separated by gaps, in the
-    table's order, as in Splink's own match-weights chart. Weights beyond +/-20 (a level never or always seen among
-    matches) are cut at the axis edge and labelled with their value.
-    """
-    levels = table[table["gamma"] >= 0]
-    labels, weights, positions, y = ["prior (two random records match)"], [prior_weight], [0.0], 0.0
-    for _comparison, group in levels.groupby("comparison", sort=False):
-        y += 0.6  # a gap between comparisons
-        for row in group.itertuples():
-            y += 1
-            labels.append(f"{row.comparison}: {row.level}")
-            weights.append(row.match_weight)
-            positions.append(y)
-    ax = _new_axes(ax, (8, 0.26 * len(labels) + 1))
-    limit = 20.0
-    shown = [max(-limit, min(limit, w)) for w in weights]
-    colours = [TOTAL] + [POSITIVE if w >= 0 else NEGATIVE for w in weights[1:]]
-    ax.barh(positions, shown, color=colours, height=0.8)
-    for pos, weight, bar in zip(positions, weights, shown, strict=True):
-        if abs(weight) > limit:  # the true value, inside the end of the cut bar
-            ax.annotate(
-                f"{weight:.0f}",
-                (bar, pos),
-                fontsize=7,
-                va="center",
-                ha="right" if weight > 0 else "left",
-                color="white",
-            )
-    ax.set_yticks(positions, labels, fontsize=8)
-    ax.invert_yaxis()
-    ax.axvline(0, color="black", linewidth=0.8)
-    ax.set_xlim(-limit - 3, limit + 3)
-    ax.set_xlabel("match weight = log2(m / u)")
-    ax.spines[["top", "right"]].set_visible(False)
-    return ax
-
-
-def plot_waterfall(steps: pd.DataFrame, ax: Axes | None = None) -> Axes:
-    """A waterfall chart of `waterfall_steps`: a floating bar per step, then a bar for the total match weight.
-
-    Each bar runs from the running total before its step to the total after it, so the bars' signed heights add up
-    to the final bar. The title gives the match probability that the total weight stands for.
-    """
-    ax = _new_axes(ax, (7.5, 3.6))
-    total = float(steps["end"].iloc[-1]) if len(steps) else 0.0
-    x = list(range(len(steps)))
-    colours = [TOTAL] + [POSITIVE if w >= 0 else NEGATIVE for w in steps["weight"].iloc[1:]]
-    ax.bar(x, steps["weight"], bottom=steps["start"], color=colours[: len(steps)], width=0.7)
-    ax.bar([len(steps)], [total], color=TOTAL, width=0.7, hatch="//", edgecolor="white")
-    for i, row in enumerate(steps.itertuples()):
-        ax.annotate(f"{row.weight:+.2f}", (i, max(row.start, row.end)), ha="center", va="bottom", fontsize=7)
-    ax.annotate(f"{total:.2f}", (len(steps), max(total, 0)), ha="center", va="bottom", fontsize=7)
-    ax.set_xticks([*x, len(steps)], [*steps["step"], "total"], rotation=30, ha="right", fontsize=8)
-    ax.axhline(0, color="black", linewidth=0.8)
-    values = [0.0, total, *steps["start"], *steps["end"]]
-    pad = 0.1 * (max(values) - min(values) or 1.0)  # room for the labels (bars' sticky edges defeat ax.margins)
-    ax.set_ylim(min(values) - pad, max(values) + pad)
-    ax.set_ylabel("match weight")
-    ax.set_title(f"match weight {total:.2f}, match probability {weight_to_probability(total):.4f}", fontsize=9)
-    ax.spines[["top", "right"]].set_visible(False)
-    return ax
