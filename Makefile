@@ -33,11 +33,14 @@ book: data
 
 ## learner-book: the learner edition, every solution removed: the pages into _build/learner/_build/html, and a copy
 # of every chapter notebook into _build/learner/notebooks for attendees to run (book/workshop.md). Notebooks are not
-# executed: the pages show the committed notebooks' outputs, so no data need be generated. The configuration is
-# _config.yml with sphinx-exercise's hide_solutions on (sdfirst.learner), written to _build/learner/config (not beside
-# the notebooks, which find the data from the nearest _config.yml above them: the repository's).
-learner-book: $(STAMP)
+# executed: the pages show the committed notebooks' outputs. The two linkage chapters are run once first (their outputs
+# discarded) because running them writes the files the pages load: Splink's charts' JavaScript and its two dashboards,
+# in book/_extra/splink, which are generated, never committed. The configuration is _config.yml with
+# sphinx-exercise's hide_solutions on (sdfirst.learner), written to _build/learner/config (not beside the notebooks,
+# which find the data from the nearest _config.yml above them: the repository's).
+learner-book: data
 	rm -rf _build/learner
+	$(BIN)/jupyter execute book/probabilistic-linkage.ipynb book/evaluating-linkage.ipynb
 	$(BIN)/python -m sdfirst.learner _build/learner/config/_config.yml --notebooks _build/learner/notebooks
 	$(BIN)/jupyter-book build . --path-output _build/learner --config _build/learner/config/_config.yml --all -W -n \
 		--keep-going --quiet
