@@ -175,17 +175,7 @@ def test_every_page_loads_offline_without_errors(site, visit):
             loaded = image.evaluate("img => img.complete && img.naturalWidth > 0 && img.naturalHeight > 0")
             if not (image.is_visible() and box and box["width"] > 0 and box["height"] > 0 and loaded):
                 hidden_charts.append(f"{page.relative_to(site)}: {image.get_attribute('src')} (box {box})")
-    problems = [
-        (what, found)
-        for what, found in (
-            ("requests that left the machine (blocked)", visit.external),
-            ("local requests that failed", visit.failed),
-            ("console errors", visit.console),
-            ("chart images not shown", hidden_charts),
-        )
-        if found
-    ]
-    assert not problems, "\n".join(f"{what}:\n  " + "\n  ".join(found) for what, found in problems)
+    _assert_clean(visit, ("chart images not shown", hidden_charts))
     assert charts >= 1, "no chart image in any notebook output: the chapters' charts are missing"
 
 
@@ -211,13 +201,15 @@ PAINTED_CANVAS = """() => [...document.querySelectorAll('canvas')].some(c => {
 })"""
 
 
-def _assert_clean(visit: Visit) -> None:
+def _assert_clean(visit: Visit, *more: tuple[str, list[str]]) -> None:
+    """No request left the machine, none failed, no console error (and none of `more`, each a list of findings)."""
     problems = [
         (what, found)
         for what, found in (
             ("requests that left the machine (blocked)", visit.external),
             ("local requests that failed", visit.failed),
             ("console errors", visit.console),
+            *more,
         )
         if found
     ]
