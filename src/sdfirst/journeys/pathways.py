@@ -170,7 +170,7 @@ def pathways_sql(year: int, key: str = ESTIMATED) -> str:
 
 
 def pathways(con: duckdb.DuckDBPyConnection, year: int, key: str = ESTIMATED) -> pd.DataFrame:
-    """One row per defendant first seen at a magistrates' court in ``year``, with the stages of that case.
+    """One row per defendant with a magistrates' case in ``year`` (their first case of that year), with its stages.
 
     Columns: ``person``, ``mags_case_id_hash``, ``first_hearing_date``, ``result_date``, then one column per stage
     (:data:`STAGES`: ``court``, ``disposal``, ``prison``, ``probation``, ``recall``) and ``sequence``, the stages the
