@@ -285,9 +285,7 @@ def edited_specs(tmp_path, monkeypatch):
     shutil.copytree(ROOT / "synthetic", copy)
     monkeypatch.setenv("SDFIRST_SPECS", str(copy))
 
-    def forget() -> None:
-        specs.load_yaml.cache_clear()
-        specs.datasets.cache_clear()
+    forget = specs.forget  # the specs and every value made from them, read again from the copy
 
     def edit(name: str, old: str, new: str) -> Path:
         path = copy / name
