@@ -9,7 +9,9 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import multiprocessing
 import re
+from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
@@ -23,6 +25,7 @@ from sdfirst.cli import main
 from sdfirst.exceptions import DataFirstError
 from sdfirst.synth import generate
 from sdfirst.synth.offending import offence_table
+from sdfirst.synth.pools import company_names
 
 TYPO = 0.5  # forename typos, against 0.02 by default
 TYPOS = {"recording_errors.yaml": {"default": {"forename_typo": TYPO}}}
@@ -45,17 +48,27 @@ def _forenames_not_true(folder: Path) -> float:
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory) -> dict[str, tuple[Path, dict]]:
-    """The small golden folder with more forename typos at one and at two workers, then without an override (the
-    last in the same process, after the others: an override left behind would show in its data)."""
+    """The small golden folder with more forename typos at one and at two (spawned) workers, then without an
+    override (the last in the same process, after the others: an override left behind would show in its data)."""
     root = tmp_path_factory.mktemp("overrides")
     override_file = root / "typos.yaml"
     override_file.write_text(yaml.safe_dump(TYPOS), encoding="utf-8")
-    made = {
-        "one": generate(root / "one", workers=1, config=TYPOS, **SMALL),
-        "two": generate(root / "two", workers=2, config=override_file, **SMALL),
-        "plain": generate(root / "plain", workers=2, **SMALL),
-    }
+    made = {"one": generate(root / "one", workers=1, config=TYPOS, **SMALL)}
+    with _spawned_workers():  # workers that inherit nothing from this process: the override must reach them
+        made["two"] = generate(root / "two", workers=2, config=override_file, **SMALL)
+    made["plain"] = generate(root / "plain", workers=2, **SMALL)
     return {name: (root / name, manifest) for name, manifest in made.items()}
+
+
+@contextlib.contextmanager
+def _spawned_workers() -> Iterator[None]:
+    """Worker processes started afresh (as on macOS and Windows, and by default on Linux from Python 3.14)."""
+    previous = multiprocessing.get_start_method(allow_none=True)
+    multiprocessing.set_start_method("spawn", force=True)
+    try:
+        yield
+    finally:
+        multiprocessing.set_start_method(previous, force=True)
 
 
 def _hashes(manifest: dict) -> dict[str, str]:
@@ -99,6 +112,12 @@ def test_caches_of_values_made_from_the_specs_follow_the_overrides():
     with specs.overridden(specs.read_overrides(change)):
         assert offence_table().weight[0] == weight * 10
     assert offence_table().weight[0] == weight
+    size = specs.load_yaml("family_civil.yaml")["civil"]["company_pool_size"]
+    companies = len(company_names(SMALL["seed"]))  # a run-wide pool, kept by seed
+    change = {"family_civil.yaml": {"civil": {"company_pool_size": size // 2}}}
+    with specs.overridden(specs.read_overrides(change)):
+        assert len(company_names(SMALL["seed"])) < companies
+    assert len(company_names(SMALL["seed"])) == companies
 
 
 def test_lists_are_replaced_whole_and_optional_keys_may_be_added():
