@@ -248,6 +248,8 @@ EMPTY_OR_MALFORMED = {
     "synth --years empty": ["synth", "--out", "{out}", "--years", ""],
     "synth --people empty": ["synth", "--out", "{out}", "--people", ""],
     "synth --seed a word": ["synth", "--out", "{out}", "--seed", "forty-two"],
+    "synth --config empty": ["synth", "--out", "{out}", "--config", ""],
+    "synth --config with --report": ["synth", "--report", "{out}", "--config", "mine.yaml"],
     "link folder empty": ["link", ""],
     "link --threshold empty": ["link", "{out}", "--threshold", ""],
     "link --threshold nan": ["link", "{out}", "--threshold", "nan"],
