@@ -248,6 +248,8 @@ EMPTY_OR_MALFORMED = {
     "synth --years empty": ["synth", "--out", "{out}", "--years", ""],
     "synth --people empty": ["synth", "--out", "{out}", "--people", ""],
     "synth --seed a word": ["synth", "--out", "{out}", "--seed", "forty-two"],
+    "synth --config empty": ["synth", "--out", "{out}", "--config", ""],
+    "synth --config with --report": ["synth", "--report", "{out}", "--config", "mine.yaml"],
     "link folder empty": ["link", ""],
     "link --threshold empty": ["link", "{out}", "--threshold", ""],
     "link --threshold nan": ["link", "{out}", "--threshold", "nan"],
@@ -285,9 +287,7 @@ def edited_specs(tmp_path, monkeypatch):
     shutil.copytree(ROOT / "synthetic", copy)
     monkeypatch.setenv("SDFIRST_SPECS", str(copy))
 
-    def forget() -> None:
-        specs.load_yaml.cache_clear()
-        specs.datasets.cache_clear()
+    forget = specs.forget  # the specs and every value made from them, read again from the copy
 
     def edit(name: str, old: str, new: str) -> Path:
         path = copy / name

@@ -55,6 +55,9 @@ def _parser() -> argparse.ArgumentParser:
     synth.add_argument("--datasets", default="all", help="comma-separated datasets (all); the truth is always written")
     synth.add_argument("--workers", type=_count, default=1, help="processes to use (1); output does not depend on it")
     synth.add_argument("--overwrite", action="store_true", help="replace an existing output folder")
+    synth.add_argument(
+        "--config", metavar="FILE", help="YAML of partial spec files keyed by file name, merged over the specs"
+    )
     synth.add_argument("--quiet", action="store_true", help="no progress bar or summary")
     synth.add_argument("--report", metavar="DIR", help="print published figures against this generated folder's")
     link = sub.add_parser("link", help="link the person records of a generated folder with Splink, and score it")
@@ -78,15 +81,18 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _not_empty(option: str, value: str | None) -> str | None:
+def _not_empty(option: str, value: str | None, what: str = "a folder name") -> str | None:
     """An option's value, refused when given but blank (`--out ""` would otherwise mean the current folder)."""
     if value is not None and not value.strip():
-        raise DataFirstError(f"{option} needs a folder name, not an empty string")
+        raise DataFirstError(f"{option} needs {what}, not an empty string")
     return value
 
 
 def _synth(args: argparse.Namespace) -> int:
+    config = _not_empty("--config", args.config, "a file name")
     if _not_empty("--report", args.report) is not None:
+        if config is not None:
+            raise DataFirstError("--config is for generating; --report reads the overrides from the folder's manifest")
         from sdfirst.calibration import report
 
         print(report(args.report))
@@ -104,6 +110,7 @@ def _synth(args: argparse.Namespace) -> int:
         workers=args.workers,
         overwrite=args.overwrite,
         progress=not args.quiet and args.people >= 200_000,
+        config=config,
     )
     if not args.quiet:
         total = sum(t["rows"] for k, t in manifest["tables"].items() if not k.startswith("truth."))

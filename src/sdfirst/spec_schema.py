@@ -40,6 +40,10 @@ _TYPES: dict[str, tuple[str, Any]] = {  # name: (what the message says, test)
 class ShapeError(DataFirstError):
     """A spec value that does not have its declared shape; `str()` is the one line shown."""
 
+    def prefixed(self, where: str) -> ShapeError:
+        """The same error, its line starting with where it was found (the file)."""
+        return ShapeError(f"{where}: {self}")
+
 
 @functools.cache
 def _schemas() -> dict[str, Any]:
@@ -69,7 +73,7 @@ def check(name: str, data: Any, path: Path | str) -> None:
     try:
         _check(data, shape, "")
     except ShapeError as exc:
-        raise ShapeError(f"{path}: {exc}") from None
+        raise exc.prefixed(str(path)) from None
 
 
 def _where(at: str) -> str:
@@ -100,11 +104,25 @@ def _check(value: Any, shape: Any, at: str) -> None:
 
 
 def _check_type(value: Any, shape: str, at: str) -> None:
-    names = shape.split("|")
-    if any(_TYPES[n][1](value) for n in names):
-        return
+    kinds, _, bounds = shape.partition(" ")
+    names = kinds.split("|")
     wanted = " or ".join(_TYPES[n][0] for n in names)
-    raise ShapeError(f"{_where(at)}: expected {wanted}, got {_describe(value)}")
+    if not any(_TYPES[n][1](value) for n in names):
+        raise ShapeError(f"{_where(at)}: expected {wanted}, got {_describe(value)}")
+    if bounds and isinstance(value, (int, float)):
+        _check_range(value, bounds, f"{_where(at)}: expected {wanted}")
+
+
+def _check_range(value: float, bounds: str, expected: str) -> None:
+    """`lo..hi`, `lo..` or `..hi`: closed bounds, so that a rate is `number 0..1` and a count `int 1..`."""
+    low, high = (float(end) if end else None for end in bounds.split(".."))
+    if (low is None or value >= low) and (high is None or value <= high):
+        return
+    if low is not None and high is not None:
+        span = f"from {low:g} to {high:g}"
+    else:
+        span = f"of at least {low:g}" if low is not None else f"of at most {high:g}"
+    raise ShapeError(f"{expected} {span}, got {_describe(value)}")
 
 
 def _check_choice(value: Any, choices: list, at: str) -> None:
@@ -134,6 +152,38 @@ def _check_either(value: Any, shapes: list, at: str) -> None:
     raise ShapeError(" / or: ".join(errors))
 
 
+def unknown_key(at: str, key: Any, known: list[str]) -> ShapeError:
+    """The error for a key the shape (or, for an override, the shipped spec) does not have, with a near miss."""
+    near = difflib.get_close_matches(str(key), known, n=1)
+    listed = f" (known keys: {', '.join(known)})" if len(known) <= 10 else ""
+    if " " in str(key):  # an unquoted comma in a {...} mapping cuts a value short and makes a key of the rest
+        listed = " (is a value with a comma in it quoted?)"
+    hint = f" (did you mean {near[0]!r}?)" if near else listed
+    return ShapeError(f"{_where(at)}: unknown key {str(key)!r}{hint}")
+
+
+def names_key(name: str, keys: list[str]) -> bool:
+    """Whether the shape of spec file `name` names the last of `keys` (a path of mapping keys) as a key of its own.
+
+    An override may set a key the shipped file leaves out only if the shape names it (an optional key, such as one
+    error rate of one dataset), not one an open map would take (a new code or name), which is more likely a typo.
+    """
+    shape = shape_of(name)
+    for i, key in enumerate(keys):
+        if isinstance(shape, Mapping) and "$optional" in shape:
+            shape = shape["$optional"]
+        if not isinstance(shape, Mapping) or any(str(k).startswith("$") for k in shape):
+            return False
+        named = {str(k).removesuffix(OPTIONAL): v for k, v in shape.items()}
+        if str(key) in named and str(key) != OPEN:
+            shape = named[str(key)]
+        elif i < len(keys) - 1 and OPEN in named:  # a key on the way down, which the shipped file has
+            shape = named[OPEN]
+        else:
+            return False
+    return True
+
+
 def _check_mapping(value: Any, shape: Mapping, at: str, all_optional: bool = False) -> None:
     if not isinstance(value, Mapping):
         raise ShapeError(f"{_where(at)}: expected a mapping of keys, got {_describe(value)}")
@@ -146,12 +196,7 @@ def _check_mapping(value: Any, shape: Mapping, at: str, all_optional: bool = Fal
         elif other is not None:
             _check(item, other, inner)
         else:
-            near = difflib.get_close_matches(str(key), list(keys), n=1)
-            listed = f" (known keys: {', '.join(keys)})" if len(keys) <= 10 else ""
-            if " " in str(key):  # an unquoted comma in a {...} mapping cuts a value short and makes a key of the rest
-                listed = " (is a value with a comma in it quoted?)"
-            hint = f" (did you mean {near[0]!r}?)" if near else listed
-            raise ShapeError(f"{_where(at)}: unknown key {str(key)!r}{hint}")
+            raise unknown_key(at, key, list(keys))
     for key, (_, optional) in keys.items():
         if not optional and key not in value:
             raise ShapeError(f"{_where(at)}: missing key {key!r}")

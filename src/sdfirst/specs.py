@@ -4,12 +4,24 @@ A dataset spec (`synthetic/datasets/<dataset>.yaml`) names the dataset's tables 
 description and provenance: `confirmed` (the real release uses this name; a source is given) or `inferred`
 (named by this project). The other files hold code lists, population and error parameters and calibration
 targets. This module only reads and checks them; it knows nothing about how data are made.
+
+Overrides (`generate(config=...)`, `synth --config FILE`) are partial spec files keyed by file name, deep-merged
+over the specs as they are read (lists replaced whole) and checked by the same shapes. While they are in use every
+reader sees them, and every cache of values made from the specs is emptied when they change, so that one run's
+overrides never reach the next.
 """
 
 from __future__ import annotations
 
+import contextlib
+import copy
+import datetime
+import difflib
 import functools
+import hashlib
+import json
 import os
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -45,21 +57,143 @@ def spec_dir() -> Path:
     raise DataFirstError(f"cannot find the synthetic specs in {candidates[0]} (set SDFIRST_SPECS)")
 
 
-@functools.cache
-def load_yaml(name: str) -> dict[str, Any]:
-    """One spec file, parsed once per process and checked against its declared shape (spec_schema.yaml)."""
-    path = spec_dir() / name
+def _read_yaml(path: Path, what: str) -> Any:
     try:
         with path.open(encoding="utf-8") as handle:
-            data = yaml.load(handle, Loader=_YAML_LOADER)  # a safe loader either way
+            return yaml.load(handle, Loader=_YAML_LOADER)  # a safe loader either way
     except OSError as exc:
-        raise DataFirstError(f"cannot read spec {path}: {exc.strerror}") from None
+        raise DataFirstError(f"cannot read {what} {path}: {exc.strerror}") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark else ""
-        raise DataFirstError(f"spec {path} is not valid YAML{where}") from None
+        raise DataFirstError(f"{what} {path} is not valid YAML{where}") from None
+
+
+@dataclass(frozen=True)
+class Overrides:
+    """Partial spec files keyed by file name (`{"recording_errors.yaml": {"default": {"forename_typo": 0.05}}}`),
+    with where they came from (the override file, or `config` for a mapping), which messages name."""
+
+    source: str
+    files: dict[str, Any]
+
+    @property
+    def digest(self) -> str:
+        return digest(self.files)
+
+
+_active: Overrides | None = None
+_derived: list[Callable[[], None]] = []  # how to empty each cache of values made from the specs
+
+
+def derived_cache(clear: Callable[[], None]) -> None:
+    """Register how to empty a cache of values made from the specs, emptied whenever the overrides change."""
+    _derived.append(clear)
+
+
+def read_overrides(config: Mapping[str, Any] | str | Path | None) -> Overrides | None:
+    """Overrides from a mapping or a YAML file, their file names checked (their keys are checked as each spec file
+    is read, against the shipped file and its shape); None, or an empty mapping, is none."""
+    if config is None or (isinstance(config, Mapping) and not config):
+        return None
+    if isinstance(config, Mapping):
+        source, files = "config", config
+    else:
+        source, files = str(config), _read_yaml(Path(config), "override file")
+        if not isinstance(files, Mapping) or not files:
+            example = "recording_errors.yaml: {default: {forename_typo: 0.05}}"
+            raise DataFirstError(f"{source}: expected spec file names with the keys to change, such as {example!r}")
+    known = spec_files()
+    for name, change in files.items():
+        if name not in known:
+            near = difflib.get_close_matches(str(name), known, n=1)
+            hint = f" (did you mean {near[0]!r}?)" if near else f" (the files are {', '.join(known)})"
+            raise DataFirstError(f"{source}: unknown spec file {name!r}{hint}")
+        if not isinstance(change, Mapping):
+            raise DataFirstError(f"{source}: {name}: expected a mapping of keys to change, got {change!r}")
+    return Overrides(source, copy.deepcopy(dict(files)))
+
+
+def use_overrides(overrides: Overrides | None) -> None:
+    """Make every spec read from now on see `overrides` (None: the specs as shipped); a worker process of a run calls
+    this with the run's, so that it needs nothing inherited from its parent."""
+    global _active
+    if overrides != _active:
+        _active = overrides
+        forget()
+
+
+@contextlib.contextmanager
+def overridden(overrides: Overrides | None) -> Iterator[None]:
+    """`overrides` in use for the block, and the previous ones (usually none) again after it."""
+    previous = _active
+    use_overrides(overrides)
+    try:
+        yield
+    finally:
+        use_overrides(previous)
+
+
+def forget() -> None:
+    """Empty every cache of the specs and of values made from them (after the overrides or the files change)."""
+    load_yaml.cache_clear()
+    datasets.cache_clear()
+    for clear in _derived:
+        clear()
+
+
+@functools.cache
+def load_yaml(name: str) -> dict[str, Any]:
+    """One spec file, parsed once per process and checked against its declared shape (spec_schema.yaml), with the
+    overrides in use merged over it and the result checked again."""
+    path = spec_dir() / name
+    data = _read_yaml(path, "spec")
     spec_schema.check(name, data, path)
-    return data
+    change = _active.files.get(name) if _active else None
+    if change is None:
+        return data
+    where = f"{_active.source}: {name}"
+    merged = _merged(data, change, name, [], where)
+    spec_schema.check(name, merged, where)
+    return merged
+
+
+def _merged(base: Any, change: Any, name: str, at: list[str], where: str) -> Any:
+    """`change` deep-merged over `base`: mappings key by key, anything else (lists too) replaced whole. A key the
+    shipped file does not have is refused unless its shape names it (see spec_schema.names_key)."""
+    if not (isinstance(base, Mapping) and isinstance(change, Mapping)):
+        return copy.deepcopy(change)
+    out = dict(base)
+    for key, value in change.items():
+        path = [*at, str(key)]
+        if key not in base and not spec_schema.names_key(name, path):
+            raise spec_schema.unknown_key(".".join(at), key, [str(k) for k in base]).prefixed(where)
+        out[key] = _merged(base.get(key), value, name, path, where)
+    return out
+
+
+def digest(data: Any) -> str:
+    """A SHA-256 of a spec's parsed content (key order kept: it sets the order of codes), so that the same values
+    give the same digest however the file was written or merged."""
+    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"), default=_iso)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _iso(value: Any) -> str:
+    if isinstance(value, datetime.date):
+        return value.isoformat()
+    raise TypeError(f"cannot hash a {type(value).__name__} in a spec")
+
+
+def provenance() -> dict[str, Any]:
+    """What the manifest records of the specs a run used: a digest of every spec file after the overrides, and the
+    overrides themselves with their digest (null without), so that folders made with different values say so."""
+    used = {name: digest(load_yaml(name)) for name in spec_files()}
+    overrides = None
+    if _active is not None:
+        content = json.loads(json.dumps(_active.files, default=_iso))  # dates as text, as JSON holds them
+        overrides = {"source": _active.source, "digest": _active.digest, "content": content}
+    return {"files": used, "overrides": overrides}
 
 
 @dataclass(frozen=True)
@@ -186,14 +320,41 @@ def named_datasets(names: str | list[str] | tuple[str, ...] | None, known: list[
     return [n for n in known if n in set(names)]
 
 
-def check_specs() -> None:
-    """Read (and so check) every spec file now, so that a mistake in an edited copy stops a command before its work
-    rather than in the middle of it. The files are those spec_schema.yaml declares: one missing is an error, a
-    stray file of the user's own is left alone."""
+def provenance_line(record: Mapping[str, Any] | None) -> str:
+    """One line on the specs a folder was made with, from its manifest's `specs` (None for a folder made before
+    the manifest recorded them): a digest of all the spec files' digests, and each value the overrides set."""
+    if record is None:
+        return "Specs: not recorded (a folder made before the manifest recorded them)."
+    line = f"Specs: digest {digest(record['files'])[:16]} of {len(record['files'])} files"
+    overrides = record["overrides"]
+    if overrides is None:
+        return f"{line}, no overrides."
+    content = overrides["content"]
+    changed = [f"{name} {path}={value!r}" for name, change in content.items() for path, value in _leaves(change, "")]
+    return f"{line}, overridden by {overrides['source']} (digest {overrides['digest'][:16]}): {'; '.join(changed)}."
+
+
+def _leaves(data: Any, at: str) -> Iterator[tuple[str, Any]]:
+    if not isinstance(data, Mapping):
+        yield at, data
+        return
+    for key, value in data.items():
+        yield from _leaves(value, f"{at}.{key}" if at else str(key))
+
+
+def spec_files() -> list[str]:
+    """The spec files: those spec_schema.yaml declares by name (read whether present or not, so that one missing
+    is an error) and those present that a pattern of it matches (a stray file of the user's own is left alone)."""
     folder = spec_dir()
     present = [path.relative_to(folder).as_posix() for path in sorted(folder.rglob("*.yaml"))]
     declared = [name for name in spec_schema.declared_files() if "*" not in name]
-    for name in dict.fromkeys(declared + [n for n in present if spec_schema.shape_of(n) is not None]):
+    return list(dict.fromkeys(declared + [n for n in present if spec_schema.shape_of(n) is not None]))
+
+
+def check_specs() -> None:
+    """Read (and so check) every spec file now, with the overrides in use, so that a mistake in an edited copy or
+    an override stops a command before its work rather than in the middle of it."""
+    for name in spec_files():
         load_yaml(name)
     datasets()
 

@@ -15,7 +15,7 @@ import duckdb
 
 from sdfirst.database import connect, read_manifest
 from sdfirst.exceptions import DataFirstError
-from sdfirst.specs import load_yaml
+from sdfirst.specs import load_yaml, provenance_line
 
 Metric = Callable[[duckdb.DuckDBPyConnection], float]
 METRICS: dict[str, Metric] = {}
@@ -95,7 +95,9 @@ def report(folder: str | Path) -> str:
         lines.append(f"{r.figure:<{width}}  {r.published:>9.4g}  {r.synthetic:>9.4g}  {r.tolerance:>9.3g}  {mark}")
     ok = sum(r.within for r in results)
     lines.append(f"{ok} of {len(results)} figures within tolerance. Every record is synthetic.")
-    people = read_manifest(folder)["people"]
+    manifest = read_manifest(folder)
+    lines.append(provenance_line(manifest.get("specs")))
+    people = manifest["people"]
     checked = int(load_yaml("calibration.yaml")["checked_at_people"])
     if people < checked:
         lines.append(

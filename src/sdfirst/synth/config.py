@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sdfirst.exceptions import DataFirstError
-from sdfirst.specs import datasets, named_datasets
+from sdfirst.specs import Overrides, datasets, named_datasets
 
 MAX_PEOPLE = 200_000_000
 FIRST_YEAR, LAST_YEAR = 2000, 2023
@@ -23,6 +23,7 @@ class SynthConfig:
     workers: int
     overwrite: bool
     chunk_people: int = CHUNK_PEOPLE
+    overrides: Overrides | None = None  # of the specs; every worker puts them in use (specs.use_overrides)
 
     @property
     def chunks(self) -> list[tuple[int, int, int]]:
@@ -65,6 +66,7 @@ def make_config(
     workers: int = 1,
     overwrite: bool = False,
     chunk_people: int = CHUNK_PEOPLE,
+    overrides: Overrides | None = None,
 ) -> SynthConfig:
     if isinstance(people, bool) or not isinstance(people, int) or people < 1:
         raise DataFirstError(f"--people must be a whole number of at least 1, not {people!r}")
@@ -83,4 +85,5 @@ def make_config(
         workers=workers,
         overwrite=overwrite,
         chunk_people=chunk_people,
+        overrides=overrides,
     )

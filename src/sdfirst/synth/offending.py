@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sdfirst.specs import code_lists, load_yaml
+from sdfirst.specs import code_lists, derived_cache, load_yaml
 from sdfirst.synth import dates
 
 SIM_START = dates.day("2000-01-01")
@@ -57,6 +57,9 @@ def offence_table() -> OffenceTable:
         weight=weight.astype(float),
         motoring=np.array([c in lists["motoring_offences"] for c in codes]),
     )
+
+
+derived_cache(offence_table.cache_clear)
 
 
 DISPOSAL_KEYS: list[str] = list(code_lists()["disposals"]["codes"])

@@ -19,7 +19,7 @@ import numpy as np
 import pyarrow as pa
 from faker import Faker
 
-from sdfirst.specs import code_lists, load_yaml
+from sdfirst.specs import code_lists, derived_cache, load_yaml
 from sdfirst.synth.rng import ScalarIntegers, rng_global, seed_int
 
 _LATIN = re.compile(r"^[A-Za-z][A-Za-z' -]*[A-Za-z]$")
@@ -53,8 +53,10 @@ T = TypeVar("T")
 
 def run_pool(build: Callable[[int], T]) -> Callable[[int], T]:
     """Cache a run-wide pool by seed, like functools.cache, with `prime(seed, pool)` to install one built in
-    another process (the run builds some pools side by side before its workers fork) and `cached(seed)`."""
+    another process (the run builds some pools side by side before its workers fork) and `cached(seed)`. A pool
+    is made from the specs too, so it is forgotten when the overrides change."""
     built: dict[int, T] = {}
+    derived_cache(built.clear)
 
     @functools.wraps(build)
     def pool(seed: int) -> T:

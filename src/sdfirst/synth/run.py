@@ -13,7 +13,7 @@ import pyarrow as pa
 from tqdm import tqdm
 
 from sdfirst import __version__
-from sdfirst.specs import datasets, table
+from sdfirst.specs import datasets, overridden, provenance, table, use_overrides
 from sdfirst.synth.columns import Deferred, labels
 from sdfirst.synth.config import SynthConfig
 from sdfirst.synth.output import (
@@ -59,6 +59,7 @@ def _permuted(column, order: np.ndarray, take: pa.Array):
 
 def run_chunk(cfg: SynthConfig, tmp: Path, chunk: int, first: int, n: int) -> dict[str, tuple[int, int]]:
     """Simulate one chunk of people and write its part of every table; returns rows and hash per table."""
+    use_overrides(cfg.overrides)  # a no-op in the run's own process; in a worker, whether forked or spawned
     world = World(cfg.seed, chunk, first, n, Window.of_years(*cfg.years))
     stats: dict[str, tuple[int, int]] = {}
     links: list[tuple[str, str, pa.Array, np.ndarray]] = []
@@ -110,13 +111,15 @@ def _manifest(cfg: SynthConfig, per_chunk: list[dict[str, tuple[int, int]]]) -> 
         "years": list(cfg.years),
         "datasets": list(cfg.datasets),
         "chunk_people": cfg.chunk_people,
+        "specs": provenance(),
         "synthetic": "Every record in this folder is synthetic. None describes a real person.",
         "tables": tables,
     }
 
 
-def _side_pools(seed: int) -> tuple[Neighbourhoods, pa.Array]:
-    return neighbourhoods(seed), company_names(seed)
+def _side_pools(cfg: SynthConfig) -> tuple[Neighbourhoods, pa.Array]:
+    use_overrides(cfg.overrides)
+    return neighbourhoods(cfg.seed), company_names(cfg.seed)
 
 
 def _warm(cfg: SynthConfig) -> None:
@@ -128,7 +131,7 @@ def _warm(cfg: SynthConfig) -> None:
     """
     if cfg.workers > 1 and not (neighbourhoods.cached(cfg.seed) and company_names.cached(cfg.seed)):
         with ProcessPoolExecutor(max_workers=1) as helper:
-            side = helper.submit(_side_pools, cfg.seed)
+            side = helper.submit(_side_pools, cfg)
             name_pools(cfg.seed)
             hoods, companies = side.result()
         neighbourhoods.prime(cfg.seed, hoods)
@@ -167,12 +170,13 @@ def _run_all(cfg: SynthConfig, tmp: Path, progress: bool) -> list[dict[str, tupl
 
 
 def generate_with(cfg: SynthConfig, progress: bool = False) -> dict:
-    """Generate into cfg.out (atomically) and return the manifest."""
+    """Generate into cfg.out (atomically) and return the manifest; cfg's overrides are in use only meanwhile."""
     check_destination(cfg.out, cfg.overwrite)
     tmp = temporary_folder(cfg.out)
     try:
-        per_chunk = _run_all(cfg, tmp, progress)
-        manifest = _manifest(cfg, per_chunk)
+        with overridden(cfg.overrides):
+            per_chunk = _run_all(cfg, tmp, progress)
+            manifest = _manifest(cfg, per_chunk)
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
         move_into_place(tmp, cfg.out)
     except BaseException:
