@@ -195,7 +195,7 @@ def test_published_figures_have_sources():
     published = published_figures()
     assert published["id"].tolist() == ["returned_by_2019", "returned_once", "returned_six_plus", "theft_returned"]
     assert published.set_index("id").loc["returned_by_2019", "published"] == 56
-    assert published["source"].str.contains("Returning defendants").all()
+    assert published["source"].str.contains("returning defendants", case=False).all()
 
 
 def test_timeline_on_generated_folder(generated):
