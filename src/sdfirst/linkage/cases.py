@@ -27,19 +27,11 @@ def journey_sql(cfg: dict[str, Any], xjs_table: str) -> str:
         ORDER BY mags_case_id_hash, crown_case_id_hash"""
 
 
-def _present(con: duckdb.DuckDBPyConnection, side: dict[str, Any]) -> bool:
-    sql = "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?"
-    return con.execute(sql, [side["dataset"], side["table"]]).fetchone()[0] > 0
-
-
 def build_journey(con: duckdb.DuckDBPyConnection, cfg: dict[str, Any], xjs_table: str, out_table: str) -> int:
     """Create `out_table` holding the case journey; returns its rows.
 
-    A folder without both court datasets (a project that generated only some datasets) has no journeys: the table
-    is made empty, with the same columns, rather than failing after the linkage itself has run.
+    Only called when the folder holds both court datasets: the pipeline's plan (`linkage.pipeline.plan`) leaves the
+    journey out, and says so, for a folder generated without them.
     """
-    select = journey_sql(cfg, xjs_table)
-    if not all(_present(con, cfg["cases"][side]) for side in ("mags", "crown")):
-        select = "SELECT NULL::VARCHAR AS mags_case_id_hash, NULL::VARCHAR AS crown_case_id_hash WHERE false"
-    con.execute(f"CREATE OR REPLACE TABLE {out_table} AS {select}")
+    con.execute(f"CREATE OR REPLACE TABLE {out_table} AS {journey_sql(cfg, xjs_table)}")
     return con.execute(f"SELECT count(*) FROM {out_table}").fetchall()[0][0]

@@ -64,6 +64,7 @@ class Plan:
     sources: list[dict[str, Any]]
     journey_datasets: tuple[str, ...]  # empty when the folder lacks one of them: no case journey
     truth: bool
+    journey_truth: bool  # the truth holds the true case journeys, to score the journey against
     note: str | None
 
     @property
@@ -95,7 +96,8 @@ def plan(folder: Path, cfg: dict[str, Any]) -> Plan:
         )
     if not truth:
         notes.append(f"{folder} has no {TRUTH}/: linking without scoring the result against the truth")
-    return Plan(sources, needed if journey else (), truth, "; ".join(notes) or None)
+    journey_truth = journey and truth and f"{TRUTH}.case_journey" in manifest["tables"]
+    return Plan(sources, needed if journey else (), truth, journey_truth, "; ".join(notes) or None)
 
 
 def _source_map_sql(sources: list[dict[str, Any]]) -> str:
@@ -216,7 +218,7 @@ def run_linkage(
             con, _truth_sql(sources, PERSON_IDS_TABLE, "estimated_person_id", per_dataset=True)
         ),
     }
-    if what.journey and "truth.case_journey" in read_manifest(folder)["tables"]:
+    if what.journey_truth:
         evaluation["case_journey"] = pair_metrics(
             con,
             f"SELECT mags_case_id_hash AS a, crown_case_id_hash AS b FROM {JOURNEY_TABLE}",

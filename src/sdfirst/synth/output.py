@@ -140,6 +140,9 @@ def _with_statistics(schema: pa.Schema) -> list[str] | bool:
     return [field.name for field in schema if not pa.types.is_string(field.type)] or False
 
 
+_PARTIAL = ".{name}.partial-"  # then the process id: a temporary folder beside the destination
+
+
 def temporary_folder(out: Path) -> Path:
     """A fresh temporary folder beside the destination (same file system, so the final rename is atomic).
 
@@ -156,9 +159,6 @@ def temporary_folder(out: Path) -> Path:
     except OSError as exc:
         raise DataFirstError(f"cannot write to {out.parent}: {exc.strerror or exc}") from None
     return tmp
-
-
-_PARTIAL = ".{name}.partial-"
 
 
 def clear_stale(out: Path) -> list[Path]:
