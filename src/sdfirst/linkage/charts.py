@@ -83,32 +83,16 @@ def _json_value(value: Any) -> Any:
     return float(value) if isinstance(value, Decimal) else str(value)
 
 
-#: Significant figures kept of every number in a chart's spec: more than any chart or tooltip shows, and few enough
-#: that the last-digit noise of DuckDB's parallel sums (in EM's parameters) does not change a notebook's saved output.
-SIGNIFICANT_FIGURES = 8
-
-
-def _rounded(value: Any) -> Any:
-    """`value` (a chart spec, or any part of one) with every finite float cut to SIGNIFICANT_FIGURES figures."""
-    if isinstance(value, float) and math.isfinite(value):
-        return float(f"{value:.{SIGNIFICANT_FIGURES}g}")
-    if isinstance(value, dict):
-        return {key: _rounded(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [_rounded(item) for item in value]
-    return value
-
-
 class OfflineChart:
     """A Splink chart that a notebook shows with the chart libraries of the book's own files.
 
     Its HTML is a `<div>` and a script that loads `vega.js`, `vega-lite.js` and `vega-embed.js` from `base` (once
-    per page, however many charts it has) and embeds Splink's spec as SVG, its numbers to SIGNIFICANT_FIGURES
-    figures. Nothing is fetched from another host.
+    per page, however many charts it has) and embeds Splink's spec, unchanged, as SVG. Nothing is fetched from
+    another host.
     """
 
     def __init__(self, chart: Any, base: str = PAGE_TO_ASSETS, name: str = "chart"):
-        self.spec = _rounded(chart.chart_dict if hasattr(chart, "chart_dict") else dict(chart))
+        self.spec = chart.chart_dict if hasattr(chart, "chart_dict") else dict(chart)
         self.base = base
         self.name = re.sub(r"[^a-z0-9-]", "-", name.lower())
 
