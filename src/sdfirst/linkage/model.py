@@ -33,17 +33,20 @@ def _columns_reversed(spec: dict[str, Any]):
 
 
 def comparison(spec: dict[str, Any]):
-    """One comparison from its spec: `type` (a splink.comparison_library class), `column`, and its arguments."""
+    """One comparison from its spec: `type` (a splink.comparison_library class), `column` (or `columns`, for a
+    class that compares several, such as ForenameSurnameComparison), and its arguments."""
     spec = dict(spec)
     if spec["type"] == "ColumnsReversed":
         return _columns_reversed(spec)
     kind = spec.pop("type")
-    column = spec.pop("column")
+    columns = [spec.pop("column")] if "column" in spec else list(spec.pop("columns", []))
     tf = spec.pop("term_frequency_adjustments", False)
     creator = getattr(cl, kind, None)
     if creator is None:
         raise DataFirstError(f"linkage.yaml: unknown comparison type {kind!r}")
-    made = creator(column, **spec)
+    if not columns:
+        raise DataFirstError(f"linkage.yaml: comparison {kind} names no column (`column` or `columns`)")
+    made = creator(*columns, **spec)
     return made.configure(term_frequency_adjustments=True) if tf else made
 
 

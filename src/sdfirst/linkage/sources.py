@@ -53,6 +53,17 @@ def source_sql(source: dict[str, Any], min_name_length: int) -> str:
         FROM "{source["dataset"]}"."{source["table"]}" {where}"""
 
 
+def derived_sql(cfg: dict[str, Any]) -> str:
+    """The derived columns of linkage.yaml (`cleaning.derived`: name -> SQL over the cleaned common columns), as
+    `, expr AS name` items of a SELECT list; empty when there are none.
+
+    They are computed once, after cleaning, so that the model can compare them (e.g. the full name, whose
+    term frequencies are those of the pair of names together, not the product of the two).
+    """
+    derived = cfg["cleaning"].get("derived") or {}
+    return "".join(f', {expr} AS "{name}"' for name, expr in derived.items())
+
+
 def available_sources(folder: Path, cfg: dict[str, Any]) -> list[dict[str, Any]]:
     """The configured sources whose table the folder holds (a folder may have been generated for some datasets)."""
     manifest = read_manifest(folder)
@@ -72,7 +83,7 @@ def load_person_records(
     """Create `table` in the connection: every person record of every source, sorted by unique_id."""
     min_length = cfg["cleaning"]["min_name_length"]
     union = "\nUNION ALL\n".join(source_sql(s, min_length) for s in sources)
-    con.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM ({union}) ORDER BY unique_id")
+    con.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT *{derived_sql(cfg)} FROM ({union}) ORDER BY unique_id")
     rows, distinct = con.execute(f"SELECT count(*), count(DISTINCT unique_id) FROM {table}").fetchall()[0]
     if rows != distinct:
         raise DataFirstError(f"person record ids are not unique across the sources ({rows - distinct} repeated)")
