@@ -1,12 +1,20 @@
-"""Benchmark the linkage pipeline end to end at about 1 million person records, against Splink's published figure.
+"""Benchmark the linkage pipeline end to end at 1 million (or 10 million) person records, beside Splink's figure.
 
-    .venv/bin/python benchmarks/linkage_benchmark.py                      # ~1,000,000 records (1,430,000 people)
-    .venv/bin/python benchmarks/linkage_benchmark.py --people 100000      # the default data size
+    .venv/bin/python benchmarks/linkage_benchmark.py                        # ~1,000,000 records, seed 1001
+    .venv/bin/python benchmarks/linkage_benchmark.py --seed 2024            # another seed no test uses
+    .venv/bin/python benchmarks/linkage_benchmark.py --records 10000000 --out-dir /big/disk
+    .venv/bin/python benchmarks/linkage_benchmark.py --data DIR --blocking  # an existing folder; pairs per rule first
 
 The person records per person are measured on a small folder first, and the number of people is set to give
---records person records (1,430,000 people at seed 42 give 1,004,343). The generated folder is written under
---out-dir (a temporary folder by default) and deleted at the end. The linkage runs in a fresh Python process, so
-that its peak memory (maximum resident set size) is its own.
+--records person records (about 0.84 a person). Only the datasets the linkage reads are generated (and the truth).
+The folder is written under --out-dir (a temporary folder by default) and deleted at the end, unless --data names
+an existing one. The default seed, 1001, is one no test fixes, so the quality printed is that of unseen data.
+
+The linkage runs in a fresh Python process, so that its peak memory (maximum resident set size) is its own, with
+DuckDB's memory_limit and temp_directory set (DuckDB spills to disk past the limit; the resident set also holds
+Python and Splink, so the limit is set below the 8 GB target). --blocking first counts the pairs each blocking rule
+of linkage.yaml makes, exactly, with Splink's `count_comparisons_from_blocking_rules`: pairs grow with the square
+of a block's size, so a rule that is cheap at 1 million records can explode at 10 million.
 """
 
 from __future__ import annotations
@@ -22,18 +30,42 @@ import time
 from pathlib import Path
 
 SPLINK_PUBLISHED_RECORDS_PER_SECOND = 1_000_000 / 60  # "about a million records on a laptop in around a minute"
-TARGET_SECONDS_AT_1M = 180.0
-TARGET_F1 = 0.95
+TARGET_SECONDS = {1_000_000: 180.0, 10_000_000: 900.0}  # by records linked (the nearest of the two sizes)
+TARGET_F1 = 0.98
+TARGET_B3_F1 = 0.975
+TARGET_PEAK_MB = 8 * 1024
 PROBE_PEOPLE = 100_000
+DEFAULT_SEED = 1001  # no test fixes it
 
 _LINK = """
 import json, sys, time
-from sdfirst.linkage import link
+import sdfirst.linkage.pipeline as pipeline
+memory_limit, temp_directory = sys.argv[2], sys.argv[3]
+plain_connect = pipeline.connect
+
+def connect(*args, **kwargs):
+    con = plain_connect(*args, **kwargs)
+    con.execute(f"SET memory_limit = '{memory_limit}'")
+    con.execute(f"SET temp_directory = '{temp_directory}'")
+    con.execute("SET preserve_insertion_order = false")
+    return con
+
+pipeline.connect = connect  # the benchmark's own limits; link() itself leaves DuckDB at its defaults
 start = time.perf_counter()
-evaluation = link(sys.argv[1], overwrite=True)
+evaluation = pipeline.link(sys.argv[1], overwrite=True, progress=lambda m: print(m, file=sys.stderr, flush=True))
 evaluation["wall_seconds"] = time.perf_counter() - start
 print(json.dumps(evaluation))
 """
+
+
+def _datasets() -> list[str]:
+    """The datasets linkage.yaml links (and the case journey's), the only ones a linkage benchmark needs."""
+    from sdfirst.linkage import load_config
+
+    cfg = load_config()
+    cases = [cfg["cases"][side]["dataset"] for side in ("mags", "crown")]
+    needed = [s["dataset"] for s in cfg["sources"]] + cases
+    return list(dict.fromkeys(needed))
 
 
 def _records(folder: Path) -> int:
@@ -51,61 +83,115 @@ def people_for(records: int, seed: int, work: Path) -> int:
     from sdfirst.synth import generate
 
     probe = work / "probe"
-    generate(probe, people=PROBE_PEOPLE, seed=seed)
+    generate(probe, people=PROBE_PEOPLE, seed=seed, datasets=_datasets())
     per_person = _records(probe) / PROBE_PEOPLE
     shutil.rmtree(probe)
     return int(round(records / per_person / 10_000) * 10_000)
+
+
+def blocking_counts(folder: Path) -> None:
+    """Print the exact pairs each blocking rule of linkage.yaml makes on the folder (and their union)."""
+    from splink import DuckDBAPI
+    from splink.blocking_analysis import count_comparisons_from_blocking_rules
+
+    from sdfirst.database import connect
+    from sdfirst.linkage import load_config
+    from sdfirst.linkage.model import _rule
+    from sdfirst.linkage.sources import PERSON_TABLE, available_sources, load_person_records
+
+    cfg = load_config()
+    con = connect(folder, datasets=_datasets())
+    records = load_person_records(con, available_sources(folder, cfg), cfg)
+    start = time.perf_counter()
+    rules = cfg["model"]["blocking_rules_to_generate_predictions"]
+    counted = count_comparisons_from_blocking_rules(
+        DuckDBAPI(connection=con).register(PERSON_TABLE),
+        blocking_rules=[_rule(r) for r in rules],
+        link_type=cfg["model"]["link_type"],
+        record_sample_proportion=1.0,
+    )
+    print(f"blocking rules on {records:,} records (exact, {time.perf_counter() - start:.0f} s):")
+    for rule, row in zip(rules, counted, strict=True):
+        adds, total = row["marginal_comparison_count"], row["cumulative_comparison_count"]
+        print(f"  {rule!s:55} adds {adds:>14,} (total {total:,})")
+    con.close()
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--records", type=int, default=1_000_000, help="person records to aim for (1,000,000)")
     parser.add_argument("--people", type=int, help="people to simulate (default: measured to give --records)")
-    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help=f"generator seed ({DEFAULT_SEED})")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--out-dir", help="where to generate (a temporary folder by default)")
+    parser.add_argument("--data", help="link this generated folder instead of generating one (it is kept)")
+    parser.add_argument("--memory-limit", default="6GB", help="DuckDB's memory_limit for the linkage (6GB)")
+    parser.add_argument("--blocking", action="store_true", help="count each blocking rule's pairs first")
     args = parser.parse_args()
 
+    from sdfirst.database import read_manifest
     from sdfirst.synth import generate
 
     work = Path(tempfile.mkdtemp(prefix="link-bench-", dir=args.out_dir))
     try:
-        people = args.people or people_for(args.records, args.seed, work)
-        folder = work / "data"
-        start = time.perf_counter()
-        generate(folder, people=people, seed=args.seed, workers=args.workers)
-        print(f"generated {people:,} people in {time.perf_counter() - start:.1f} s")
+        if args.data:
+            folder = Path(args.data)
+            manifest = read_manifest(folder)
+            people, seed = manifest["people"], manifest["seed"]
+            print(f"linking {folder} ({people:,} people, seed {seed})")
+        else:
+            seed = args.seed
+            people = args.people or people_for(args.records, seed, work)
+            folder = work / "data"
+            start = time.perf_counter()
+            generate(folder, people=people, seed=seed, workers=args.workers, datasets=_datasets())
+            print(f"generated {people:,} people (seed {seed}) in {time.perf_counter() - start:.1f} s")
+        if args.blocking:
+            blocking_counts(folder)
 
         start = time.perf_counter()
-        run = subprocess.run([sys.executable, "-c", _LINK, str(folder)], capture_output=True, text=True, check=True)
+        spill = work / "duckdb-spill"
+        run = subprocess.run(
+            [sys.executable, "-c", _LINK, str(folder), args.memory_limit, str(spill)],
+            stdout=subprocess.PIPE,
+            text=True,
+            check=True,
+        )
         seconds = time.perf_counter() - start  # includes start-up and imports
         evaluation = json.loads(run.stdout.strip().splitlines()[-1])
         peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
-    records, f1 = evaluation["records"], evaluation["xjs"]["pairwise_f1"]
+    records, x = evaluation["records"], evaluation["xjs"]
     rate = records / seconds
-    print(f"linked {records:,} person records of {people:,} people (seed {args.seed})")
+    print(f"linked {records:,} person records of {people:,} people (seed {seed})")
     print(
         f"  end to end {seconds:.1f} s (pipeline {evaluation['seconds']:.1f} s, of which training "
-        f"{evaluation['seconds_training']:.1f} s); peak memory {peak_mb:,.0f} MB"
+        f"{evaluation['seconds_training']:.1f} s); peak memory {peak_mb:,.0f} MB (DuckDB memory_limit "
+        f"{args.memory_limit}); {evaluation['scored_pairs']:,} pairs at or above the lowest threshold"
     )
     print(
         f"  {rate:,.0f} records/s; Splink's published figure about {SPLINK_PUBLISHED_RECORDS_PER_SECOND:,.0f}/s "
         f"(1 million records in around a minute on a laptop): {rate / SPLINK_PUBLISHED_RECORDS_PER_SECOND:.2f} x"
     )
-    x = evaluation["xjs"]
     print(
-        f"  estimated_xjs_id: pairwise precision {x['pairwise_precision']:.4f} recall {x['pairwise_recall']:.4f} "
-        f"F1 {f1:.4f}; B-cubed F1 {x['b3_f1']:.4f}; people found exactly {x['exact_person_share']:.2%}"
+        f"  estimated_xjs_id at {evaluation['threshold']}: pairwise precision {x['pairwise_precision']:.4f} "
+        f"recall {x['pairwise_recall']:.4f} F1 {x['pairwise_f1']:.4f}; B-cubed precision {x['b3_precision']:.4f} "
+        f"recall {x['b3_recall']:.4f} F1 {x['b3_f1']:.4f}; people found exactly {x['exact_person_share']:.2%}"
     )
     if "case_journey" in evaluation:
         cj = evaluation["case_journey"]
         print(f"  mags_crown_journey: precision {cj['precision']:.4f} recall {cj['recall']:.4f}")
-    ok = f1 >= TARGET_F1 and (records < 900_000 or seconds <= TARGET_SECONDS_AT_1M)
-    print(f"targets (F1 >= {TARGET_F1}; 1M records in <= {TARGET_SECONDS_AT_1M:.0f} s): {'met' if ok else 'MISSED'}")
-    return 0 if ok else 1
+    size = min(TARGET_SECONDS, key=lambda n: abs(n - records))
+    checks = {
+        f"pairwise F1 >= {TARGET_F1}": x["pairwise_f1"] >= TARGET_F1,
+        f"B-cubed F1 >= {TARGET_B3_F1}": x["b3_f1"] >= TARGET_B3_F1,
+        f"{size:,} records in <= {TARGET_SECONDS[size]:.0f} s": seconds <= TARGET_SECONDS[size],
+        f"peak memory <= {TARGET_PEAK_MB:,} MB": peak_mb <= TARGET_PEAK_MB,
+    }
+    print("targets: " + "; ".join(f"{name} {'met' if ok else 'MISSED'}" for name, ok in checks.items()))
+    return 0 if all(checks.values()) else 1
 
 
 if __name__ == "__main__":
