@@ -305,21 +305,33 @@ def edited_specs(tmp_path, monkeypatch):
 SPEC_EDITS = {
     "misspelt key": (
         "recording_errors.yaml",
-        "  forename_nickname: 0.04",
-        "  forename_nicknames: 0.04",
-        "default: unknown key 'forename_nicknames' (did you mean 'forename_nickname'?)",
+        "    forename: {nickname: 0.04,",
+        "    forename: {nicknames: 0.04,",
+        "default.columns.forename: unknown key 'nicknames' (did you mean 'nickname'?)",
     ),
     "misspelt key in an override": (
         "recording_errors.yaml",
-        "    alias: 0.03",
-        "    alais: 0.03",
-        "datasets.prison: unknown key 'alais' (did you mean 'alias'?)",
+        "      surname: {alias: 0.03}",
+        "      surname: {alais: 0.03}",
+        "datasets.prison.columns.surname: unknown key 'alais' (did you mean 'alias'?)",
     ),
     "misspelt error kind": (
         "recording_errors.yaml",
-        "  - dob_shifted ",
-        "  - dob_shift ",
-        "order[9]: unknown value 'dob_shift' (did you mean 'dob_shifted'?)",
+        "  - date_of_birth.shifted ",
+        "  - date_of_birth.shift ",
+        "order[9]: unknown value 'date_of_birth.shift' (did you mean 'date_of_birth.shifted'?)",
+    ),
+    "an error kind listed twice": (
+        "recording_errors.yaml",
+        "  - date_of_birth.shifted ",
+        "  - date_of_birth.defaulted ",
+        "order[9]: 'date_of_birth.defaulted' is listed twice",
+    ),
+    "an error kind left out of the order": (
+        "recording_errors.yaml",
+        "  - sex.other ",
+        "",
+        "order: missing 'sex.other' (every one must be listed once)",
     ),
     "missing key": (
         "linkage.yaml",
@@ -387,11 +399,14 @@ def test_every_shipped_spec_file_has_a_shape_and_passes():
 
 
 def test_the_error_kinds_of_the_schema_are_the_generator_s():
-    """The kinds the schema allows are those recording.py applies (duplicate ids are made with the person ids)."""
+    """The cell-level kinds the schema allows are those recording.py applies, and each is a column and a type of
+    the default's tree; the row-level kinds are the two that `record` applies."""
     from sdfirst.synth.recording import ERRORS
 
     shape = spec_schema.shape_of("recording_errors.yaml")
-    assert set(shape["order"][0]["$one_of"]) == {*ERRORS, "duplicate_id"} == set(shape["default"])
+    tree = {f"{column}.{kind}" for column, kinds in shape["default"]["columns"].items() for kind in kinds}
+    assert set(shape["order"]["$each_once"]) == set(ERRORS) == tree
+    assert set(shape["default"]["rows"]) == {"omitted", "duplicate"}
 
 
 def test_the_shape_language():

@@ -167,7 +167,8 @@ def _merged(base: Any, change: Any, name: str, at: list[str], where: str) -> Any
     for key, value in change.items():
         path = [*at, str(key)]
         if key not in base and not spec_schema.names_key(name, path):
-            raise spec_schema.unknown_key(".".join(at), key, [str(k) for k in base]).prefixed(where)
+            known = spec_schema.named_keys(name, at) or [str(k) for k in base]
+            raise spec_schema.unknown_key(".".join(at), key, known).prefixed(where)
         out[key] = _merged(base.get(key), value, name, path, where)
     return out
 

@@ -226,7 +226,7 @@ def simulate_schooling(world) -> Schooling:
     # who is in state schools, and their recorded ethnicity
     state = rng.random(n) >= logistic(lin(par["scope"]["independent_school"]))
     eth = SimpleNamespace(ethnicity=p.ethnicity[person].astype(np.int16))
-    ethnicity_other(eth, rng, error_rates("moj_dfe")["ethnicity_other"], world)
+    ethnicity_other(eth, rng, error_rates("moj_dfe")["ethnicity.other"], world)
 
     # the grid of school years: address, schools
     year = academic_year_of(cohort[:, None], g[None, :] + 1)

@@ -23,7 +23,7 @@ from sdfirst.specs import load_yaml
 from sdfirst.synth import dates
 from sdfirst.synth.columns import either, labels
 from sdfirst.synth.ids import id_key, mix64, to_hex
-from sdfirst.synth.recording import dataset_person_ids, record_identity
+from sdfirst.synth.recording import record
 from sdfirst.synth.tables import Built
 from sdfirst.synth.world import Window, World
 
@@ -335,12 +335,6 @@ def organisation_keys(world: World, kind: str, index: np.ndarray) -> pa.Array:
     """Stable hashed party ids of organisations (a council, a company): the same in every chunk."""
     raw = np.asarray(index, dtype=np.uint64)
     return to_hex(mix64(raw ^ id_key(world.seed, kind)))
-
-
-def person_party_ids(world: World, dataset: str, person: np.ndarray, when: np.ndarray) -> pa.Array:
-    """The system's own party id of each person row (with the dataset's duplicate ids)."""
-    order = np.argsort(when, kind="stable")
-    return to_hex(dataset_person_ids(world, dataset, person, order))
 
 
 def scatter(values: pa.Array, rows: np.ndarray, n: int) -> pa.Array:
@@ -742,24 +736,23 @@ def _parties_table(world: World, cases: Cases, case_hash: pa.Array) -> Built:
     cfg = params()[DATASET]
     n = len(cases.p_case)
     rows = np.flatnonzero(cases.p_person >= 0)
-    person = cases.p_person[rows]
     when = cases.issue[cases.p_case[rows]]
-    ident = record_identity(world, DATASET, person, when, "family:parties", ethnicity_coding="broad_group")
-    ident = _role_missingness(world, cfg, cases.p_role[rows], ident)
+    order = np.argsort(when, kind="stable")
+    rec = record(world, DATASET, cases.p_person[rows], when, "family:parties", "broad_group", order=order)
+    rows = rows[rec.kept]  # a person omitted is not among the case's parties at all
+    ident = _role_missingness(world, cfg, cases.p_role[rows], rec.identity)
     org = cases.p_org >= 0
     party_id = pa.concat_arrays(
-        [
-            person_party_ids(world, DATASET, person, when),
-            organisation_keys(world, "family.local-authority", cases.p_org[org]),
-        ]
+        [to_hex(rec.person_ids), organisation_keys(world, "family.local-authority", cases.p_org[org])]
     )
     placed = np.r_[rows, np.flatnonzero(org)]
+    present = np.sort(placed)
     la_names = [n for r in world.hoods.regions for n in cfg["local_authorities"][r]]
     return Built(
         columns={
             "row_id_hash": world.ids(f"{DATASET}.parties.row", n),
             "case_number_hash": case_hash.take(pa.array(cases.p_case)),
-            "party_id": party_id.take(pa.array(np.argsort(placed, kind="stable"))),
+            "party_id": scatter(party_id.take(pa.array(np.argsort(placed, kind="stable"))), present, n),
             "party_role": as_strings(cases.p_role),
             "party_type": either(org, "Local authority", "Person"),
             "organisation_name": labels(la_names, np.maximum(cases.p_org, 0), missing=~org),
@@ -769,7 +762,7 @@ def _parties_table(world: World, cases: Cases, case_hash: pa.Array) -> Built:
             },
         },
         person=np.where(org, -1, cases.p_person).astype(np.int64),
-    )
+    ).rows(present)
 
 
 def _role_missingness(

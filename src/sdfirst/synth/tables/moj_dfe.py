@@ -30,13 +30,7 @@ from sdfirst.synth.education import (
 )
 from sdfirst.synth.ids import make_ids, to_hex
 from sdfirst.synth.offending import DISPOSAL_LABELS, offence_table
-from sdfirst.synth.recording import (
-    dataset_person_ids,
-    error_rates,
-    ethnicity_other,
-    ethnicity_strings,
-    record_identity,
-)
+from sdfirst.synth.recording import error_rates, ethnicity_other, ethnicity_strings, record
 from sdfirst.synth.tables import Built
 
 DATASET = "moj_dfe"
@@ -82,7 +76,7 @@ def _census(world, s: Schooling, pmr: pa.Array) -> tuple[Built, np.ndarray]:
     person = s.person[child]
     # ethnicity: the pupil's recorded value, recorded afresh now and then
     eth = SimpleNamespace(ethnicity=s.ethnicity[child].copy())
-    rate = error_rates(DATASET)["ethnicity_other"] * par["recording"]["ethnicity_row_share"]
+    rate = error_rates(DATASET)["ethnicity.other"] * par["recording"]["ethnicity_row_share"]
     ethnicity_other(eth, world.rng(f"{DATASET}:census-ethnicity"), rate, world)
     birth_year, birth_month, _ = dates.ymd(p.dob[person])
     sector = s.sector[child, g]
@@ -254,6 +248,10 @@ def _police(world, s: Schooling) -> tuple[Built, np.ndarray, np.ndarray]:
         & (off.date >= win.start)
         & (off.date <= off.outcome_date)
     )
+    coding = "pnc_self_defined"
+    order = np.lexsort((off.date[rows], off.person[rows]))
+    rec = record(world, DATASET, off.person[rows], off.outcome_date[rows], "moj_dfe.pnc", coding, order=order)
+    rows = rows[rec.kept]
     person, when, outcome = off.person[rows], off.date[rows], off.outcome_date[rows]
     cautioned = off.cautioned[rows]
     youth = age[rows] < 18
@@ -269,10 +267,7 @@ def _police(world, s: Schooling) -> tuple[Built, np.ndarray, np.ndarray]:
         4,
         np.where(~youth, 3, np.where(old_regime, np.where(first_caution, 0, 1), 2)),
     )
-    order = np.lexsort((when, person))
-    keys = dataset_person_ids(world, DATASET, person, order)
-    coding = "pnc_self_defined"
-    ident = record_identity(world, DATASET, person, outcome, "moj_dfe.pnc", ethnicity_coding=coding)
+    keys, ident = rec.person_ids, rec.identity
     t = offence_table()
     code = pa.array(off.code[rows].astype(np.int64))
     disposal = off.disposal[rows].astype(np.int64)

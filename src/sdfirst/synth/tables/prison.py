@@ -10,7 +10,7 @@ from sdfirst.specs import load_yaml
 from sdfirst.synth import dates
 from sdfirst.synth.columns import either, labels
 from sdfirst.synth.ids import to_hex
-from sdfirst.synth.recording import dataset_person_ids, record_identity, released_person_ids
+from sdfirst.synth.recording import record, released_person_ids
 from sdfirst.synth.tables import Built
 from sdfirst.synth.tables.common import age_years, dataset_window, identity, offence_columns
 
@@ -48,10 +48,12 @@ def _journeys(world, rng):
     j = world.custody.journeys
     window = dataset_window(world, DATASET)
     rows = np.flatnonzero(window.contains(j.start))
+    order = np.argsort(j.start[rows], kind="stable")
+    rec = record(world, DATASET, j.person[rows], j.start[rows], "prison", "nomis_label", order=order)
+    rows = rows[rec.kept]  # an omitted journey takes its assessments, incidents and licences with it
     person, start = j.person[rows], j.start[rows]
-    ident = record_identity(world, DATASET, person, start, "prison", "nomis_label")
-    order = np.argsort(start, kind="stable")
-    offender = to_hex(dataset_person_ids(world, DATASET, person, order))
+    ident = rec.identity
+    offender = to_hex(rec.person_ids)
     end = np.where(j.end[rows] > window.end, dates.NEVER, j.end[rows])
     establishment = _establishments(world, person, start, rng)
     columns = {
@@ -89,8 +91,10 @@ def _oasys(world, rng, rows, journey_cols) -> Built:
     jr = np.repeat(np.arange(len(rows)), count)
     seq = np.arange(len(jr)) - np.repeat(np.cumsum(count) - count, count)
     when = (first[jr] + seq * params["review_interval_days"]).astype(np.int32)
+    rec = record(world, DATASET, j.person[rows][jr], when, "oasys", "nomis_label")
+    jr, seq, when = jr[rec.kept], seq[rec.kept], when[rec.kept]
     person = j.person[rows][jr]
-    ident = record_identity(world, DATASET, person, when, "oasys", "nomis_label")
+    ident = rec.identity
     risk = world.people.risk[person]
     columns = {
         "row_id_hash": world.ids("prison.oasys_assessment.row", len(jr)),
