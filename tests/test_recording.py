@@ -204,6 +204,18 @@ def test_a_sex_left_unrecorded_is_not_misrecorded(world):
     assert rec.identity["sex"].null_count == len(world.people)
 
 
+def test_sex_is_misrecorded_at_about_its_rate(world):
+    """At the shipped rate, a small share of sexes disagree with the truth (none did before the error existed)."""
+    big = World(SEED, 0, 0, 20_000, Window.of_years(2000, 2023))
+    person, when, rec = _recorded(big, None, "prison")
+    truth = np.array(_true_identity(big, person, when)["sex"])
+    recorded = np.array(rec.identity["sex"].to_pylist(), dtype=object)
+    wrong = np.mean((recorded != truth) & (recorded != None))  # noqa: E711 (element-wise)
+    rate = error_rates("prison")["sex.other"]
+    assert 0 < rate <= 0.02
+    assert abs(wrong - rate) < 4 * np.sqrt(rate / len(person))
+
+
 # ---- row-level errors ----------------------------------------------------------------------------------
 
 
