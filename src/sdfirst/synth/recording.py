@@ -20,6 +20,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from sdfirst import spec_schema
 from sdfirst.specs import code_lists, load_yaml
 from sdfirst.synth import dates
 from sdfirst.synth.columns import either
@@ -37,6 +38,16 @@ def error_rates(dataset: str) -> dict[str, float]:
         mine = own.get("columns", {}).get(column, {})
         rates |= {f"{column}.{kind}": float(mine.get(kind, rate)) for kind, rate in kinds.items()}
     return rates
+
+
+def recording_datasets() -> list[str]:
+    """The datasets whose records pass through the recording errors (those the file's shape names)."""
+    return spec_schema.named_keys("recording_errors.yaml", ["datasets"])
+
+
+def applied_order() -> list[str]:
+    """Every error in the order `record` applies them: the row-level ones, then the file's `order`."""
+    return ["omitted", "duplicate", *load_yaml("recording_errors.yaml")["order"]]
 
 
 @dataclass
