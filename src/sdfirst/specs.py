@@ -71,7 +71,7 @@ def _read_yaml(path: Path, what: str) -> Any:
 
 @dataclass(frozen=True)
 class Overrides:
-    """Partial spec files keyed by file name (`{"recording_errors.yaml": {"default": {"forename_typo": 0.05}}}`),
+    """Partial spec files keyed by file name (`{"recording_errors.yaml": {"default": {"rows": {"omitted": 0.05}}}}`),
     with where they came from (the override file, or `config` for a mapping), which messages name."""
 
     source: str
@@ -101,7 +101,7 @@ def read_overrides(config: Mapping[str, Any] | str | Path | None) -> Overrides |
     else:
         source, files = str(config), _read_yaml(Path(config), "override file")
         if not isinstance(files, Mapping) or not files:
-            example = "recording_errors.yaml: {default: {forename_typo: 0.05}}"
+            example = "recording_errors.yaml: {default: {rows: {omitted: 0.05}}}"
             raise DataFirstError(f"{source}: expected spec file names with the keys to change, such as {example!r}")
     known = spec_files()
     for name, change in files.items():
