@@ -12,8 +12,9 @@ import numpy as np
 
 from sdfirst.specs import load_yaml
 from sdfirst.synth import dates
+from sdfirst.synth.codes import code_list
 from sdfirst.synth.courts import NONE
-from sdfirst.synth.offending import DISPOSAL, offence_table
+from sdfirst.synth.offending import offence_table
 
 
 @dataclass
@@ -45,7 +46,7 @@ def _spells(world, rng):
     """One spell per case with any time in custody: [start, end], with release and recall details."""
     params = load_yaml("justice.yaml")["custody"]
     c = world.courts.cases
-    custody = c.disposal == DISPOSAL["immediate_custody"]
+    custody = c.disposal == code_list("disposals")["immediate_custody"]
     remand = c.remanded
     case_end = np.where(c.crown_type >= 0, c.crown_result_date, c.mags_result_date)
     remand_days = np.where(remand, np.maximum(case_end - c.first_hearing, 0), 0)
@@ -100,10 +101,11 @@ def simulate_custody(world) -> Custody:
     first_spell[journey[order][::-1]] = order[::-1]
     remand_start = c.remanded[idx][first_spell]
     sentenced = np.zeros(n, dtype=bool)
-    np.logical_or.at(sentenced, journey, c.disposal[idx] == DISPOSAL["immediate_custody"])
+    sentence = c.disposal[idx] == code_list("disposals")["immediate_custody"]
+    np.logical_or.at(sentenced, journey, sentence)
     recalls = np.bincount(journey, weights=recalled[idx], minlength=n).astype(np.int64)
     length = np.zeros(n, dtype=np.int64)
-    np.maximum.at(length, journey, np.where(c.disposal[idx] == DISPOSAL["immediate_custody"], c.custody_days[idx], 0))
+    np.maximum.at(length, journey, np.where(sentence, c.custody_days[idx], 0))
     severity = offence_table().severity[c.code[idx]].astype(np.int64)
     best = np.lexsort((-severity, journey))
     code = np.zeros(n, dtype=np.int64)

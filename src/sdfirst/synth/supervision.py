@@ -9,7 +9,8 @@ import numpy as np
 
 from sdfirst.specs import code_lists, load_yaml
 from sdfirst.synth import dates
-from sdfirst.synth.offending import DISPOSAL, offence_table
+from sdfirst.synth.codes import code_list
+from sdfirst.synth.offending import offence_table
 
 ORDER, LICENCE, REPORT = 0, 1, 2
 COMPLETED, EXPIRED, BREACH, FURTHER_OFFENCE = range(4)
@@ -22,7 +23,7 @@ class Events:
     person: np.ndarray
     case: np.ndarray
     kind: np.ndarray  # ORDER, LICENCE, REPORT
-    disposal: np.ndarray  # DISPOSAL index of the sentence (-1 for reports)
+    disposal: np.ndarray  # index into the code list disposals (-1 for reports)
     referral: np.ndarray
     termination: np.ndarray
     reason: np.ndarray  # COMPLETED, EXPIRED, BREACH, FURTHER_OFFENCE
@@ -84,8 +85,9 @@ def _events(world, rng) -> Events:
     c = world.courts.cases
     cust = world.custody
     adult = ~c.youth
-    orders = adult & np.isin(c.disposal, [DISPOSAL["community_order"], DISPOSAL["suspended_sentence"]])
-    licences = adult & (c.disposal == DISPOSAL["immediate_custody"])
+    disposals = code_list("disposals")
+    orders = adult & np.isin(c.disposal, disposals.indices("community_order", "suspended_sentence"))
+    licences = adult & (c.disposal == disposals["immediate_custody"])
     reports = adult & (c.sentence_court == 1) & (rng.random(len(c)) < s["presentence_report"])
     o, li, r = np.flatnonzero(orders), np.flatnonzero(licences), np.flatnonzero(reports)
     case = np.concatenate([o, li, r])
@@ -150,7 +152,8 @@ def _breach_cases(rng, world, ev: Events) -> BreachCases:
     rows = np.flatnonzero((ev.reason == BREACH) & (rng.random(len(ev)) < s["breach_court_share"]))
     n = len(rows)
     custody = rng.random(n) < s["breach_resentence_custody"]
-    disposal = np.where(custody, DISPOSAL["immediate_custody"], DISPOSAL["fine"]).astype(np.int8)
+    disposals = code_list("disposals")
+    disposal = np.where(custody, disposals["immediate_custody"], disposals["fine"]).astype(np.int8)
     return BreachCases(
         person=ev.person[rows],
         hearing=(ev.termination[rows] + s["breach_hearing_delay_days"]).astype(np.int32),

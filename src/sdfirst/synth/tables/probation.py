@@ -7,9 +7,10 @@ import pyarrow as pa
 
 from sdfirst.specs import code_lists, load_yaml
 from sdfirst.synth import dates
+from sdfirst.synth.codes import code_list
 from sdfirst.synth.columns import labels
 from sdfirst.synth.ids import to_hex
-from sdfirst.synth.offending import DISPOSAL_KEYS, offence_table
+from sdfirst.synth.offending import offence_table
 from sdfirst.synth.recording import dataset_person_ids, record_identity, released_person_ids
 from sdfirst.synth.supervision import REPORT, requirement_codes
 from sdfirst.synth.tables import Built
@@ -23,7 +24,7 @@ def _disposal_labels(ev) -> pa.Array:
     s = load_yaml("justice.yaml")["supervision"]
     table = s["disposal_labels"]
     ora = ev.referral >= dates.day(str(s["ora_start"]))
-    key = np.where(ev.kind == REPORT, "presentence_report", np.array([*DISPOSAL_KEYS, "x"])[ev.disposal])
+    key = np.where(ev.kind == REPORT, "presentence_report", np.array([*code_list("disposals").keys, "x"])[ev.disposal])
     before = np.array([table[k][0] for k in key], dtype=object) if len(key) else np.array([], dtype=object)
     after = np.array([table[k][1] for k in key], dtype=object) if len(key) else np.array([], dtype=object)
     return pa.array(np.where(ora, after, before), type=pa.string())
