@@ -6,7 +6,6 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
-from sdfirst.specs import datasets
 from sdfirst.synth import dates
 from sdfirst.synth.codes import code_list
 from sdfirst.synth.ids import id_key, mix64, to_hex
@@ -31,8 +30,7 @@ def crown_case_ids(world, case_group: np.ndarray, case_type: np.ndarray) -> pa.A
 
 def dataset_window(world, dataset: str):
     """The user's years narrowed to the dataset's coverage."""
-    start, end = datasets()[dataset].coverage
-    return world.coverage(start, end)
+    return world.dataset_window(dataset)
 
 
 def identity(ident: dict[str, pa.Array], *names: str, **renamed: str) -> dict[str, pa.Array]:
