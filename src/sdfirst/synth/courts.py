@@ -20,6 +20,7 @@ from sdfirst.synth.offending import Offences, offence_codes, offence_table, simu
 from sdfirst.synth.sentencing import Convictions, pass_sentences
 
 NONE = -1  # no code: not at the Crown Court, not convicted, not sentenced
+MAGISTRATES, CROWN = 0, 1  # the court that passed sentence (Cases.sentence_court)
 
 
 @dataclass(frozen=True)
@@ -43,7 +44,7 @@ class Cases:
     crown_convicted: np.ndarray
     crown_result_date: np.ndarray
     convicted: np.ndarray  # finally convicted (after any appeal)
-    sentence_court: np.ndarray  # 0 magistrates, 1 Crown, NONE
+    sentence_court: np.ndarray  # MAGISTRATES, CROWN or NONE
     sentence_date: np.ndarray
     disposal: np.ndarray  # index into the code list disposals, NONE
     custody_days: np.ndarray  # immediate or suspended custody length; community order length
@@ -187,7 +188,7 @@ def simulate_courts(world) -> Courts:
         crown_convicted=c_convicted,
         crown_result_date=c_date,
         convicted=convicted,
-        sentence_court=np.where(convicted, sentenced_crown.astype(np.int8), NONE).astype(np.int8),
+        sentence_court=np.where(convicted, np.where(sentenced_crown, CROWN, MAGISTRATES), NONE).astype(np.int8),
         sentence_date=sentence_date,
         disposal=disposal,
         custody_days=np.where(convicted, sentences.length_days, 0),

@@ -7,6 +7,7 @@ import pyarrow as pa
 
 from sdfirst.synth import dates
 from sdfirst.synth.codes import code_list
+from sdfirst.synth.courts import CROWN
 from sdfirst.synth.offending import offence_table
 from sdfirst.synth.recording import record_identity
 from sdfirst.synth.tables import Built
@@ -48,7 +49,7 @@ def build(world) -> dict[str, Built]:
     receipt = c.crown_receipt[rows]
     code = c.code[rows].astype(np.int64)
     decided = c.crown_result_date[rows] <= window.end  # later outcomes are not in the extract yet
-    sentenced = (c.sentence_court[rows] == 1) & decided
+    sentenced = (c.sentence_court[rows] == CROWN) & decided
     disposal = np.where(sentenced, c.disposal[rows], -1)
     ident = record_identity(world, DATASET, person, receipt, "crown_court", "broad_group")
     row_ids = world.ids("crown_court.case_summary.row", len(rows))

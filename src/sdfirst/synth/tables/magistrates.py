@@ -8,6 +8,7 @@ import pyarrow as pa
 from sdfirst.synth import dates
 from sdfirst.synth.codes import code_list
 from sdfirst.synth.columns import either
+from sdfirst.synth.courts import MAGISTRATES
 from sdfirst.synth.offending import offence_table
 from sdfirst.synth.recording import record_identity
 from sdfirst.synth.tables import Built
@@ -49,7 +50,7 @@ def build(world) -> dict[str, Built]:
     offence_date = np.concatenate([c.offence_date[rows], breaches.hearing[b_rows]]).astype(np.int32)
     breach = np.r_[np.zeros(len(rows), bool), np.ones(len(b_rows), bool)]
     result = np.concatenate([c.mags_result[rows], np.full(len(b_rows), results["convicted"], np.int8)])
-    sentenced_here = np.concatenate([c.sentence_court[rows] == 0, np.ones(len(b_rows), bool)])
+    sentenced_here = np.concatenate([c.sentence_court[rows] == MAGISTRATES, np.ones(len(b_rows), bool)])
     disposal = np.concatenate([c.disposal[rows], breaches.disposal[b_rows]])
     disposal = np.where(sentenced_here, disposal, -1)
     result_date = np.concatenate([c.mags_result_date[rows], breaches.hearing[b_rows]]).astype(np.int32)

@@ -17,7 +17,6 @@ from sdfirst.synth.tables import Built
 from sdfirst.synth.tables.common import age_years, dataset_window, identity
 
 DATASET = "probation"
-EVENT_REASONS = ["Completed", "Expired", "Revoked following breach", "Revoked due to further offence"]
 
 
 def _disposal_labels(ev) -> pa.Array:
@@ -74,7 +73,7 @@ def build(world) -> dict[str, Built]:
         "disposal_type_description": _disposal_labels(sub),
         "referral_date": dates.to_arrow(referral),
         "termination_date": dates.to_arrow(np.where(ended, ev.termination[rows], dates.NEVER)),
-        "termination_reason_desc": labels(EVENT_REASONS, np.where(ended, ev.reason[rows], -1)),
+        "termination_reason_desc": code_list("termination_reasons").strings(np.where(ended, ev.reason[rows], -1)),
         "sentence_length_days": pa.array(ev.length_days[rows], mask=ev.kind[rows] == REPORT),
         "recall_count": ev.recalls[rows].astype(np.int64),
         "probation_area_desc": _areas(world, person, referral),
@@ -90,7 +89,8 @@ def _requirements(world, sup, rows, event_ids, window) -> Built:
     codes = requirement_codes()
     spec = code_lists()["requirements"]["codes"]
     units = load_yaml("justice.yaml")["supervision"]["requirement_lengths"]
-    reasons = list(code_lists()["requirement_termination_reasons"].values())
+    recorded = code_lists()["requirement_termination_reasons"]
+    reasons = [recorded[key] for key in code_list("termination_reasons").keys]
     kind = req.kind[keep]
     ended = req.end[keep] <= window.end
     columns = {
