@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
+from sdfirst.specs import load_yaml
 from sdfirst.synth import dates
 from sdfirst.synth.codes import code_list
 from sdfirst.synth.columns import either
@@ -34,6 +35,13 @@ def _proceedings(code: np.ndarray) -> pa.Array:
     tried = np.where(mode == "indictable", kinds["indictable"], kinds["either_way"])
     summary = np.where(mode == "summary", kinds["summary_non_motoring"], tried)
     return kinds.strings(np.where(motoring, kinds["summary_motoring"], summary))
+
+
+def _adult_or_youth(age: np.ndarray) -> pa.Array:
+    """An adult court, or the youth court for those under the courts' youth age at the first hearing."""
+    courts = code_list("adult_or_youth")
+    youth = age < load_yaml("justice.yaml")["courts"]["youth_under_age"]
+    return courts.strings(np.where(youth, courts["youth"], courts["adult"]))
 
 
 def build(world) -> dict[str, Built]:
@@ -75,7 +83,7 @@ def build(world) -> dict[str, Built]:
         **identity(ident, "forename", "surname", "date_of_birth", "sex", "ethnicity", "postcode"),
         "age_at_hearing": age_years(world, person, first),
         "court_name": court_names(world, person, first, " Magistrates' Court"),
-        "proceeding_type": either(age_years(world, person, first) < 18, "Youth", "Adult"),
+        "proceeding_type": _adult_or_youth(age_years(world, person, first)),
         "proceedings_type_desc": _proceedings(code),
         **offence_columns(code),
         "offence_date": dates.to_arrow(offence_date),
