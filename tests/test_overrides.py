@@ -229,3 +229,31 @@ def test_every_recording_error_rate_is_a_rate():
     shape = spec_schema.shape_of("recording_errors.yaml")
     assert {rule for rule in shape["default"].values()} == {"number 0..1"}
     assert json.dumps(shape["released_id_errors"]) == json.dumps({"split": "number 0..1", "merge": "number 0..1"})
+
+
+def _counts(folder: Path, table: str, column: str) -> dict[str, int]:
+    con = duckdb.connect()
+    rows = con.execute(
+        f"SELECT {column}, count(*) FROM read_parquet('{folder}/{table}/*.parquet') GROUP BY 1"
+    ).fetchall()
+    return {value: n for value, n in rows}
+
+
+def test_an_override_of_a_sentencing_share_and_of_a_code_label_reaches_the_courts(tmp_path, runs):
+    """Rates and code lists moved out of the Python are read at use time: every discharge made absolute, and the
+    guilty plea relabelled, change the magistrates' data of the same seed and nothing before sentence."""
+    change = {
+        "justice.yaml": {"sentencing": {"absolute_discharge_share": 1.0}},
+        "code_lists.yaml": {"pleas": {"codes": {"guilty": "Pleaded guilty"}}},
+    }
+    folder = tmp_path / "changed"
+    generate(folder, workers=1, config=change, datasets="magistrates", **SMALL)
+    plain = runs["plain"][0]
+    table = "magistrates/case_summary"
+    before, after = _counts(plain, table, "disposal_type"), _counts(folder, table, "disposal_type")
+    assert before["Conditional discharge"] > 0 and "Conditional discharge" not in after
+    discharges = before["Conditional discharge"] + before["Absolute discharge"]
+    assert after["Absolute discharge"] == discharges  # the same convictions, only the kind of discharge differs
+    pleas_before, pleas_after = _counts(plain, table, "plea"), _counts(folder, table, "plea")
+    assert "Guilty" not in pleas_after and pleas_after["Pleaded guilty"] == pleas_before["Guilty"]
+    assert specs.load_yaml("code_lists.yaml")["pleas"]["codes"]["guilty"] == "Guilty"  # forgotten after the run

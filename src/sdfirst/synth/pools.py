@@ -240,7 +240,7 @@ def _typos(name: str, draw: ScalarIntegers, k: int) -> list[str]:
     return out
 
 
-@dataclass
+@dataclass(frozen=True)
 class WeightedPool:
     """Indices into a name table and the cumulative weights to draw them with."""
 
@@ -251,7 +251,7 @@ class WeightedPool:
         return self.index[np.searchsorted(self.cumulative, rng.random(n) * self.cumulative[-1], side="right")]
 
 
-@dataclass
+@dataclass(frozen=True)
 class NameTable:
     """All names of one kind (forenames or surnames): the strings, their typo variants and nicknames."""
 
@@ -264,7 +264,7 @@ class NameTable:
         return self.names.take(pa.array(np.where(index < 0, 0, index), mask=mask))
 
 
-@dataclass
+@dataclass(frozen=True)
 class NamePools:
     forenames: NameTable
     surnames: NameTable
@@ -325,7 +325,7 @@ def name_pools(seed: int) -> NamePools:
     )
 
 
-@dataclass
+@dataclass(frozen=True)
 class Neighbourhoods:
     """Postcode sectors with their LSOA, deprivation decile and region, sorted by (region, decile)."""
 

@@ -24,7 +24,7 @@ def history() -> tuple[int, int]:
     return dates.day(span["start"]), dates.day(span["end"])
 
 
-@dataclass
+@dataclass(frozen=True)
 class People:
     """One chunk of people as parallel arrays (index i is the same person in every array)."""
 
