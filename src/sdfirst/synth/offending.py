@@ -18,8 +18,6 @@ from sdfirst.synth import dates
 from sdfirst.synth.codes import code_list
 from sdfirst.synth.population import history
 
-YEAR = dates.YEAR
-
 
 @dataclass(frozen=True)
 class OffenceTable:
@@ -105,7 +103,7 @@ def _age_grid(params: dict) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _ages_at(dob: np.ndarray, day: int) -> np.ndarray:
-    return (day - dob) / YEAR
+    return (day - dob) / dates.YEAR
 
 
 def _draw_recordable(world, rng) -> tuple[np.ndarray, np.ndarray]:
@@ -132,7 +130,7 @@ def _draw_recordable(world, rng) -> tuple[np.ndarray, np.ndarray]:
     person = np.repeat(np.arange(len(p), dtype=np.int64), counts)
     u = f_lo[person] + rng.random(len(person)) * (f_hi - f_lo)[person]
     age = np.interp(u, cdf, ages)
-    when = (p.dob[person] + age * YEAR).astype(np.int32)
+    when = (p.dob[person] + age * dates.YEAR).astype(np.int32)
     return person, np.clip(when, start, end)
 
 
@@ -143,7 +141,7 @@ def _draw_motoring(world, rng) -> tuple[np.ndarray, np.ndarray]:
     first, last = history()
     start = np.maximum(dates.add_years(p.dob, a0), first)
     end = np.minimum(dates.add_years(p.dob, a1), last)
-    years = np.maximum(end - start, 0) / YEAR
+    years = np.maximum(end - start, 0) / dates.YEAR
     rate = np.exp(params["log_rate"] + params["risk_effect"] * p.risk + params["male_effect"] * p.male)
     counts = rng.poisson(saturate(rate, params["max_rate"]) * years)
     person = np.repeat(np.arange(len(p), dtype=np.int64), counts)
@@ -177,7 +175,7 @@ def offence_codes(world, rng, person: np.ndarray, when: np.ndarray) -> np.ndarra
         + (~p.male[person])[:, None] * female[None, :]
         + p.risk[person][:, None] * slope[None, :]
         + p.acquisitive[person][:, None] * acquisitive[None, :]
-        + np.log(_young_violence(params["young_violence"], youngest, (when - p.dob[person]) / YEAR))[:, None]
+        + np.log(_young_violence(params["young_violence"], youngest, (when - p.dob[person]) / dates.YEAR))[:, None]
         * table.serious_violence[recordable][None, :]
     )
     gumbel = -np.log(-np.log(rng.random(logits.shape)))
@@ -196,7 +194,7 @@ def _cautions(world, rng, person, when, code) -> np.ndarray:
     """Whether each recordable offence ends in a caution: more often for the young and the first time."""
     params = load_yaml("justice.yaml")["offending"]["caution"]
     table = offence_table()
-    youth = (when - world.people.dob[person]) / YEAR < params["youth_under_age"]
+    youth = (when - world.people.dob[person]) / dates.YEAR < params["youth_under_age"]
     first = np.r_[True, person[1:] != person[:-1]]
     p = np.where(
         youth,
@@ -215,7 +213,7 @@ def _co_defendants(world, rng, person, when, code, prosecuted):
     lead = np.flatnonzero(eligible & (rng.random(len(person)) < params["probability"]))
     offenders = np.unique(person)
     partner = offenders[rng.integers(0, len(offenders), len(lead))] if len(offenders) else lead
-    old_enough = (when[lead] - world.people.dob[partner]) / YEAR >= params["min_age"]
+    old_enough = (when[lead] - world.people.dob[partner]) / dates.YEAR >= params["min_age"]
     keep = old_enough & (partner != person[lead])
     return lead[keep], partner[keep]
 
