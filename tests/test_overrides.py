@@ -162,6 +162,14 @@ REFUSED = {
         {"population.yaml": {"people": {"share_male": "half"}}},
         "population.yaml: people.share_male: expected a number, got 'half'",
     ),
+    "a misspelt code of a code list the courts read by key": (
+        {"code_lists.yaml": {"pleas": {"codes": {"guilty_": "Guilty"}}}},
+        "code_lists.yaml: pleas.codes: unknown key 'guilty_' (did you mean 'guilty'?)",
+    ),
+    "a negative spread of a risk score moved out of the prison builder": (
+        {"justice.yaml": {"oasys": {"rosh": {"noise_sd": -1}}}},
+        "justice.yaml: oasys.rosh.noise_sd: expected a number of at least 0, got -1",
+    ),
     "misspelt file": (
         {"recording_error.yaml": {"default": {}}},
         "unknown spec file 'recording_error.yaml' (did you mean 'recording_errors.yaml'?)",
