@@ -19,26 +19,28 @@ import pyarrow.compute as pc
 from sdfirst.synth import dates
 from sdfirst.synth.columns import either, labels
 from sdfirst.synth.ids import id_key, mix64
-from sdfirst.synth.pools import company_names
-from sdfirst.synth.recording import record_identity
-from sdfirst.synth.rng import rng_global
-from sdfirst.synth.tables import Built
-from sdfirst.synth.tables.family import (
+from sdfirst.synth.parties import (
     adult_latest,
-    as_strings,
     candidates,
     chain_events,
-    court_names,
     coverage,
     draw_index,
     in_issue_order,
     match,
-    organisation_keys,
     params,
     partners,
+    sector_of,
+)
+from sdfirst.synth.pools import company_names
+from sdfirst.synth.recording import record_identity
+from sdfirst.synth.rng import rng_global
+from sdfirst.synth.tables import Built
+from sdfirst.synth.tables.party_columns import (
+    as_strings,
+    court_names,
+    organisation_keys,
     person_party_ids,
     scatter,
-    sector_of,
     sequence_in_group,
 )
 from sdfirst.synth.world import Window, World
