@@ -9,8 +9,9 @@ machinery and nothing of either court: `family_courts` and `civil_courts` call i
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import pyarrow as pa
@@ -21,6 +22,7 @@ from sdfirst.synth.columns import labels
 from sdfirst.synth.world import Window, World
 
 PARAMS = "family_civil.yaml"
+T = TypeVar("T")
 DAYS_18 = 6575  # at least 18 calendar years in days (18 * 365 + 5 leap days)
 
 
@@ -69,7 +71,7 @@ def draw_index(world: World, rng: np.random.Generator, window: Window, index: di
     return person, issue
 
 
-@dataclass
+@dataclass(frozen=True)
 class Candidates:
     """People of one sex (or all) sorted by date of birth, to find people of a given age quickly."""
 
@@ -157,7 +159,7 @@ def partners(
     return second
 
 
-@dataclass
+@dataclass(frozen=True)
 class Chain:
     """Events of a batch of cases: rows (case, day, type, category) and the day each case closed.
 
@@ -255,6 +257,16 @@ def _chain_names(chains: dict[str, list]) -> list[str]:
     )
 
 
+def play_chains(
+    rng: np.random.Generator, types: dict[str, Any], chains: dict[str, list], case_type: np.ndarray, issue: np.ndarray
+) -> Chain:
+    """Events of cases whose type's spec names its chain (`events`): see chain_events."""
+    chain_of = np.empty(len(issue), dtype=object)
+    for name, spec in types.items():
+        chain_of[case_type == name] = spec["events"]
+    return chain_events(rng, chains, chain_of, issue)
+
+
 def chain_events(
     rng: np.random.Generator, chains: dict[str, list], chain_of_case: np.ndarray, issue: np.ndarray
 ) -> Chain:
@@ -279,8 +291,9 @@ def chain_events(
     return Chain(case[order], day[order], event[order], category[order], closed, names)
 
 
-def in_issue_order(cases: Any, rng: np.random.Generator) -> Any:
-    """Put cases in issue-date order (ties at random), carrying their party rows and related-case links.
+def in_issue_order(cases: T, rng: np.random.Generator) -> T:
+    """The cases (a dataclass of case arrays and `p_` party arrays) in issue-date order, ties at random, with
+    their party rows and related-case links carried along and party rows sorted by case.
 
     Cases are generated person by person; left in that order, neighbouring rows would give away who is the
     same person, which a linkage exercise must not be able to read off the row order.
@@ -289,19 +302,17 @@ def in_issue_order(cases: Any, rng: np.random.Generator) -> Any:
     order = np.lexsort((rng.random(n), cases.issue))
     new_of = np.empty(n, dtype=np.int64)
     new_of[order] = np.arange(n)
-    for name in cases.__dataclass_fields__:
+    moved: dict[str, np.ndarray] = {}
+    for name in (f.name for f in dataclasses.fields(cases)):
         value = getattr(cases, name)
         if name == "p_case":
-            setattr(cases, name, new_of[value])
+            moved[name] = new_of[value]
         elif name == "related":
-            setattr(cases, name, np.where(value[order] >= 0, new_of[np.maximum(value[order], 0)], -1))
-        elif not name.startswith("p_"):
-            setattr(cases, name, value[order])
-    rows = np.lexsort((np.arange(len(cases.p_case)), cases.p_case))
-    for name in cases.__dataclass_fields__:
-        if name.startswith("p_"):
-            setattr(cases, name, getattr(cases, name)[rows])
-    return cases
+            moved[name] = np.where(value[order] >= 0, new_of[np.maximum(value[order], 0)], -1)
+        else:
+            moved[name] = value if name.startswith("p_") else value[order]
+    rows = np.lexsort((np.arange(len(moved["p_case"])), moved["p_case"]))
+    return dataclasses.replace(cases, **{k: v[rows] if k.startswith("p_") else v for k, v in moved.items()})
 
 
 def region_of(world: World, person: np.ndarray, when: np.ndarray) -> np.ndarray:
