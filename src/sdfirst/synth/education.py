@@ -130,7 +130,7 @@ def _gamma(rng: np.random.Generator, par: dict, n: int) -> np.ndarray:
 # ---------------------------------------------------------------------------------------------------------
 
 
-@dataclass
+@dataclass(frozen=True)
 class Schooling:
     """The schooling and social care of the chunk's children in scope.
 

@@ -1,9 +1,9 @@
-"""The MoJ-DfE share: Police National Computer offending histories and National Pupil Database records.
+"""The MoJ-DfE share's tables: Police National Computer offending histories and National Pupil Database records.
 
-The NPD tables come from :mod:`sdfirst.synth.education`; the PNC table from the shared offending process
-(`world.offending`), restricted to cautions and convictions of people in scope. The two sides are released
-pre-matched and without names: NPD rows carry a pupil matching reference, PNC rows a PNC person id, and
-`matched_lookup` is the data owners' (imperfect) match between them.
+Nothing is simulated here. The NPD tables map the schooling and care of :mod:`sdfirst.synth.education`; the PNC
+table maps the police records and `matched_lookup` the data owners' match of :mod:`sdfirst.synth.data_share`.
+The two sides are released pre-matched and without names: NPD rows carry a pupil matching reference, PNC rows a
+PNC person id (with the recording errors of `recording_errors.yaml`), and the lookup joins them.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import pyarrow.compute as pc
 from sdfirst.specs import load_yaml
 from sdfirst.synth import dates
 from sdfirst.synth.columns import Deferred, defer, either, labels, taken_from
+from sdfirst.synth.data_share import extract_police_records, match_pupils
 from sdfirst.synth.education import (
     YEAR_GROUPS,
     Schooling,
@@ -237,38 +238,10 @@ def _children_looked_after(world, s: Schooling, pmr: pa.Array) -> Built:
 
 
 def _police(world, s: Schooling) -> tuple[Built, np.ndarray, np.ndarray]:
-    """pnc_offences: cautions and convictions of people in scope; returns the table, pnc keys and persons."""
-    pol = load_yaml("education.yaml")["police"]
+    """pnc_offences: the share's police records; returns the table, each row's PNC key and true person."""
+    pol = extract_police_records(world, s)
     off = world.offending
-    in_scope = np.zeros(len(world.people), dtype=bool)
-    in_scope[s.person] = True
-    win = world.coverage(str(pol["first_day"]), str(pol["last_day"]))
-    dob = world.people.dob[off.person]
-    age = dates.age_on(dob, off.date)
-    dealt = off.recordable & (off.cautioned | off.convicted)
-    rows = np.flatnonzero(
-        dealt
-        & in_scope[off.person]
-        & (age >= 10)
-        & win.contains(off.outcome_date)
-        & (off.date >= win.start)
-        & (off.date <= off.outcome_date)
-    )
-    person, when, outcome = off.person[rows], off.date[rows], off.outcome_date[rows]
-    cautioned = off.cautioned[rows]
-    youth = age[rows] < 18
-    # reprimand for a youth's first caution, final warning after, until youth cautions came in
-    first_caution = np.ones(len(rows), dtype=bool)
-    if len(rows):
-        c_rows = np.flatnonzero(cautioned)
-        prev_same = np.r_[False, person[c_rows][1:] == person[c_rows][:-1]]
-        first_caution[c_rows] = ~prev_same
-    old_regime = outcome < dates.day(str(pol["youth_caution_from"]))
-    category = np.where(
-        ~cautioned,
-        4,
-        np.where(~youth, 3, np.where(old_regime, np.where(first_caution, 0, 1), 2)),
-    )
+    rows, person, when, outcome = pol.rows, pol.person, pol.date, pol.outcome_date
     order = np.lexsort((when, person))
     keys = dataset_person_ids(world, DATASET, person, order)
     coding = "pnc_self_defined"
@@ -282,15 +255,15 @@ def _police(world, s: Schooling) -> tuple[Built, np.ndarray, np.ndarray]:
             "pnc_id": to_hex(keys),
             "sex": ident["sex"],
             "ethnicity": ident["ethnicity"],
-            "age_at_offence": age[rows].astype(np.int64),
+            "age_at_offence": pol.age.astype(np.int64),
             "offence_date": dates.to_arrow(when),
             "offence_code": pa.array(t.code).take(code),
             "offence_description": pa.array(t.description).take(code),
             "offence_group": pa.array(t.group).take(code),
             "serious_violence": off.serious_violence[rows].astype(bool),
             "disposal_date": dates.to_arrow(outcome),
-            "disposal_category": labels(DISPOSAL_CATEGORIES, category),
-            "sentence": labels(DISPOSAL_LABELS, np.where(cautioned, -1, disposal)),
+            "disposal_category": labels(DISPOSAL_CATEGORIES, pol.category),
+            "sentence": labels(DISPOSAL_LABELS, np.where(pol.cautioned, -1, disposal)),
         },
         person,
     )
@@ -298,31 +271,15 @@ def _police(world, s: Schooling) -> tuple[Built, np.ndarray, np.ndarray]:
 
 
 def _matched_lookup(world, s: Schooling, pmr_keys: np.ndarray, keys: np.ndarray, person: np.ndarray) -> Built:
-    """The data owners' match of PNC ids to pupils: state-school pupils, less failures, a few wrong pupils."""
-    par = load_yaml("education.yaml")["matching"]
-    rng = world.rng(f"{DATASET}:matching")
-    ids, first = np.unique(keys, return_index=True)
-    who = person[first]
-    child = np.searchsorted(s.person, who)
-    in_npd = s.state_school[child]
-    matched = in_npd & (rng.random(len(ids)) >= par["failure"])
-    wrong = matched & (rng.random(len(ids)) < par["false_match"])
-    # a wrong match goes to another state-school pupil of a nearby birth cohort
-    pupils = np.flatnonzero(s.state_school)
-    pupils = pupils[np.argsort(s.cohort[pupils], kind="stable")]
-    target = child.copy()
-    if len(pupils):
-        near = np.searchsorted(s.cohort[pupils], s.cohort[child[wrong]])
-        pick = np.clip(near + rng.integers(-50, 50, wrong.sum()), 0, len(pupils) - 1)
-        target[wrong] = pupils[pick]
-    rows = np.flatnonzero(matched)
+    """matched_lookup: the data owners' match of PNC ids to pupil matching references."""
+    found = match_pupils(world, s, keys, person)
     return Built(
         {
-            "row_id_hash": _row_ids(world, "matched_lookup", len(rows)),
-            "pnc_id": to_hex(ids[rows]),
-            "pupil_matching_reference": to_hex(pmr_keys[target[rows]]),
+            "row_id_hash": _row_ids(world, "matched_lookup", len(found.pnc_key)),
+            "pnc_id": to_hex(found.pnc_key),
+            "pupil_matching_reference": to_hex(pmr_keys[found.pupil]),
         },
-        who[rows],
+        found.person,
     )
 
 
