@@ -23,6 +23,7 @@ from sdfirst.synth import dates
 from sdfirst.synth.ids import id_key, mix64
 from sdfirst.synth.parties import (
     Chain,
+    adult_age,
     adult_latest,
     candidates,
     coverage,
@@ -97,6 +98,7 @@ def _weighted(rng: np.random.Generator, weights: dict[str, float], n: int) -> np
 def _claim_type(world: World, pool: CompanyPool, name: str, spec: dict[str, Any], window: Window) -> Claims:
     """Claims of one type: person defendants by the Poisson process, plus claims against companies."""
     rng = world.rng(f"civil:cases:{name}")
+    role = params()[DATASET]["roles"]
     person, issue = draw_index(world, rng, window, spec["index"])
     share = spec["company_defendant_share"]
     n_co = int(rng.poisson(len(person) * share / (1.0 - share))) if share < 1 else 0
@@ -105,16 +107,17 @@ def _claim_type(world: World, pool: CompanyPool, name: str, spec: dict[str, Any]
     n_person, n = len(person), len(person) + n_co
     issue = np.r_[issue, co_issue].astype(np.int32)
     case = np.arange(n)
-    defendant_company = pool.draw(rng, n_co, [0, len(pool.by_rank)], 0.0)
+    companies = params()[DATASET]["company_defendants"]
+    defendant_company = pool.draw(rng, n_co, companies["companies"], companies["zipf_exponent"])
     sector = np.r_[sector_of(world, person, issue[:n_person]), company_sectors(world, defendant_company)]
     second = _second_defendant(world, rng, spec, person, issue[:n_person])
     claimant_person, claimant_company = _claimants(world, rng, pool, spec["claimant"], issue)
     amount = np.round(spec["amount"]["median"] * np.exp(rng.normal(0.0, spec["amount"]["sigma"], n)), 2)
     rows = [
-        (case[:n_person], person, -1, "Defendant"),
-        (case[n_person:], -1, defendant_company, "Defendant"),
-        (case[:n_person][second >= 0], second[second >= 0], -1, "Defendant"),
-        (case, claimant_person, claimant_company, "Claimant"),
+        (case[:n_person], person, -1, role["defendant"]),
+        (case[n_person:], -1, defendant_company, role["defendant"]),
+        (case[:n_person][second >= 0], second[second >= 0], -1, role["defendant"]),
+        (case, claimant_person, claimant_company, role["claimant"]),
     ]
     p_case = np.concatenate([r[0] for r in rows]).astype(np.int64)
     full = [np.broadcast_to(np.asarray(r[k], dtype=np.int64), len(r[0])) for r in rows for k in (1, 2)]
@@ -137,7 +140,8 @@ def _second_defendant(
 ) -> np.ndarray:
     """A joint defendant for some claims (a partner or joint tenant of about the same age), -1 for none."""
     joint = rng.random(len(person)) < spec["second_defendant_share"]
-    return partners(world, rng, person, issue, joint, 90, spec["index"]["beta_risk"])
+    oldest = params()[DATASET]["joint_defendant_max_age"]
+    return partners(world, rng, person, issue, joint, oldest, spec["index"]["beta_risk"])
 
 
 def _claimants(
@@ -147,14 +151,15 @@ def _claimants(
     n = len(issue)
     is_person = rng.random(n) >= spec["company_share"]
     rows = np.flatnonzero(is_person)
-    target = dates.add_years(issue[rows], -rng.uniform(30, 65, len(rows)))
+    ages = params()[DATASET]["person_claimant"]
+    target = dates.add_years(issue[rows], -rng.uniform(*ages["age"], len(rows)))
     who = np.full(n, -1, dtype=np.int64)
     who[rows] = match(
         world,
         rng,
         candidates(world),
         target,
-        dates.add_years(issue[rows], -85),
+        dates.add_years(issue[rows], -ages["max_age"]),
         adult_latest(issue[rows]),
         spec["person_beta_risk"],
     )
@@ -201,7 +206,7 @@ def simulate_claims(world: World, pool: CompanyPool, cfg: dict[str, Any], window
     person = claims.p_person
     rows = np.flatnonzero(person >= 0)
     adult = np.ones(len(person), dtype=bool)
-    adult[rows] = dates.age_on(world.people.dob[person[rows]], claims.issue[claims.p_case[rows]]) >= 18
+    adult[rows] = dates.age_on(world.people.dob[person[rows]], claims.issue[claims.p_case[rows]]) >= adult_age()
     # one row per (case, person); company rows are never duplicates (each gets its own negative key)
     key = np.where(person >= 0, person, -1 - np.arange(len(person)))
     lowest = key.min(initial=0)

@@ -19,8 +19,9 @@ import numpy as np
 
 from sdfirst.synth import dates
 from sdfirst.synth.parties import (
-    DAYS_18,
     Chain,
+    adult_age,
+    adult_days,
     adult_latest,
     candidates,
     coverage,
@@ -38,7 +39,7 @@ from sdfirst.synth.parties import (
 from sdfirst.synth.world import Window, World
 
 DATASET = "family"
-ADULT = 18
+YEAR_DAYS = 365.25  # days in a year of age, as dates.add_years counts them
 
 
 @dataclass(frozen=True)
@@ -111,7 +112,7 @@ def _couple_case(world: World, cfg: dict[str, Any], name: str, window: Window) -
             rng,
             candidates(world, male),
             target[rows],
-            (issue[rows] - 90 * 365.25).astype(np.int32),
+            (issue[rows] - part["max_age"] * YEAR_DAYS).astype(np.int32),
             adult_latest(issue[rows]),
             part["beta_risk"],
         )
@@ -127,13 +128,13 @@ def _couple_case(world: World, cfg: dict[str, Any], name: str, window: Window) -
 def _children(
     world: World, rng: np.random.Generator, spec: dict[str, Any], child: np.ndarray, issue: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
-    """The index child and Poisson(siblings_mean) siblings of nearby age, all under 18 at issue."""
+    """The index child and Poisson(siblings_mean) siblings of nearby age, all children (under adult_age) at issue."""
     n_sib = rng.poisson(spec["siblings_mean"], len(child))
     case = np.repeat(np.arange(len(child)), n_sib)
     base = world.people.dob[child][case]
     gap = spec["sibling_gap_years"]
     target = dates.add_years(base, rng.uniform(-gap, gap, len(case)))
-    earliest = (issue[case].astype(np.int64) - DAYS_18 + 2).astype(np.int32)
+    earliest = (issue[case].astype(np.int64) - adult_days() + 2).astype(np.int32)
     sib = match(world, rng, candidates(world), target, earliest, issue[case], spec["index"]["beta_risk"])
     keep = sib >= 0
     return np.r_[np.arange(len(child)), case[keep]], np.r_[child, sib[keep]]
@@ -144,9 +145,10 @@ def _parents(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Mother and (sometimes) father of the index child: adults of a plausible age at the child's birth."""
     par, p = spec["parents"], world.people
+    youngest, oldest = params()[DATASET]["parent_age_at_birth"]
     born = p.dob[child]
-    latest = np.minimum(adult_latest(issue), dates.add_years(born, -16))
-    earliest = dates.add_years(born, -50)
+    latest = np.minimum(adult_latest(issue), dates.add_years(born, -youngest))
+    earliest = dates.add_years(born, -oldest)
     mother = match(
         world,
         rng,
@@ -171,7 +173,7 @@ def _parents(
 
 def _private_law(world: World, cfg: dict[str, Any], window: Window) -> Cases:
     """Child arrangements disputes: one parent applies, the other responds, the children are parties."""
-    spec = cfg["case_types"]["Private law"]
+    spec, role = cfg["case_types"]["Private law"], cfg["roles"]
     rng = world.rng("family:cases:Private law")
     child, issue = draw_index(world, rng, window, spec["index"])
     c_case, c_person = _children(world, rng, spec, child, issue)
@@ -186,9 +188,9 @@ def _private_law(world: World, cfg: dict[str, Any], window: Window) -> Cases:
         issue,
         lead,
         [
-            _people(case, applicant, "applicant"),
-            _people(case, respondent, "respondent"),
-            _people(c_case, c_person, "child"),
+            _people(case, applicant, role["applicant"]),
+            _people(case, respondent, role["respondent"]),
+            _people(c_case, c_person, role["child"]),
         ],
     )
 
@@ -198,7 +200,7 @@ def _public_law(world: World, cfg: dict[str, Any], window: Window) -> tuple[Case
 
     Also returns each case's mother and father, which adoptions from care reuse as birth parents.
     """
-    spec = cfg["case_types"]["Public law"]
+    spec, role = cfg["case_types"]["Public law"], cfg["roles"]
     rng = world.rng("family:cases:Public law")
     child, issue = draw_index(world, rng, window, spec["index"])
     c_case, c_person = _children(world, rng, spec, child, issue)
@@ -206,10 +208,10 @@ def _public_law(world: World, cfg: dict[str, Any], window: Window) -> tuple[Case
     _, council = pick_by_region(world, rng, cfg["local_authorities"], region_of(world, child, issue))
     case = np.arange(len(child))
     parties = [
-        (case, np.full(len(case), -1), "applicant", council),
-        _people(case, mother, "respondent"),
-        _people(case, father, "respondent"),
-        _people(c_case, c_person, "child"),
+        (case, np.full(len(case), -1), role["applicant"], council),
+        _people(case, mother, role["respondent"]),
+        _people(case, father, role["respondent"]),
+        _people(c_case, c_person, role["child"]),
     ]
     return _cases("Public law", issue, child, parties), mother, father
 
@@ -224,12 +226,13 @@ def _adoption(
     spec = cfg["case_types"]["Adoption"]
     rng = world.rng("family:cases:Adoption")
     p = world.people
-    kids = np.flatnonzero(public.p_role == "child")
+    role = cfg["roles"]
+    kids = np.flatnonzero(public.p_role == role["child"])
     kids = kids[rng.random(len(kids)) < spec["from_public_law_share"]]
     care_case, care_child = public.p_case[kids], public.p_person[kids]
     lo, hi = spec["from_public_law_delay_days"]
     care_issue = public.issue[care_case] + rng.integers(lo, hi + 1, len(kids))
-    ok = (care_issue <= window.end) & (care_issue < p.dob[care_child] + DAYS_18 - 366)
+    ok = (care_issue <= window.end) & (care_issue < p.dob[care_child] + adult_days() - spec["min_days_before_adult"])
     care_case, care_child, care_issue = care_case[ok], care_child[ok], care_issue[ok]
     other_child, other_issue = draw_index(world, rng, window, spec["index"])
     child = np.r_[care_child, other_child]
@@ -241,19 +244,20 @@ def _adoption(
         rng,
         candidates(world),
         gap_dob(rng, p.dob[child], ad["age_gap_mean"], ad["age_gap_sd"]),
-        dates.add_years(issue, -70),
+        dates.add_years(issue, -ad["max_age"]),
         adult_latest(issue),
         ad["beta_risk"],
     )
     second = _second_adopter(world, rng, ad, first, issue)
     bp = spec["birth_parent"]
+    youngest, oldest = cfg["parent_age_at_birth"]
     birth = match(
         world,
         rng,
         candidates(world),
         gap_dob(rng, p.dob[child], bp["age_gap_mean"], bp["age_gap_sd"]),
-        dates.add_years(p.dob[child], -50),
-        np.minimum(adult_latest(issue), p.dob[child] - 16 * 365),
+        dates.add_years(p.dob[child], -oldest),
+        np.minimum(adult_latest(issue), p.dob[child] - youngest * 365),
         bp["beta_risk"],
     )
     birth_mother = np.r_[mother[care_case], np.where(p.male[birth[n_care:]], -1, birth[n_care:])]
@@ -264,11 +268,11 @@ def _adoption(
         issue,
         np.where(first >= 0, first, child),
         [
-            _people(case, first, "applicant"),
-            _people(case, second, "applicant"),
-            _people(case, birth_mother, "respondent"),
-            _people(case, birth_father, "respondent"),
-            _people(case, child, "child"),
+            _people(case, first, role["applicant"]),
+            _people(case, second, role["applicant"]),
+            _people(case, birth_mother, role["respondent"]),
+            _people(case, birth_father, role["respondent"]),
+            _people(case, child, role["child"]),
         ],
     )
     return dataclasses.replace(out, related=np.r_[care_case, out.related[n_care:]])
@@ -279,7 +283,7 @@ def _second_adopter(
 ) -> np.ndarray:
     """A partner of the first adopter for joint adoptions."""
     joint = (first >= 0) & (rng.random(len(first)) < ad["second_adopter_share"])
-    return partners(world, rng, first, issue, joint, 75, ad["beta_risk"])
+    return partners(world, rng, first, issue, joint, ad["partner_max_age"], ad["beta_risk"])
 
 
 @dataclass(frozen=True)
@@ -333,16 +337,17 @@ def simulate_cases(world: World, cfg: dict[str, Any], window: Window) -> Cases:
 
 
 def _valid_parties(world: World, cases: Cases) -> Cases:
-    """Drop party rows that break the rules: children must be under 18 at issue, everyone else 18 or over,
+    """Drop party rows that break the rules: children must be under adult_age at issue, everyone else that age or over,
     nobody is party to a case before birth, and nobody holds two roles in one case."""
     person = cases.p_person
     is_person = person >= 0
-    age = np.full(len(person), ADULT, dtype=np.int64)
+    adult, role = adult_age(), params()[DATASET]["roles"]
+    age = np.full(len(person), adult, dtype=np.int64)
     rows = np.flatnonzero(is_person)
     when = cases.issue[cases.p_case[rows]]
     age[rows] = dates.age_on(world.people.dob[person[rows]], when)
-    child = cases.p_role == "child"
-    ok = ~is_person | np.where(child, (age >= 0) & (age < ADULT), age >= ADULT)
+    child = cases.p_role == role["child"]
+    ok = ~is_person | np.where(child, (age >= 0) & (age < adult), age >= adult)
     key = np.where(is_person, person, -1 - np.arange(len(person)))
     _, first = np.unique(np.c_[cases.p_case, key], axis=0, return_index=True)
     unique = np.zeros(len(person), dtype=bool)

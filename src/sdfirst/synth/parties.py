@@ -23,7 +23,6 @@ from sdfirst.synth.world import Window, World
 
 PARAMS = "family_civil.yaml"
 T = TypeVar("T")
-DAYS_18 = 6575  # at least 18 calendar years in days (18 * 365 + 5 leap days)
 
 
 def params() -> dict[str, Any]:
@@ -37,16 +36,28 @@ def coverage(world: World, dataset: str) -> Window:
     return world.coverage(str(cov["start"]), str(cov["end"]))
 
 
+def adult_age() -> int:
+    """The age from which a person is an adult (and no longer a child party)."""
+    return int(params()["adult_age"])
+
+
+def adult_days() -> int:
+    """At least `adult_age` calendar years in days: 365 a year and the most leap days so many years can hold
+    (6,575 for 18)."""
+    years = adult_age()
+    return years * 365 + -(-years // 4)
+
+
 def rate_multiplier(world: World, index: dict[str, Any]) -> np.ndarray:
     """Each person's relative rate: risk, deprivation and sex, averaging 1 over the chunk.
 
     Normalising keeps `rate_per_1000` the average rate, whatever the betas, so that volumes stay calibrated
     when the skew towards high-risk people is changed.
     """
-    p = world.people
-    deprivation = (5.5 - p.deprivation.astype(float)) / 2.87
-    score = index.get("beta_risk", 0.0) * p.risk.astype(float) + index.get("beta_deprivation", 0.0) * deprivation
-    female = index.get("female_share", 0.5)
+    p, dep = world.people, params()["deprivation"]
+    deprivation = (dep["centre"] - p.deprivation.astype(float)) / dep["scale"]
+    score = index["beta_risk"] * p.risk.astype(float) + index["beta_deprivation"] * deprivation
+    female = index["female_share"]
     mult = np.exp(score) * np.where(p.male, 1.0 - female, female) * 2.0
     return mult / mult.mean() if len(mult) else mult
 
@@ -126,8 +137,8 @@ def gap_dob(rng: np.random.Generator, base: np.ndarray, mean: float | np.ndarray
 
 
 def adult_latest(issue: np.ndarray) -> np.ndarray:
-    """Latest date of birth of someone aged 18 or over on the issue day."""
-    return (issue.astype(np.int64) - DAYS_18).astype(np.int32)
+    """Latest date of birth of an adult (see adult_days) on the issue day."""
+    return (issue.astype(np.int64) - adult_days()).astype(np.int32)
 
 
 def partners(
@@ -140,13 +151,13 @@ def partners(
     beta_risk: float,
 ) -> np.ndarray:
     """A partner (the other sex, about the same age, at most `oldest` years old) for each person where `joint`;
-    -1 elsewhere. Joint adopters and joint defendants are found the same way."""
-    p = world.people
+    -1 elsewhere. Joint adopters and joint defendants are found the same way (`joint_party_age_gap`)."""
+    p, gap = world.people, params()["joint_party_age_gap"]
     second = np.full(len(person), -1, dtype=np.int64)
     known = np.maximum(person, 0)
     for male in (True, False):
         rows = np.flatnonzero(joint & (p.male[known] != male))
-        target = gap_dob(rng, p.dob[known[rows]], 0.0, 4.0)
+        target = gap_dob(rng, p.dob[known[rows]], gap["mean"], gap["sd"])
         second[rows] = match(
             world,
             rng,

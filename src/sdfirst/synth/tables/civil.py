@@ -41,7 +41,7 @@ def _courts(world: World, civil: CivilCourts) -> pa.Array:
 def _cases_table(world: World, civil: CivilCourts, case_hash: pa.Array) -> Built:
     claims = civil.claims
     n = len(claims.issue)
-    defendants = np.bincount(claims.p_case[claims.p_role == "Defendant"], minlength=n)
+    defendants = np.bincount(claims.p_case[claims.p_role == params()[DATASET]["roles"]["defendant"]], minlength=n)
     return Built(
         columns={
             "row_id_hash": world.ids(f"{DATASET}.cases.row", n),
@@ -75,6 +75,7 @@ def _events_table(world: World, chain: Chain, case_hash: pa.Array, window: Windo
 
 def _parties_table(world: World, civil: CivilCourts, case_hash: pa.Array) -> Built:
     claims, pool = civil.claims, civil.companies
+    kinds = params()[DATASET]["party_types"]
     n = len(claims.p_case)
     rows = np.flatnonzero(claims.p_person >= 0)
     co = np.flatnonzero(claims.p_person < 0)
@@ -95,7 +96,7 @@ def _parties_table(world: World, civil: CivilCourts, case_hash: pa.Array) -> Bui
             "case_number_hash": case_hash.take(pa.array(claims.p_case)),
             "party_id": party_id,
             "party_role": as_strings(claims.p_role),
-            "party_type": either(is_co, "Company", "Person"),
+            "party_type": either(is_co, kinds["organisation"], kinds["person"]),
             "organisation_name": pool.names.take(pa.array(np.maximum(claims.p_company, 0), mask=~is_co)),
             **{col: scatter(ident[col], rows, n) for col in ("forename", "surname", "date_of_birth", "sex")},
             "postcode": postcode,

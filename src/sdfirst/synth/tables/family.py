@@ -36,7 +36,7 @@ def _cases_table(world: World, family: FamilyCourts, case_hash: pa.Array) -> Bui
     cases, closed, window = family.cases, family.events.closed, family.window
     n = len(cases.issue)
     court = court_names(world, params()[DATASET]["court_name_format"], family.court_sector)
-    children = np.bincount(cases.p_case[cases.p_role == "child"], minlength=n)
+    children = np.bincount(cases.p_case[cases.p_role == params()[DATASET]["roles"]["child"]], minlength=n)
     related = cases.related
     return Built(
         columns={
@@ -92,7 +92,7 @@ def _parties_table(world: World, cases: Cases, organisations: tuple[str, ...], c
             "case_number_hash": case_hash.take(pa.array(cases.p_case)),
             "party_id": party_id.take(pa.array(np.argsort(placed, kind="stable"))),
             "party_role": as_strings(cases.p_role),
-            "party_type": either(org, "Local authority", "Person"),
+            "party_type": either(org, cfg["party_types"]["organisation"], cfg["party_types"]["person"]),
             "organisation_name": labels(organisations, np.maximum(cases.p_org, 0), missing=~org),
             **{
                 col: scatter(ident[col], rows, n)
