@@ -32,7 +32,8 @@ class PoliceRecords:
     outcome_date: np.ndarray  # int32 day of the caution or conviction
     age: np.ndarray  # age in whole years at the offence
     cautioned: np.ndarray  # bool: a caution (else a conviction)
-    category: np.ndarray  # int64 index into DISPOSAL_CATEGORIES
+    category: np.ndarray  # int64 index into categories
+    categories: tuple[str, ...]  # the share's labels of its disposal categories (`police.disposal_categories`)
 
 
 @dataclass(frozen=True)
@@ -57,14 +58,14 @@ def extract_police_records(world: World, s: Schooling) -> PoliceRecords:
     rows = np.flatnonzero(
         dealt
         & in_scope[off.person]
-        & (age >= 10)
+        & (age >= pol["min_age"])
         & win.contains(off.outcome_date)
         & (off.date >= win.start)
         & (off.date <= off.outcome_date)
     )
     person, outcome = off.person[rows], off.outcome_date[rows]
     cautioned = off.cautioned[rows]
-    youth = age[rows] < 18
+    youth = age[rows] < pol["adult_age"]
     # reprimand for a youth's first caution, final warning after, until youth cautions came in
     first_caution = np.ones(len(rows), dtype=bool)
     if len(rows):
@@ -72,10 +73,17 @@ def extract_police_records(world: World, s: Schooling) -> PoliceRecords:
         prev_same = np.r_[False, person[c_rows][1:] == person[c_rows][:-1]]
         first_caution[c_rows] = ~prev_same
     old_regime = outcome < dates.day(str(pol["youth_caution_from"]))
+    code = {name: i for i, name in enumerate(pol["disposal_categories"])}
     category = np.where(
         ~cautioned,
-        4,
-        np.where(~youth, 3, np.where(old_regime, np.where(first_caution, 0, 1), 2)),
+        code["conviction"],
+        np.where(
+            ~youth,
+            code["caution"],
+            np.where(
+                old_regime, np.where(first_caution, code["reprimand"], code["final_warning"]), code["youth_caution"]
+            ),
+        ),
     )
     return PoliceRecords(
         rows=rows,
@@ -85,6 +93,7 @@ def extract_police_records(world: World, s: Schooling) -> PoliceRecords:
         age=age[rows],
         cautioned=cautioned,
         category=category,
+        categories=tuple(pol["disposal_categories"].values()),
     )
 
 
@@ -105,7 +114,8 @@ def match_pupils(world: World, s: Schooling, keys: np.ndarray, person: np.ndarra
     target = child.copy()
     if len(pupils):
         near = np.searchsorted(s.cohort[pupils], s.cohort[child[wrong]])
-        pick = np.clip(near + rng.integers(-50, 50, wrong.sum()), 0, len(pupils) - 1)
+        k = par["false_match_neighbours"]
+        pick = np.clip(near + rng.integers(-k, k, wrong.sum()), 0, len(pupils) - 1)
         target[wrong] = pupils[pick]
     rows = np.flatnonzero(matched)
     return PupilMatch(pnc_key=ids[rows], pupil=target[rows], person=who[rows])
