@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+from collections.abc import Callable
 from dataclasses import dataclass
 from types import SimpleNamespace
 
@@ -231,62 +232,124 @@ def _urn(kind_par: dict, sector: np.ndarray, n_sectors: int) -> np.ndarray:
     return kind_par["urn_base"] + (idx * 7919 + 13) % count
 
 
+@dataclass(frozen=True)
+class _Pupils:
+    """What every step of a school career reads: the children in scope, their linear predictor and the stream.
+
+    The steps draw from one stream in a fixed order (that of simulate_schooling), so that the data do not depend
+    on how the steps are written.
+    """
+
+    rng: np.random.Generator
+    lin: Callable[[dict], np.ndarray]  # the linear predictor of a model's coefficients, per child
+    n: int
+    first_group: int  # the national curriculum year of grid column 0
+    groups: int  # grid columns
+
+
 def simulate_schooling(world) -> Schooling:
     """Schooling and social care of the chunk's children in scope (see the module docstring)."""
     par = params()
-    rng = world.rng("education")
     p = world.people
     person, cohort = _in_scope(world)
-    n = len(person)
-    risk = p.risk[person].astype(np.float64)
-    male = p.male[person]
-    dep = deprivation_score(p.deprivation[person])
-    lin = functools.partial(linear, risk=risk, dep=dep, male=male)
+    risk, male = p.risk[person].astype(np.float64), p.male[person]
     first_group, last_group = par["scope"]["year_groups"]
-    groups = last_group - first_group + 1
-    g = np.arange(groups)  # grid columns: year groups first_group..last_group
-
+    pupils = _Pupils(
+        rng=world.rng("education"),
+        lin=functools.partial(linear, risk=risk, dep=deprivation_score(p.deprivation[person]), male=male),
+        n=len(person),
+        first_group=first_group,
+        groups=last_group - first_group + 1,
+    )
     # who is in state schools, and their recorded ethnicity
-    state = rng.random(n) >= logistic(lin(par["scope"]["independent_school"]))
+    state = pupils.rng.random(pupils.n) >= logistic(pupils.lin(par["scope"]["independent_school"]))
     eth = SimpleNamespace(ethnicity=p.ethnicity[person].astype(np.int16))
-    ethnicity_other(eth, rng, error_rates("moj_dfe")["ethnicity_other"], world)
+    ethnicity_other(eth, pupils.rng, error_rates("moj_dfe")["ethnicity_other"], world)
+    grid = _grid(world, par, pupils, person, cohort)
+    fsm = _free_school_meals(par["free_school_meals"], pupils, grid["year"])
+    sen = _special_needs(par["special_educational_needs"], pupils)
+    excl = _exclusions(par, pupils, state, sen["sen"], grid, len(world.hoods.imd_decile))
+    grid.update(school=excl.pop("school"), school_kind=excl.pop("school_kind"))  # moved after an exclusion
+    attainment = _attainment(par, pupils, cohort, state, sen["sen"], grid["in_england"], excl.pop("has_perm"))
+    absence = _absence(par["absence"], pupils, sen["sen"], fsm, grid["year"])
+    dob = p.dob[person]
+    adult = dates.add_years(dob, par["scope"]["adult_age"])
+    return Schooling(
+        person=person,
+        cohort=cohort,
+        state_school=state,
+        ethnicity=eth.ethnicity,
+        fsm=fsm,
+        **grid,
+        **sen,
+        **excl,
+        **attainment,
+        **absence,
+        **_children_in_need(par["children_in_need"], pupils, state, dob, adult),
+        **_looked_after(par["looked_after"], pupils, state, dob, adult),
+    )
 
-    # the grid of school years: address, schools
-    year = academic_year_of(cohort[:, None], g[None, :] + first_group)
+
+def _grid(world, par: dict, pupils: _Pupils, person: np.ndarray, cohort: np.ndarray) -> dict[str, np.ndarray]:
+    """The grid of school years: the academic year, census day, address and school of each pupil-year."""
+    p, n, groups = world.people, pupils.n, pupils.groups
+    g = np.arange(groups)
+    year = academic_year_of(cohort[:, None], g[None, :] + pupils.first_group)
     cm, cd = par["scope"]["census_day"]
     census_day = day_in_year(year + 1, cm, cd)
     flat_person = np.repeat(person, groups)
     k = p.address_index(flat_person, census_day.ravel())
     sector = p.addr_sector[flat_person, k].reshape(n, groups)
-    in_england = world.hoods.country[sector] == ENGLAND
     schools = par["schools"]
     n_sectors = len(world.hoods.imd_decile)
-    secondary = g[None, :] + first_group >= schools["first_secondary_year_group"]
+    secondary = g[None, :] + pupils.first_group >= schools["first_secondary_year_group"]
     school = np.where(
         secondary, _urn(schools["secondary"], sector, n_sectors), _urn(schools["primary"], sector, n_sectors)
     )
     kinds = list(schools["labels"])  # school kinds are coded by their order in the spec's labels
     kind = np.where(secondary, kinds.index("secondary"), kinds.index("primary"))
-    kind = np.broadcast_to(kind, (n, groups)).astype(np.int8)
+    return {
+        "year_group": g + pupils.first_group,
+        "year": year,
+        "in_england": world.hoods.country[sector] == ENGLAND,
+        "sector": sector,
+        "census_day": census_day,
+        "school": school,
+        "school_kind": np.broadcast_to(kind, (n, groups)).astype(np.int8),
+    }
 
-    # free school meals: one spell of eligibility between two year groups
-    fpar = par["free_school_meals"]
-    ever_fsm = rng.random(n) < logistic(lin(fpar["ever"]))
-    ends = np.sort(rng.integers(0, groups, (n, 2)), axis=1)
+
+def _free_school_meals(fpar: dict, pupils: _Pupils, year: np.ndarray) -> np.ndarray:
+    """Free school meals: one spell of eligibility between two year groups, for pupils ever eligible."""
+    rng, n, g = pupils.rng, pupils.n, np.arange(pupils.groups)
+    ever_fsm = rng.random(n) < logistic(pupils.lin(fpar["ever"]))
+    ends = np.sort(rng.integers(0, pupils.groups, (n, 2)), axis=1)
     fsm = ever_fsm[:, None] & (g[None, :] >= ends[:, :1]) & (g[None, :] <= ends[:, 1:])
-    fsm &= year >= fpar["first_year"]
+    return fsm & (year >= fpar["first_year"])
 
-    # special educational needs: ordered logistic, from an onset year group on
-    spar = par["special_educational_needs"]
-    latent = lin(spar["latent"]) + logistic_noise(rng, n)
+
+def _special_needs(spar: dict, pupils: _Pupils) -> dict[str, np.ndarray]:
+    """Special educational needs: ordered logistic, from an onset year group to the end of schooling."""
+    rng, n, g = pupils.rng, pupils.n, np.arange(pupils.groups)
+    latent = pupils.lin(spar["latent"]) + logistic_noise(rng, n)
     sen_level = (latent > spar["cut_support"]).astype(np.int8) + (latent > spar["cut_plan"]).astype(np.int8)
     lo_s, hi_s = spar["support_from_year_groups"]
     lo_p, hi_p = spar["plan_from_year_groups"]
-    onset = np.where(sen_level == 2, rng.integers(lo_p, hi_p + 1, n), rng.integers(lo_s, hi_s + 1, n)) - first_group
+    onset = np.where(sen_level == 2, rng.integers(lo_p, hi_p + 1, n), rng.integers(lo_s, hi_s + 1, n))
+    onset = onset - pupils.first_group
     sen = np.where(g[None, :] >= onset[:, None], sen_level[:, None], 0).astype(np.int8)
+    return {"sen_level": sen_level, "sen": sen}
 
-    # exclusions (they decide schools after a permanent exclusion, which attainment reads)
-    xpar = par["exclusions"]
+
+def _exclusions(
+    par: dict, pupils: _Pupils, state: np.ndarray, sen: np.ndarray, grid: dict[str, np.ndarray], n_sectors: int
+) -> dict[str, np.ndarray]:
+    """Fixed-period and permanent exclusions, with the schools (and kinds of school) of every pupil-year after a
+    permanent exclusion, and `has_perm` (permanently excluded at all), which attainment reads."""
+    rng, n, groups, lin = pupils.rng, pupils.n, pupils.groups, pupils.lin
+    xpar, schools = par["exclusions"], par["schools"]
+    year, in_england, school, kind = grid["year"], grid["in_england"], grid["school"], grid["school_kind"]
+    g = np.arange(groups)
     pupil_effect = rng.standard_normal(n) * xpar["pupil_sd"]
     fixed_rate = np.exp(
         lin(xpar["fixed"])[:, None]
@@ -311,9 +374,10 @@ def simulate_schooling(world) -> Schooling:
     # after a permanent exclusion: a pupil referral unit, or another mainstream school
     to_pru = rng.random(n) < schools["pru_after_permanent_exclusion"]
     after = g[None, :] > perm_group[:, None]
-    pru = _urn(schools["pupil_referral_unit"], sector, n_sectors)
+    pru = _urn(schools["pupil_referral_unit"], grid["sector"], n_sectors)
     moved = school + 1 + (rng.integers(*schools["moved_urn_step"], n)[:, None])
     school = np.where(after & to_pru[:, None], pru, np.where(after, moved, school))
+    kinds = list(schools["labels"])
     kind = np.where(after & to_pru[:, None], kinds.index("pupil_referral_unit"), kind).astype(np.int8)
 
     # exclusion events
@@ -334,12 +398,35 @@ def simulate_schooling(world) -> Schooling:
     keep &= state[excl_child] & in_england[excl_child, excl_group]
     order = np.lexsort((excl_date, excl_child))
     order = order[keep[order]]
+    return {
+        "school": school,
+        "school_kind": kind,
+        "has_perm": has_perm,
+        "excl_child": excl_child[order],
+        "excl_group": excl_group[order],
+        "excl_permanent": excl_perm[order],
+        "excl_date": excl_date[order],
+        "excl_days": excl_days[order],
+        "excl_reason": excl_reason[order],
+        "first_permanent": np.where(recorded_perm, perm_date, dates.NEVER).astype(np.int32),
+    }
 
-    # attainment
+
+def _attainment(
+    par: dict,
+    pupils: _Pupils,
+    cohort: np.ndarray,
+    state: np.ndarray,
+    sen: np.ndarray,
+    in_england: np.ndarray,
+    has_perm: np.ndarray,
+) -> dict[str, np.ndarray]:
+    """Latent ability and the latent KS2 and KS4 scores, and whether each pupil has a record of them."""
+    rng, n, lin = pupils.rng, pupils.n, pupils.lin
     apar = par["attainment"]
     ability = rng.standard_normal(n)
     k2 = apar["ks2"]
-    ks2_col, ks4_col = k2["year_group"] - first_group, apar["ks4"]["year_group"] - first_group
+    ks2_col, ks4_col = k2["year_group"] - pupils.first_group, apar["ks4"]["year_group"] - pupils.first_group
     ks2_year = academic_year_of(cohort, k2["year_group"])
     ks2_new = ks2_year >= k2["new_curriculum_from"]
     sen6 = sen[:, ks2_col]
@@ -361,11 +448,10 @@ def simulate_schooling(world) -> Schooling:
     )
     k4 = apar["ks4"]
     ks4_year = academic_year_of(cohort, k4["year_group"])
-    excluded_by_11 = has_perm
     ks4_z = (
         lin(k4["latent"])
         + np.asarray(k4["sen_effect"])[sen[:, ks4_col]]
-        + k4["permanently_excluded"] * excluded_by_11
+        + k4["permanently_excluded"] * has_perm
         + apar["ability_weight"] * ability
         + logistic_noise(rng, n)
     )
@@ -376,9 +462,20 @@ def simulate_schooling(world) -> Schooling:
         & (ks4_year <= par["scope"]["census_years"][1])
         & (rng.random(n) >= k4["not_sat"])
     )
+    return {
+        "ability": ability,
+        "ks2_sat": ks2_sat,
+        "ks2_new": ks2_new,
+        "ks2_maths_z": maths_z,
+        "ks2_english_z": english_z,
+        "ks4_sat": ks4_sat,
+        "ks4_z": ks4_z,
+    }
 
-    # absence
-    bpar = par["absence"]
+
+def _absence(bpar: dict, pupils: _Pupils, sen: np.ndarray, fsm: np.ndarray, year: np.ndarray) -> dict[str, np.ndarray]:
+    """Sessions possible, missed and missed without authority in each pupil-year, and persistent absence."""
+    rng, n, groups, lin = pupils.rng, pupils.n, pupils.groups, pupils.lin
     rate = logistic(
         lin(bpar["rate"])[:, None]
         + np.asarray(bpar["sen_effect"])[sen]
@@ -394,15 +491,22 @@ def simulate_schooling(world) -> Schooling:
     missed = rng.binomial(possible, rate)
     unauth = rng.binomial(missed, logistic(lin(bpar["unauthorised_share"]))[:, None])
     threshold = by_year(year, bpar["persistent_threshold"])
-    persistent = missed >= threshold * possible
+    return {
+        "sessions_possible": possible,
+        "sessions_missed": missed,
+        "sessions_unauthorised": unauth,
+        "persistent": missed >= threshold * possible,
+    }
 
-    # children in need: referrals over childhood
-    cpar = par["children_in_need"]
-    ever_cin = state & (rng.random(n) < logistic(lin(cpar["ever"])))
+
+def _children_in_need(
+    cpar: dict, pupils: _Pupils, state: np.ndarray, dob: np.ndarray, adult: np.ndarray
+) -> dict[str, np.ndarray]:
+    """Referrals to children's social care over childhood, recorded when they start within the census years."""
+    rng, n = pupils.rng, pupils.n
+    ever_cin = state & (rng.random(n) < logistic(pupils.lin(cpar["ever"])))
     n_ref = np.where(ever_cin, 1 + rng.poisson(cpar["extra_referrals_mean"], n), 0)
     cin_child = np.repeat(np.arange(n), n_ref)
-    dob = p.dob[person]
-    adult = dates.add_years(dob, par["scope"]["adult_age"])
     cin_start = (dob[cin_child] + rng.random(len(cin_child)) * cpar["referral_age_years"] * YEAR_DAYS).astype(np.int32)
     order_cin = np.lexsort((cin_start, cin_child))
     cin_child, cin_start = cin_child[order_cin], cin_start[order_cin]
@@ -415,10 +519,20 @@ def simulate_schooling(world) -> Schooling:
     lo, hi = dates.day(str(cpar["first_day"])), dates.day(str(cpar["last_day"]))
     keep = (cin_start >= lo) & (cin_start <= hi) & (cin_end >= cin_start)
     cin_end = np.where(cin_end > hi, dates.NEVER, cin_end).astype(np.int32)
+    return {
+        "cin_child": cin_child[keep],
+        "cin_start": cin_start[keep],
+        "cin_end": cin_end[keep],
+        "cin_need": cin_need[keep],
+    }
 
-    # looked-after episodes
-    lpar = par["looked_after"]
-    ever_cla = state & (rng.random(n) < logistic(lin(lpar["ever"])))
+
+def _looked_after(
+    lpar: dict, pupils: _Pupils, state: np.ndarray, dob: np.ndarray, adult: np.ndarray
+) -> dict[str, np.ndarray]:
+    """Periods in care, one after another with gaps, recorded when they are open within the return's years."""
+    rng, n = pupils.rng, pupils.n
+    ever_cla = state & (rng.random(n) < logistic(pupils.lin(lpar["ever"])))
     n_eps = np.where(ever_cla, 1 + rng.poisson(lpar["extra_episodes_mean"], n), 0)
     cla_child = np.repeat(np.arange(n), n_eps)
     first = np.r_[True, cla_child[1:] != cla_child[:-1]] if len(cla_child) else np.zeros(0, bool)
@@ -438,49 +552,12 @@ def simulate_schooling(world) -> Schooling:
     keep_cla = (cla_start < adult[cla_child]) & (cla_end >= lo_c) & (cla_start <= hi_c)
     cla_end = np.where(cla_end > hi_c, dates.NEVER, cla_end)
     cla_status = _choice(rng, lpar["legal_status"], len(cla_child))
-
-    return Schooling(
-        person=person,
-        year_group=g + first_group,
-        cohort=cohort,
-        state_school=state,
-        ability=ability,
-        ethnicity=eth.ethnicity,
-        sen_level=sen_level,
-        year=year,
-        in_england=in_england,
-        sector=sector,
-        census_day=census_day,
-        school=school,
-        school_kind=kind,
-        fsm=fsm,
-        sen=sen,
-        sessions_possible=possible,
-        sessions_missed=missed,
-        sessions_unauthorised=unauth,
-        persistent=persistent,
-        ks2_sat=ks2_sat,
-        ks2_new=ks2_new,
-        ks2_maths_z=maths_z,
-        ks2_english_z=english_z,
-        ks4_sat=ks4_sat,
-        ks4_z=ks4_z,
-        excl_child=excl_child[order],
-        excl_group=excl_group[order],
-        excl_permanent=excl_perm[order],
-        excl_date=excl_date[order],
-        excl_days=excl_days[order],
-        excl_reason=excl_reason[order],
-        first_permanent=np.where(recorded_perm, perm_date, dates.NEVER).astype(np.int32),
-        cin_child=cin_child[keep],
-        cin_start=cin_start[keep],
-        cin_end=cin_end[keep],
-        cin_need=cin_need[keep],
-        cla_child=cla_child[keep_cla],
-        cla_start=cla_start[keep_cla].astype(np.int32),
-        cla_end=cla_end[keep_cla].astype(np.int32),
-        cla_status=cla_status[keep_cla],
-    )
+    return {
+        "cla_child": cla_child[keep_cla],
+        "cla_start": cla_start[keep_cla].astype(np.int32),
+        "cla_end": cla_end[keep_cla].astype(np.int32),
+        "cla_status": cla_status[keep_cla],
+    }
 
 
 # ---------------------------------------------------------------------------------------------------------
