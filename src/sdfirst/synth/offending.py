@@ -15,7 +15,6 @@ import numpy as np
 
 from sdfirst.specs import code_lists, derived_cache, load_yaml
 from sdfirst.synth import dates
-from sdfirst.synth.codes import code_list
 from sdfirst.synth.population import history
 
 
@@ -57,14 +56,6 @@ def offence_table() -> OffenceTable:
 
 
 derived_cache(offence_table.cache_clear)
-
-
-def __getattr__(name: str) -> list[str]:
-    """`DISPOSAL_LABELS`, the disposals' labels, for tables/moj_dfe.py until it reads `code_list("disposals")`
-    (the constant this replaces was made at import, so an override of the labels never reached it)."""
-    if name == "DISPOSAL_LABELS":
-        return list(code_list("disposals").labels)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 @dataclass(frozen=True)

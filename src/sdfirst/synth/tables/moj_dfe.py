@@ -17,6 +17,7 @@ import pyarrow.compute as pc
 
 from sdfirst.specs import load_yaml
 from sdfirst.synth import dates
+from sdfirst.synth.codes import code_list
 from sdfirst.synth.columns import Deferred, defer, either, labels, taken_from
 from sdfirst.synth.data_share import extract_police_records, match_pupils
 from sdfirst.synth.education import (
@@ -30,7 +31,7 @@ from sdfirst.synth.education import (
     simulate_schooling,
 )
 from sdfirst.synth.ids import make_ids, to_hex
-from sdfirst.synth.offending import DISPOSAL_LABELS, offence_table
+from sdfirst.synth.offending import offence_table
 from sdfirst.synth.recording import (
     dataset_person_ids,
     error_rates,
@@ -264,7 +265,7 @@ def _police(world, s: Schooling) -> tuple[Built, np.ndarray, np.ndarray]:
             "serious_violence": off.serious_violence[rows].astype(bool),
             "disposal_date": dates.to_arrow(outcome),
             "disposal_category": labels(pol.categories, pol.category),
-            "sentence": labels(DISPOSAL_LABELS, np.where(pol.cautioned, -1, disposal)),
+            "sentence": code_list("disposals").strings(np.where(pol.cautioned, -1, disposal)),
         },
         person,
     )
