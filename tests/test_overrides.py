@@ -180,6 +180,14 @@ REFUSED = {
         {"population.yaml": {"people": {"share_male": "half"}}},
         "population.yaml: people.share_male: expected a number, got 'half'",
     ),
+    "a misspelt code of a code list the courts read by key": (
+        {"code_lists.yaml": {"pleas": {"codes": {"guilty_": "Guilty"}}}},
+        "code_lists.yaml: pleas.codes: unknown key 'guilty_' (did you mean 'guilty'?)",
+    ),
+    "a negative spread of a risk score moved out of the prison builder": (
+        {"justice.yaml": {"oasys": {"rosh": {"noise_sd": -1}}}},
+        "justice.yaml: oasys.rosh.noise_sd: expected a number of at least 0, got -1",
+    ),
     "misspelt file": (
         {"recording_error.yaml": {"default": {}}},
         "unknown spec file 'recording_error.yaml' (did you mean 'recording_errors.yaml'?)",
@@ -256,3 +264,31 @@ def test_every_recording_error_rate_is_a_rate():
 
     assert set(leaves(shape["default"])) == set(leaves(shape["datasets?"])) == {"number 0..1"}
     assert json.dumps(shape["released_id_errors"]) == json.dumps({"split": "number 0..1", "merge": "number 0..1"})
+
+
+def _counts(folder: Path, table: str, column: str) -> dict[str, int]:
+    con = duckdb.connect()
+    rows = con.execute(
+        f"SELECT {column}, count(*) FROM read_parquet('{folder}/{table}/*.parquet') GROUP BY 1"
+    ).fetchall()
+    return {value: n for value, n in rows}
+
+
+def test_an_override_of_a_sentencing_share_and_of_a_code_label_reaches_the_courts(tmp_path, runs):
+    """Rates and code lists moved out of the Python are read at use time: every discharge made absolute, and the
+    guilty plea relabelled, change the magistrates' data of the same seed and nothing before sentence."""
+    change = {
+        "justice.yaml": {"sentencing": {"absolute_discharge_share": 1.0}},
+        "code_lists.yaml": {"pleas": {"codes": {"guilty": "Pleaded guilty"}}},
+    }
+    folder = tmp_path / "changed"
+    generate(folder, workers=1, config=change, datasets="magistrates", **SMALL)
+    plain = runs["plain"][0]
+    table = "magistrates/case_summary"
+    before, after = _counts(plain, table, "disposal_type"), _counts(folder, table, "disposal_type")
+    assert before["Conditional discharge"] > 0 and "Conditional discharge" not in after
+    discharges = before["Conditional discharge"] + before["Absolute discharge"]
+    assert after["Absolute discharge"] == discharges  # the same convictions, only the kind of discharge differs
+    pleas_before, pleas_after = _counts(plain, table, "plea"), _counts(folder, table, "plea")
+    assert "Guilty" not in pleas_after and pleas_after["Pleaded guilty"] == pleas_before["Guilty"]
+    assert specs.load_yaml("code_lists.yaml")["pleas"]["codes"]["guilty"] == "Guilty"  # forgotten after the run

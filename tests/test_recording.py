@@ -312,6 +312,59 @@ def test_synth_config_omits_records_and_the_truth_lacks_them(tmp_path):
     assert count("omit", unknown) == 0
 
 
+def test_omitted_prison_journeys_take_their_assessments_incidents_and_licences_with_them(tmp_path):
+    """An omitted custodial journey leaves no OASys assessment, incident or licence pointing at a journey that is
+    not there, and omitted family and civil parties leave their cases' other parties in place."""
+    override = tmp_path / "omit.yaml"
+    override.write_text(
+        "recording_errors.yaml: {datasets: {prison: {rows: {omitted: 0.3}}, family: {rows: {omitted: 0.3}},"
+        " civil: {rows: {omitted: 0.3}}}}\n",
+        encoding="utf-8",
+    )
+    common = ["synth", "--people", "3000", "--seed", "5", "--datasets", "prison,family,civil"]
+    assert main([*common, "--out", str(tmp_path / "plain")]) == 0
+    assert main([*common, "--out", str(tmp_path / "omit"), "--config", str(override)]) == 0
+
+    def count(folder: str, sql: str) -> int:
+        con = duckdb.connect()
+        for view in (
+            "prison/custodial_journey",
+            "prison/oasys_assessment",
+            "prison/safety_incident",
+            "prison/rotl",
+            "family/parties",
+            "civil/parties",
+            "truth/record_person",
+        ):
+            files = tmp_path / folder / view / "*.parquet"
+            con.execute(f"CREATE VIEW {view.replace('/', '_')} AS SELECT * FROM read_parquet('{files}')")
+        return con.execute(sql).fetchone()[0]
+
+    journeys = "SELECT count(*) FROM prison_custodial_journey"
+    assert 0.6 * count("plain", journeys) < count("omit", journeys) < 0.8 * count("plain", journeys)
+    for table in ("oasys_assessment", "safety_incident", "rotl"):
+        rows = f"SELECT count(*) FROM prison_{table}"
+        assert count("omit", rows) < count("plain", rows), table
+        orphans = f"{rows} WHERE offender_id NOT IN (SELECT offender_id FROM prison_custodial_journey)"
+        assert count("omit", orphans) == 0, table
+    licences = "SELECT count(*) FROM prison_rotl WHERE journey_row_id_hash NOT IN"
+    assert count("omit", f"{licences} (SELECT row_id_hash FROM prison_custodial_journey)") == 0
+    for dataset in ("family", "civil"):
+        people = f"SELECT count(*) FROM {dataset}_parties WHERE party_type = 'Person'"
+        organisations = f"SELECT count(*) FROM {dataset}_parties WHERE party_type <> 'Person'"
+        assert count("omit", people) < 0.8 * count("plain", people), dataset
+        assert count("omit", organisations) == count("plain", organisations), dataset
+        assert count("omit", f"{people} AND party_id IS NULL") == 0, dataset
+    for table in ("prison_custodial_journey", "family_parties", "civil_parties"):
+        assert (
+            count(
+                "omit",
+                f"SELECT count(*) FROM {table} WHERE row_id_hash NOT IN (SELECT row_id_hash FROM truth_record_person)",
+            )
+            == 0
+        ), table
+
+
 # ---- error rates of zero -------------------------------------------------------------------------------
 
 

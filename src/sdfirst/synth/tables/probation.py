@@ -7,23 +7,23 @@ import pyarrow as pa
 
 from sdfirst.specs import code_lists, load_yaml
 from sdfirst.synth import dates
+from sdfirst.synth.codes import code_list
 from sdfirst.synth.columns import labels
 from sdfirst.synth.ids import to_hex
-from sdfirst.synth.offending import DISPOSAL_KEYS, offence_table
+from sdfirst.synth.offending import offence_table
 from sdfirst.synth.recording import record, released_person_ids
 from sdfirst.synth.supervision import REPORT, requirement_codes
 from sdfirst.synth.tables import Built
 from sdfirst.synth.tables.common import age_years, dataset_window, identity
 
 DATASET = "probation"
-EVENT_REASONS = ["Completed", "Expired", "Revoked following breach", "Revoked due to further offence"]
 
 
 def _disposal_labels(ev) -> pa.Array:
     s = load_yaml("justice.yaml")["supervision"]
     table = s["disposal_labels"]
     ora = ev.referral >= dates.day(str(s["ora_start"]))
-    key = np.where(ev.kind == REPORT, "presentence_report", np.array([*DISPOSAL_KEYS, "x"])[ev.disposal])
+    key = np.where(ev.kind == REPORT, "presentence_report", np.array([*code_list("disposals").keys, "x"])[ev.disposal])
     before = np.array([table[k][0] for k in key], dtype=object) if len(key) else np.array([], dtype=object)
     after = np.array([table[k][1] for k in key], dtype=object) if len(key) else np.array([], dtype=object)
     return pa.array(np.where(ora, after, before), type=pa.string())
@@ -75,7 +75,7 @@ def build(world) -> dict[str, Built]:
         "disposal_type_description": _disposal_labels(sub),
         "referral_date": dates.to_arrow(referral),
         "termination_date": dates.to_arrow(np.where(ended, ev.termination[rows], dates.NEVER)),
-        "termination_reason_desc": labels(EVENT_REASONS, np.where(ended, ev.reason[rows], -1)),
+        "termination_reason_desc": code_list("termination_reasons").strings(np.where(ended, ev.reason[rows], -1)),
         "sentence_length_days": pa.array(ev.length_days[rows], mask=ev.kind[rows] == REPORT),
         "recall_count": ev.recalls[rows].astype(np.int64),
         "probation_area_desc": _areas(world, person, referral),
@@ -91,7 +91,8 @@ def _requirements(world, sup, rows, event_ids, window) -> Built:
     codes = requirement_codes()
     spec = code_lists()["requirements"]["codes"]
     units = load_yaml("justice.yaml")["supervision"]["requirement_lengths"]
-    reasons = list(code_lists()["requirement_termination_reasons"].values())
+    recorded = code_lists()["requirement_termination_reasons"]
+    reasons = [recorded[key] for key in code_list("termination_reasons").keys]
     kind = req.kind[keep]
     ended = req.end[keep] <= window.end
     columns = {
