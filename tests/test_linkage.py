@@ -3,18 +3,25 @@
 from __future__ import annotations
 
 import json
+import logging
+import re
 import shutil
 from pathlib import Path
 
 import duckdb
 import pandas as pd
 import pytest
+from splink import DuckDBAPI, Linker
 
 import sdfirst
 from sdfirst.cli import main
-from sdfirst.linkage import link, load_config
+from sdfirst.exceptions import DataFirstError
+from sdfirst.linkage import cases, link, load_config
+from sdfirst.linkage.cases import check_journey
 from sdfirst.linkage.evaluate import cluster_metrics, pair_metrics
+from sdfirst.linkage.model import train
 from sdfirst.linkage.sources import available_sources, load_person_records
+from sdfirst.linkage.stages import check_stages
 from sdfirst.synth import generate
 
 PEOPLE = 20_000
@@ -171,6 +178,45 @@ def test_case_journey_is_scored_and_one_per_crown_defendant(linked):
     assert scored["precision"] >= 0.99 and scored["recall"] >= 0.99
     assert scored["defendants"]["precision"] >= 0.99 and scored["defendants"]["recall"] >= 0.99
     assert scored["defendants"]["predicted"] == len(journey)
+
+
+def test_stage_and_journey_settings_are_checked():
+    cfg = load_config()
+    cfg["stages"]["cjs"]["sources"].append("prison_nomsi")
+    with pytest.raises(DataFirstError, match=re.escape("stages.cjs.sources names ['prison_nomsi']")):
+        check_stages(cfg, "linkage.yaml")
+    cfg = load_config()
+    del cfg["case_journey"]["crown"]["receipt_date"]
+    with pytest.raises(DataFirstError, match=re.escape("case_journey.crown has no receipt_date")):
+        check_journey(cfg, "linkage.yaml")
+
+
+def test_a_level_no_em_session_trains_is_named(linked):
+    """One session alone (the same offence date) trains neither the offence date nor, as it sees no Crown Court
+    receipt more than a year after the hearing, that level: they are named, where the pipeline's two sessions leave
+    none untrained."""
+    folder, _ = linked
+    cfg = load_config()
+    con = sdfirst.connect(folder)
+    con.execute("CREATE TABLE xjs AS SELECT * FROM linking.xjs_link")
+    for side, table in cases.RECORDS.items():
+        con.execute(f"CREATE TABLE {table} AS {cases.records_sql(cfg, side, 'xjs')}")
+    db = DuckDBAPI(connection=con)
+
+    def trained(em_rules: list) -> Linker:
+        linker = Linker(
+            [db.register(table, table_name=f"{side}_{len(em_rules)}") for side, table in cases.RECORDS.items()],
+            cases.journey_settings(cfg),
+            log_level=logging.ERROR,
+        )
+        train(linker, {"training": cfg["case_journey"]["training"] | {"em_blocking_rules": em_rules}})
+        return linker
+
+    alone = cases.untrained_levels(trained([["offence_date"]]))
+    # the comparison in the session's own rule, and the one level its pairs never reach
+    assert {level.split(":")[0] for level in alone} == {"offence_date", "hearing_to_receipt"}
+    assert [level for level in alone if level.startswith("hearing")] == ["hearing_to_receipt: more than a year"]
+    assert cases.untrained_levels(trained(cfg["case_journey"]["training"]["em_blocking_rules"])) == []
 
 
 def test_metrics_known_answer():

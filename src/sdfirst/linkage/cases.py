@@ -16,6 +16,8 @@ SQL is DuckDB's dialect without DuckDB-only forms, built by small functions and 
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import splink.comparison_level_library as cll
@@ -34,6 +36,11 @@ COLUMNS = ("case_id", "person_id", "offence_code", "offence_date", "hearing_date
 DATES = ("offence_date", "hearing_date", "receipt_date")
 #: the configuration keys that are SQL expressions rather than column names
 EXPRESSIONS = ("court_area",)
+#: Splink's logger of EM, and the start of the message it gives for a level that one session saw no pair of
+EM_LOGGER = "splink.internals.expectation_maximisation"
+UNOBSERVED = "not observed in dataset, unable to train m value"
+
+log = logging.getLogger(__name__)
 
 
 def sides(cfg: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -130,6 +137,41 @@ def journey_settings(cfg: dict[str, Any]) -> SettingsCreator:
     )
 
 
+class _Unobserved(logging.Filter):
+    """Drops Splink's message that one EM session saw no pair at a level (another session may train it)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return UNOBSERVED not in record.getMessage()
+
+
+@contextmanager
+def _sessions_may_miss_levels() -> Iterator[None]:
+    """Inside the block, a level missing from one EM session is not reported (checked once at the end instead).
+
+    Each journey session is blocked so that its pairs tell cases apart, and so some see no pair at a level: the
+    same offence date finds almost no Crown Court receipt more than a year after the first hearing. The other
+    session trains that level; `untrained_levels` names any level that no session trained.
+    """
+    quiet = _Unobserved()
+    logger = logging.getLogger(EM_LOGGER)
+    logger.addFilter(quiet)
+    try:
+        yield
+    finally:
+        logger.removeFilter(quiet)
+
+
+def untrained_levels(linker: Linker) -> list[str]:
+    """The levels (not null levels) whose m probability no EM session estimated ('comparison: level')."""
+    model = linker.misc.save_model_to_json()
+    return [
+        f"{c['output_column_name']}: {level.get('label_for_charts', '')}"
+        for c in model["comparisons"]
+        for level in c["comparison_levels"]
+        if not level.get("is_null_level") and level.get("m_probability") is None
+    ]
+
+
 def scored_sql(cfg: dict[str, Any], predictions: str) -> str:
     """The scored pairs with each side's case and defendant, whichever side of the pair Splink put it on."""
     mags_case, mags_defendant, crown_case, crown_defendant, score = output_columns(cfg)
@@ -169,7 +211,11 @@ def build_journey(run: Run, db_api: Any, cfg: dict[str, Any], xjs_table: str, ou
         run(f"CREATE TABLE {RECORDS[side]} AS {records_sql(cfg, side, xjs_table)} ORDER BY unique_id")
     inputs = [db_api.register(RECORDS[side], dataset_display_name=side) for side in (MAGS, CROWN)]
     linker = Linker(inputs, journey_settings(cfg), log_level=logging.WARNING)
-    train(linker, {"training": cfg["case_journey"]["training"]})
+    with _sessions_may_miss_levels():
+        train(linker, {"training": cfg["case_journey"]["training"]})
+    missed = untrained_levels(linker)
+    if missed:
+        log.warning("case journey: no EM session saw a pair at %s (Splink's starting m is used)", "; ".join(missed))
     predictions = linker.inference.predict(threshold_match_probability=cfg["case_journey"]["threshold"])
     run(f"CREATE TABLE {out_table} AS {best_sql(cfg, scored_sql(cfg, predictions.physical_name))}")
     return run(f"SELECT count(*) FROM {out_table}")[0][0]

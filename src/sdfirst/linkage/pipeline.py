@@ -196,9 +196,13 @@ def run_linkage(
         ORDER BY source_dataset, row_id_hash""")
 
     if what.journey:
+        before_journey = time.perf_counter()
         journeys = build_journey(run, db, cfg, XJS_TABLE, JOURNEY_TABLE)
         clustered = time.perf_counter()
-        say(f"clustered and linked {journeys:,} case journeys in {clustered - trained:.1f} s")
+        say(
+            f"clustered in {before_journey - trained:.1f} s; case journey model: "
+            f"{journeys:,} Crown Court defendants linked in {clustered - before_journey:.1f} s"
+        )
     else:
         clustered = time.perf_counter()
         say(f"clustered in {clustered - trained:.1f} s (no case journey: this folder lacks the courts)")
