@@ -10,11 +10,13 @@ from pathlib import Path
 
 import duckdb
 import pandas as pd
+import pyarrow.parquet as pq
 import pytest
 from splink import DuckDBAPI, Linker
 
 import sdfirst
 from sdfirst.cli import main
+from sdfirst.dictionary import linking_markdown, linking_tables
 from sdfirst.exceptions import DataFirstError
 from sdfirst.linkage import cases, link, load_config
 from sdfirst.linkage.cases import check_journey
@@ -85,6 +87,20 @@ def test_output_tables(linked):
     # a per-dataset id never spans two datasets
     assert (ids.groupby("estimated_person_id")["source_dataset"].nunique() == 1).all()
     assert json.loads((out / "evaluation.json").read_text()) == json.loads(json.dumps(evaluation))
+
+
+def test_linking_dictionary_describes_the_written_tables(linked):
+    """Every linking table's dictionary entry lists exactly its columns, in order, with their Parquet types."""
+    folder, _ = linked
+    tables = linking_tables()
+    written = sorted((folder / "linking").glob("*.parquet"))
+    assert sorted(tables) == [p.stem for p in written]
+    for path in written:
+        schema = pq.read_schema(path)
+        spec = tables[path.stem]
+        assert [c.name for c in spec.columns] == schema.names, path.stem
+        assert [c.arrow_type for c in spec.columns] == schema.types, path.stem
+    assert "confirmed (MoJ internal journey table" in linking_markdown()
 
 
 def test_connect_shows_linking_schema(linked):
