@@ -10,7 +10,7 @@ the threshold (ties broken by the smaller magistrates' case id, then defendant i
 cases' and defendants' ids (prefixed `mags_` and `crown_`) and `estimated_match_score`. Settings: linkage.yaml
 `case_journey`.
 
-SQL is DuckDB's dialect without DuckDB-only forms, built by small functions and run through one callable.
+SQL is DuckDB's dialect without DuckDB-only forms, built by small functions and run through `stages.Sql`.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from splink import Linker, SettingsCreator, block_on
 
 from sdfirst.exceptions import DataFirstError
 from sdfirst.linkage.model import comparison, train
-from sdfirst.linkage.stages import Run
+from sdfirst.linkage.stages import Sql
 
 MAGS, CROWN = "mags", "crown"
 #: the journey's internal tables (one per side: the records the model reads) and Splink's name for each side
@@ -200,15 +200,16 @@ def best_sql(cfg: dict[str, Any], scored: str) -> str:
         ORDER BY {crown_case}, {crown_defendant}"""
 
 
-def build_journey(run: Run, db_api: Any, cfg: dict[str, Any], xjs_table: str, out_table: str) -> int:
+def build_journey(sql: Sql, db_api: Any, cfg: dict[str, Any], xjs_table: str, out_table: str) -> int:
     """Train and run the journey model; create `out_table` (the released journey) and return its rows.
 
-    `xjs_table` holds each person record's ids (its `case_journey.person_id` column is used); `db_api` is the Splink
-    database API to run on. Only called when the folder holds both court datasets: the pipeline's plan
-    (`linkage.pipeline.plan`) leaves the journey out, and says so, for a folder generated without them.
+    `xjs_table` holds each person record's ids (its `case_journey.person_id` column is used); `sql` runs the SQL and
+    `db_api` is the Splink database API on the same database. Only called when the folder holds both court
+    datasets: the pipeline's plan (`linkage.pipeline.plan`) leaves the journey out, and says so, for a folder
+    generated without them.
     """
     for side in (MAGS, CROWN):
-        run(f"CREATE TABLE {RECORDS[side]} AS {records_sql(cfg, side, xjs_table)} ORDER BY unique_id")
+        sql.run(RECORDS[side], f"{records_sql(cfg, side, xjs_table)} ORDER BY unique_id")
     inputs = [db_api.register(RECORDS[side], dataset_display_name=side) for side in (MAGS, CROWN)]
     linker = Linker(inputs, journey_settings(cfg), log_level=logging.WARNING)
     with _sessions_may_miss_levels():
@@ -217,8 +218,8 @@ def build_journey(run: Run, db_api: Any, cfg: dict[str, Any], xjs_table: str, ou
     if missed:
         log.warning("case journey: no EM session saw a pair at %s (Splink's starting m is used)", "; ".join(missed))
     predictions = linker.inference.predict(threshold_match_probability=cfg["case_journey"]["threshold"])
-    run(f"CREATE TABLE {out_table} AS {best_sql(cfg, scored_sql(cfg, predictions.physical_name))}")
-    return run(f"SELECT count(*) FROM {out_table}")[0][0]
+    sql.run(out_table, best_sql(cfg, scored_sql(cfg, predictions.physical_name)))
+    return sql.fetch(f"SELECT count(*) FROM {out_table}")[0][0]
 
 
 def truth_sql(cfg: dict[str, Any], level: str) -> str:

@@ -142,7 +142,7 @@ def run_linkage(
     say(f"{records:,} person records from {len(sources)} sources")
 
     db = DuckDBAPI(connection=con)
-    run = _runner(con)
+    sql = _DuckDBSql(con)
     linker = Linker(db.register(PERSON_TABLE, table_name="persons"), settings(cfg), log_level=logging.WARNING)
     train(linker, cfg)
     trained = time.perf_counter()
@@ -165,7 +165,7 @@ def run_linkage(
     by_threshold = dict(zip(thresholds, _cluster_columns(con, multi.physical_name), strict=True))
     selects = [f"{_opaque('xjs', 'c.' + by_threshold[level])} AS {name}" for name, level in columns.items()]
     # The cjs stage: connected components of the pairs between records of its sources (empty for the others)
-    cluster_cjs(run, db, cfg, predict.physical_name, PERSON_TABLE, threshold, CJS_TABLE)
+    cluster_cjs(sql, db, cfg, predict.physical_name, PERSON_TABLE, threshold, CJS_TABLE)
     selects.insert(0, f"{_opaque('cjs', 'k.cluster_id')} AS {stage_id(cfg, CJS)}")
     con.execute(f"""
         CREATE OR REPLACE TABLE {XJS_TABLE} AS
@@ -197,7 +197,7 @@ def run_linkage(
 
     if what.journey:
         before_journey = time.perf_counter()
-        journeys = build_journey(run, db, cfg, XJS_TABLE, JOURNEY_TABLE)
+        journeys = build_journey(sql, db, cfg, XJS_TABLE, JOURNEY_TABLE)
         clustered = time.perf_counter()
         say(
             f"clustered in {before_journey - trained:.1f} s; case journey model: "
@@ -223,7 +223,7 @@ def run_linkage(
         return evaluation
     cjs_records = f"SELECT * FROM ({_truth_sql(sources, XJS_TABLE, stage_id(cfg, CJS), per_dataset=False)}) r"
     evaluation |= {
-        "stages": stage_relation(run, XJS_TABLE, cfg),
+        "stages": stage_relation(sql, XJS_TABLE, cfg),
         "cjs": cluster_metrics(con, f"{cjs_records} WHERE cluster_id IS NOT NULL"),
         "xjs": cluster_metrics(con, _truth_sql(sources, XJS_TABLE, stage_id(cfg, XJS), per_dataset=False)),
         "levels": {
@@ -249,14 +249,17 @@ def _journey_metrics(con: duckdb.DuckDBPyConnection, cfg: dict[str, Any]) -> dic
     return {"threshold": cfg["case_journey"]["threshold"], **scored["cases"], "defendants": scored["defendants"]}
 
 
-def _runner(con: duckdb.DuckDBPyConnection) -> Callable[[str], list[tuple]]:
-    """One SQL statement on the connection, its rows returned (the stages and the journey run their SQL here)."""
+class _DuckDBSql:
+    """`stages.Sql` on a DuckDB connection: where the stages and the case journey run their SQL."""
 
-    def run(sql: str) -> list[tuple]:
-        result = con.execute(sql)
-        return result.fetchall() if result.description else []
+    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+        self.con = con
 
-    return run
+    def run(self, name: str, select: str) -> None:
+        self.con.execute(f"CREATE TABLE {name} AS {select}")
+
+    def fetch(self, select: str) -> list[tuple[Any, ...]]:
+        return self.con.execute(select).fetchall()
 
 
 def _write(

@@ -6,21 +6,27 @@ id is the connected components of the pairs whose two records both come from a c
 `stages.cjs.sources`), and the xjs id the components of all pairs. A cjs pair is an xjs pair, so every cjs cluster
 lies inside one xjs cluster; the xjs stage only joins cjs clusters, through records of the other sources.
 
-The SQL is DuckDB's dialect without DuckDB-only forms, built by small functions and run through one callable, so
-that another engine can run it after translation (sqlglot).
+The SQL is DuckDB's dialect without DuckDB-only forms, built by small functions and run through an object with
+two methods (`Sql`: create a table from a SELECT, fetch a SELECT's rows), so that another engine can run it after
+translation (sqlglot).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 from splink.clustering import cluster_pairwise_predictions_at_threshold
 
 from sdfirst.exceptions import DataFirstError
 
-#: runs one SQL statement and returns its rows (empty for a statement that returns none)
-Run = Callable[[str], list[tuple]]
+
+class Sql(Protocol):
+    """Where the SQL runs: `run` creates table `name` from a SELECT, `fetch` returns a SELECT's rows."""
+
+    def run(self, name: str, select: str) -> None: ...
+
+    def fetch(self, select: str) -> list[tuple[Any, ...]]: ...
+
 
 CJS = "cjs"
 XJS = "xjs"
@@ -66,7 +72,7 @@ def stage_edges_sql(predictions: str, persons: str, codes: list[str]) -> str:
 
 
 def cluster_cjs(
-    run: Run, db_api: Any, cfg: dict[str, Any], predictions: str, persons: str, threshold: float, out_table: str
+    sql: Sql, db_api: Any, cfg: dict[str, Any], predictions: str, persons: str, threshold: float, out_table: str
 ) -> int:
     """Create `out_table` (unique_id, cluster_id): the cjs clusters at `threshold`; returns its rows.
 
@@ -74,8 +80,8 @@ def cluster_cjs(
     connected components run on it).
     """
     codes = cjs_sources(cfg)
-    run(f"CREATE TABLE {out_table}_nodes AS {stage_nodes_sql(persons, codes)}")
-    run(f"CREATE TABLE {out_table}_edges AS {stage_edges_sql(predictions, persons, codes)}")
+    sql.run(f"{out_table}_nodes", stage_nodes_sql(persons, codes))
+    sql.run(f"{out_table}_edges", stage_edges_sql(predictions, persons, codes))
     clusters = cluster_pairwise_predictions_at_threshold(
         db_api.register(f"{out_table}_nodes", table_name=f"{out_table}_nodes"),
         db_api.register(f"{out_table}_edges", table_name=f"{out_table}_edges"),
@@ -83,8 +89,8 @@ def cluster_cjs(
         node_id_column_name="unique_id",
         threshold_match_probability=threshold,
     )
-    run(f"CREATE TABLE {out_table} AS SELECT unique_id, cluster_id FROM {clusters.physical_name}")
-    return run(f"SELECT count(*) FROM {out_table}")[0][0]
+    sql.run(out_table, f"SELECT unique_id, cluster_id FROM {clusters.physical_name}")
+    return sql.fetch(f"SELECT count(*) FROM {out_table}")[0][0]
 
 
 def split_cjs_clusters_sql(xjs_table: str, cfg: dict[str, Any]) -> str:
@@ -95,12 +101,12 @@ def split_cjs_clusters_sql(xjs_table: str, cfg: dict[str, Any]) -> str:
         GROUP BY {cjs} HAVING count(DISTINCT {xjs}) > 1"""
 
 
-def stage_relation(run: Run, xjs_table: str, cfg: dict[str, Any]) -> dict[str, int]:
+def stage_relation(sql: Sql, xjs_table: str, cfg: dict[str, Any]) -> dict[str, int]:
     """How the two stages' clusters relate: cjs clusters, the xjs clusters holding them, cjs clusters split by xjs
     (zero by construction) and xjs clusters that join two or more cjs clusters."""
     cjs, xjs = stage_id(cfg, CJS), stage_id(cfg, XJS)
-    (split,) = run(f"SELECT count(*) FROM ({split_cjs_clusters_sql(xjs_table, cfg)}) s")[0]
-    clusters, holding, joining = run(f"""
+    (split,) = sql.fetch(f"SELECT count(*) FROM ({split_cjs_clusters_sql(xjs_table, cfg)}) s")[0]
+    clusters, holding, joining = sql.fetch(f"""
         WITH per_xjs AS (
             SELECT {xjs}, count(DISTINCT {cjs}) AS cjs_clusters
             FROM {xjs_table} WHERE {cjs} IS NOT NULL GROUP BY {xjs})
