@@ -18,6 +18,7 @@ import sys
 import time
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 import sdfirst.linkage.pipeline as pipeline
@@ -164,6 +165,9 @@ def test_link_without_the_truth_links_and_says_it_cannot_score(small, tmp_path):
     evaluation = json.loads((folder / "linking" / "evaluation.json").read_text(encoding="utf-8"))
     assert evaluation["records"] > 0 and "xjs" not in evaluation
     assert (folder / "linking" / "xjs_link.parquet").is_file()
+    # the case journey needs the courts, not the truth: it is made, only not scored
+    journey = pd.read_parquet(folder / "linking" / "mags_crown_journey.parquet")
+    assert len(journey) > 0 and "case_journey" not in evaluation
     assert out.splitlines()[-1].startswith("linked ") and "precision" not in out  # the summary: counts only
     assert _snapshot(folder, skip="linking") == before
 
@@ -183,6 +187,9 @@ def test_link_without_the_courts_links_what_is_there_and_says_so(prison_probatio
     evaluation = json.loads((folder / "linking" / "evaluation.json").read_text(encoding="utf-8"))
     assert set(evaluation["records_by_source"]) == {"prison_nomis", "prison_oasys", "probation_delius"}
     assert "case_journey" not in evaluation and evaluation["xjs"]["people"] > 0
+    # prison and probation are criminal sources: every record has its cjs id, scored like the xjs one
+    xjs = pd.read_parquet(folder / "linking" / "xjs_link.parquet")
+    assert xjs["estimated_mc_cc_ps_dp"].notna().all() and evaluation["cjs"]["records"] == len(xjs)
     assert _snapshot(folder, skip="linking") == before
 
 

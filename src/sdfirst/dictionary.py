@@ -4,7 +4,7 @@ so they cannot drift apart."""
 
 from __future__ import annotations
 
-from sdfirst.specs import ColumnSpec, DatasetSpec, TableSpec, datasets
+from sdfirst.specs import ColumnSpec, DatasetSpec, TableSpec, datasets, load_yaml, table_spec
 from sdfirst.synth.recording import applied_order, error_rates, recording_datasets
 
 _PIPE = "\\|"
@@ -86,3 +86,19 @@ def recording_errors_markdown() -> str:
         label = f"{where}: {kind.rpartition('.')[2].replace('_', ' ')}"
         lines.append(f"| {step} | {label} | " + " | ".join(_percent(rates[n][kind]) for n in names) + " |")
     return "\n".join(lines) + "\n"
+
+
+def linking_tables() -> dict[str, TableSpec]:
+    """The tables `sdfirst link` writes, as linkage.yaml's `output.dictionary` describes them, by name."""
+    output = load_yaml("linkage.yaml")["output"]
+    return {name: table_spec(output["folder"], name, raw) for name, raw in output.get("dictionary", {}).items()}
+
+
+def linking_markdown(level: int = 3) -> str:
+    """The data dictionary of the linking tables as Markdown (the linking chapter shows it)."""
+    intro = (
+        "The tables `sdfirst link` writes, from `output.dictionary` in `synthetic/linkage.yaml`. In the *name* "
+        "column, *confirmed* means MoJ uses this column name (the source is given); *inferred* means this project "
+        "chose it.\n"
+    )
+    return intro + "\n" + "\n".join(table_markdown(t, level) for t in linking_tables().values())

@@ -266,21 +266,24 @@ def _column(raw: dict[str, Any], where: str) -> ColumnSpec:
     )
 
 
+def table_spec(dataset: str, name: str, raw: dict[str, Any]) -> TableSpec:
+    """A table from its spec (description, row, columns), as in synthetic/datasets/ and linkage.yaml's dictionary."""
+    cols = tuple(_column(c, f"{dataset}.{name}") for c in raw["columns"])
+    names = [c.name for c in cols]
+    if len(set(names)) != len(names):
+        raise DataFirstError(f"{dataset}.{name}: duplicate column names")
+    return TableSpec(
+        dataset=dataset,
+        name=name,
+        description=" ".join(str(raw["description"]).split()),
+        row=raw["row"],
+        columns=cols,
+    )
+
+
 def _dataset(raw: dict[str, Any]) -> DatasetSpec:
     name = raw["dataset"]
-    tables = {}
-    for tname, traw in raw["tables"].items():
-        cols = tuple(_column(c, f"{name}.{tname}") for c in traw["columns"])
-        names = [c.name for c in cols]
-        if len(set(names)) != len(names):
-            raise DataFirstError(f"{name}.{tname}: duplicate column names")
-        tables[tname] = TableSpec(
-            dataset=name,
-            name=tname,
-            description=" ".join(str(traw["description"]).split()),
-            row=traw["row"],
-            columns=cols,
-        )
+    tables = {tname: table_spec(name, tname, traw) for tname, traw in raw["tables"].items()}
     return DatasetSpec(
         name=name,
         title=raw["title"],
