@@ -63,7 +63,7 @@ def _datasets() -> list[str]:
     from sdfirst.linkage import load_config
 
     cfg = load_config()
-    cases = [cfg["cases"][side]["dataset"] for side in ("mags", "crown")]
+    cases = [cfg["case_journey"][side]["dataset"] for side in ("mags", "crown")]
     needed = [s["dataset"] for s in cfg["sources"]] + cases
     return list(dict.fromkeys(needed))
 

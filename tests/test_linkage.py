@@ -314,3 +314,59 @@ def test_cli_not_a_generated_folder(tmp_path, capsys):
     err = capsys.readouterr().err
     assert err.count("\n") == 2 and "Traceback" not in err
     assert not (tmp_path / "linking").exists()
+
+
+def test_a_comparison_written_as_levels_puts_each_pair_at_its_level():
+    """linkage.yaml's `type: Custom` comparisons: a date of birth with the day and month swapped, or the year one
+    out, lands on its own level (not "within a year"), and an unknown level type is one line."""
+    from splink import SettingsCreator
+
+    from sdfirst.linkage.model import comparison
+
+    dob = {
+        "type": "Custom",
+        "output_column_name": "date_of_birth",
+        "levels": [
+            {"type": "NullLevel", "column": "date_of_birth"},
+            {"type": "ExactMatchLevel", "column": "date_of_birth"},
+            {
+                "type": "CustomLevel",
+                "sql_condition": "month(date_of_birth_l) = day(date_of_birth_r) "
+                "AND day(date_of_birth_l) = month(date_of_birth_r) AND year(date_of_birth_l) = year(date_of_birth_r)",
+            },
+            {
+                "type": "AbsoluteDateDifferenceLevel",
+                "column": "date_of_birth",
+                "threshold": 1,
+                "metric": "year",
+                "input_is_string": False,
+                "label": "within a year",
+            },
+            {"type": "ElseLevel"},
+        ],
+    }
+    # Splink numbers levels from the last (else, 0) up; the null level is -1
+    expected = {"1990-07-03": 2, "1990-03-07": 3, "1990-09-01": 1, "1980-03-07": 0, None: -1}
+    others = list(expected)
+    people = pd.DataFrame(
+        {
+            "unique_id": ["a", *[f"o{i}" for i in range(len(others))]],
+            "date_of_birth": pd.to_datetime(["1990-03-07", *others]),
+        }
+    )
+    linker = Linker(
+        DuckDBAPI().register(people),
+        SettingsCreator(
+            link_type="dedupe_only",
+            comparisons=[comparison(dob)],
+            blocking_rules_to_generate_predictions=["1 = 1"],
+            retain_intermediate_calculation_columns=True,
+        ),
+        log_level=logging.WARNING,
+    )
+    pairs = linker.inference.predict().as_pandas_dataframe()
+    pairs = pairs[pairs["unique_id_l"] == "a"].set_index("unique_id_r")["gamma_date_of_birth"]
+    got = {other: int(pairs[f"o{i}"]) for i, other in enumerate(others)}
+    assert got == {other: expected[other] for other in others}
+    with pytest.raises(DataFirstError, match="unknown comparison level type 'NoSuchLevel'"):
+        comparison({"type": "Custom", "output_column_name": "x", "levels": [{"type": "NoSuchLevel"}]})

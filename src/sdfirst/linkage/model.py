@@ -32,12 +32,51 @@ def _columns_reversed(spec: dict[str, Any]):
     )
 
 
+def level(spec: dict[str, Any]):
+    """One comparison level from its spec: `type` (a splink.comparison_level_library class), `column` (or
+    `columns`), `levels` (the levels that And, Or or Not combine), `term_frequency_adjustments` (on the level's
+    column, or the column it names), `label` (for Splink's charts) and the class's own arguments.
+
+    So that a comparison whose levels no library class offers (e.g. a date of birth with its day and month
+    swapped) is written in linkage.yaml, not in Python.
+    """
+    spec = dict(spec)
+    kind = spec.pop("type")
+    creator = getattr(cll, kind, None)
+    if creator is None:
+        raise DataFirstError(f"linkage.yaml: unknown comparison level type {kind!r}")
+    tf = spec.pop("term_frequency_adjustments", False)
+    label = spec.pop("label", None)
+    if "levels" in spec:
+        args = [level(inner) for inner in spec.pop("levels")]
+    else:
+        args = [spec.pop("column")] if "column" in spec else list(spec.pop("columns", []))
+    made = creator(*args, **spec)
+    options: dict[str, Any] = {}
+    if tf:
+        options["tf_adjustment_column"] = args[0] if tf is True else tf
+    if label:
+        options["label_for_charts"] = label
+    return made.configure(**options) if options else made
+
+
+def _custom(spec: dict[str, Any]):
+    """A comparison of levels written out in linkage.yaml (`levels`, first to last), named `output_column_name`."""
+    return cl.CustomComparison(
+        comparison_levels=[level(item) for item in spec["levels"]],
+        output_column_name=spec["output_column_name"],
+        comparison_description=spec.get("description"),
+    )
+
+
 def comparison(spec: dict[str, Any]):
     """One comparison from its spec: `type` (a splink.comparison_library class), `column` (or `columns`, for a
     class that compares several, such as ForenameSurnameComparison), and its arguments."""
     spec = dict(spec)
     if spec["type"] == "ColumnsReversed":
         return _columns_reversed(spec)
+    if spec["type"] == "Custom":
+        return _custom(spec)
     kind = spec.pop("type")
     columns = [spec.pop("column")] if "column" in spec else list(spec.pop("columns", []))
     tf = spec.pop("term_frequency_adjustments", False)
