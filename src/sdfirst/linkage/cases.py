@@ -11,6 +11,8 @@ from typing import Any
 
 import duckdb
 
+from sdfirst.linkage.engine import Engine, as_engine
+
 
 def journey_sql(cfg: dict[str, Any], xjs_table: str) -> str:
     """SELECT mags_case_id_hash, crown_case_id_hash (distinct) given a table of (row_id_hash, estimated_xjs_id)."""
@@ -27,11 +29,12 @@ def journey_sql(cfg: dict[str, Any], xjs_table: str) -> str:
         ORDER BY mags_case_id_hash, crown_case_id_hash"""
 
 
-def build_journey(con: duckdb.DuckDBPyConnection, cfg: dict[str, Any], xjs_table: str, out_table: str) -> int:
+def build_journey(con: duckdb.DuckDBPyConnection | Engine, cfg: dict[str, Any], xjs_table: str, out_table: str) -> int:
     """Create `out_table` holding the case journey; returns its rows.
 
     Only called when the folder holds both court datasets: the pipeline's plan (`linkage.pipeline.plan`) leaves the
     journey out, and says so, for a folder generated without them.
     """
-    con.execute(f"CREATE OR REPLACE TABLE {out_table} AS {journey_sql(cfg, xjs_table)}")
-    return con.execute(f"SELECT count(*) FROM {out_table}").fetchall()[0][0]
+    engine = as_engine(con)  # a DuckDB connection or the pipeline's engine (DuckDB or Spark)
+    engine.run(out_table, journey_sql(cfg, xjs_table))
+    return engine.fetch(f"SELECT count(*) FROM {out_table}")[0][0]

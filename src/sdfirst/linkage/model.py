@@ -1,17 +1,20 @@
-"""The Splink model: settings built from linkage.yaml, and its training (seeded, so that runs repeat exactly)."""
+"""The Splink model: settings built from linkage.yaml, and its training (seeded, so that runs repeat exactly).
+
+The settings are made from linkage.yaml for whichever backend runs them (Splink writes each level's SQL in the
+backend's dialect). A model trained on one backend is used on another by carrying its parameters (`parameters`),
+not Splink's saved JSON, whose SQL is in the dialect it was trained in.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
-import duckdb
 import splink.comparison_level_library as cll
 import splink.comparison_library as cl
 from splink import Linker, SettingsCreator, block_on
 
 from sdfirst.exceptions import DataFirstError
+from sdfirst.linkage.engine import Engine, engine_of
 
 
 def _rule(rule: list[str] | str):
@@ -47,31 +50,53 @@ def comparison(spec: dict[str, Any]):
     return made.configure(term_frequency_adjustments=True) if tf else made
 
 
-def settings(cfg: dict[str, Any]) -> SettingsCreator:
-    """Splink settings for the person model."""
+def settings(cfg: dict[str, Any], trained: dict[str, Any] | None = None) -> SettingsCreator:
+    """Splink settings for the person model; with `trained` (from `parameters`), already trained."""
     model = cfg["model"]
+    comparisons = [comparison(c) for c in model["comparisons"]]
+    extra: dict[str, Any] = {}
+    if trained is not None:
+        comparisons = [_configured(c, trained) for c in comparisons]
+        extra["probability_two_random_records_match"] = trained["probability_two_random_records_match"]
     return SettingsCreator(
         link_type=model["link_type"],
         unique_id_column_name="unique_id",
-        comparisons=[comparison(c) for c in model["comparisons"]],
+        comparisons=comparisons,
         blocking_rules_to_generate_predictions=[_rule(r) for r in model["blocking_rules_to_generate_predictions"]],
         retain_matching_columns=False,
         retain_intermediate_calculation_columns=False,
+        **extra,
     )
 
 
-@contextmanager
-def single_threaded(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
-    """DuckDB at one thread inside the block, and at its former setting after it."""
-    (previous,) = con.execute("SELECT current_setting('threads')").fetchone()
-    con.execute("SET threads = 1")
-    try:
-        yield
-    finally:
-        con.execute(f"SET threads = {int(previous)}")
+def _configured(made: Any, trained: dict[str, Any]) -> Any:
+    """A comparison with the m and u probabilities of its non-null levels taken from `trained`."""
+    name = made.get_comparison("duckdb").output_column_name
+    levels = trained["comparisons"].get(name)
+    if levels is None or len(levels["m"]) != made.num_non_null_levels:
+        raise DataFirstError(f"the trained parameters do not fit comparison {name!r} of linkage.yaml's model")
+    return made.configure(m_probabilities=levels["m"], u_probabilities=levels["u"])
 
 
-def train(linker: Linker, cfg: dict[str, Any]) -> None:
+def parameters(linker: Linker) -> dict[str, Any]:
+    """A trained model's parameters, free of any SQL dialect: the prior, and each comparison's m and u
+    probabilities (non-null levels, in order). `settings(cfg, parameters(linker))` is the same model on any
+    backend."""
+    model = linker.misc.save_model_to_json()
+    comparisons = {}
+    for c in model["comparisons"]:
+        levels = [level for level in c["comparison_levels"] if not level.get("is_null_level")]
+        comparisons[c["output_column_name"]] = {
+            "m": [level.get("m_probability") for level in levels],
+            "u": [level.get("u_probability") for level in levels],
+        }
+    return {
+        "probability_two_random_records_match": model["probability_two_random_records_match"],
+        "comparisons": comparisons,
+    }
+
+
+def train(linker: Linker, cfg: dict[str, Any], engine: Engine | None = None) -> None:
     """Prior, u by random sampling (seeded: Splink picks records by a hash of id and seed) and m by EM.
 
     EM runs DuckDB at one thread. Each EM step sums match probabilities (DOUBLE) by comparison level, and a
@@ -79,15 +104,19 @@ def train(linker: Linker, cfg: dict[str, Any]) -> None:
     match weight and probability) differed in their last digits between one thread and two, and between two runs
     at two. Splink 5 offers no ordered or exact sum, so one thread is the only way to a model that is the same on
     every machine. The prior and u are counts of pairs (exact at any thread count), and prediction and clustering
-    work pair by pair or on ids, so they keep every thread.
+    work pair by pair or on ids, so they keep every thread. On Spark the EM sums are added in the order its tasks
+    finish, which Spark does not fix (their last digits can vary between runs), and its samples are drawn by Spark's
+    hash, not DuckDB's, so a model trained there is close to DuckDB's but not the same: train once and carry the
+    `parameters` for one model on both.
+
+    `engine` is the engine the linker runs on; without it, the linker's own (DuckDB only).
     """
     training = cfg["training"]
     linker.training.estimate_probability_two_random_records_match(
         [_rule(r) for r in training["deterministic_matching_rules"]], recall=training["deterministic_recall"]
     )
     linker.training.estimate_u_using_random_sampling(max_pairs=training["u_max_pairs"], seed=training["seed"])
-    # Splink 5 has no public accessor for a linker's connection (DuckDBAPI.duckdb_con itself is public)
-    with single_threaded(linker._db_api.duckdb_con):
+    with (engine or engine_of(linker)).single_threaded():
         for rule in training["em_blocking_rules"]:
             linker.training.estimate_parameters_using_expectation_maximisation(
                 _rule(rule), max_pairs=training["em_max_pairs"]
