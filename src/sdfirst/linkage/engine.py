@@ -384,9 +384,10 @@ def linker_db_api(linker: Any) -> Any:
     return linker._db_api
 
 
-def engine_of(linker: Any) -> Engine:
-    """An Engine over the database a Linker runs on (DuckDB only: a Spark Linker's caller passes its engine)."""
+def single_threaded_for(linker: Any) -> Any:
+    """`Engine.single_threaded` for the database a Linker runs on, for a caller that passes only the Linker: DuckDB
+    at one thread; on another backend, nothing to do."""
     db_api = linker_db_api(linker)
-    if getattr(db_api.sql_dialect, "sql_dialect_str", None) != "duckdb":
-        raise DataFirstError("model.train needs the engine for a Linker that does not run on DuckDB")
-    return DuckDBEngine(db_api.duckdb_con, db_api=db_api)
+    if getattr(db_api.sql_dialect, "sql_dialect_str", None) == "duckdb":
+        return DuckDBEngine(db_api.duckdb_con, db_api=db_api).single_threaded()
+    return nullcontext()

@@ -14,7 +14,7 @@ import splink.comparison_library as cl
 from splink import Linker, SettingsCreator, block_on
 
 from sdfirst.exceptions import DataFirstError
-from sdfirst.linkage.engine import Engine, engine_of
+from sdfirst.linkage.engine import Engine, single_threaded_for
 
 
 def _rule(rule: list[str] | str):
@@ -109,14 +109,14 @@ def train(linker: Linker, cfg: dict[str, Any], engine: Engine | None = None) -> 
     hash, not DuckDB's, so a model trained there is close to DuckDB's but not the same: train once and carry the
     `parameters` for one model on both.
 
-    `engine` is the engine the linker runs on; without it, the linker's own (DuckDB only).
+    `engine` is the engine the linker runs on; without it, the linker's own database is used.
     """
     training = cfg["training"]
     linker.training.estimate_probability_two_random_records_match(
         [_rule(r) for r in training["deterministic_matching_rules"]], recall=training["deterministic_recall"]
     )
     linker.training.estimate_u_using_random_sampling(max_pairs=training["u_max_pairs"], seed=training["seed"])
-    with (engine or engine_of(linker)).single_threaded():
+    with engine.single_threaded() if engine else single_threaded_for(linker):
         for rule in training["em_blocking_rules"]:
             linker.training.estimate_parameters_using_expectation_maximisation(
                 _rule(rule), max_pairs=training["em_max_pairs"]
