@@ -237,3 +237,14 @@ def test_duckdb_and_spark_give_the_same_linkage(folder, tmp_path):
     agreed = sum(len(c) for c in same) / len(xjs_duck)
     assert agreed >= 0.99, f"only {agreed:.2%} of records are in clusters both engines made"
     assert abs(trained_on_spark["xjs"]["pairwise_f1"] - one["xjs"]["pairwise_f1"]) <= 0.01
+
+
+@pytest.mark.slow
+def test_spark_that_cannot_start_is_one_line(linked, capsys):
+    pytest.importorskip("pyspark")
+    data, _ = linked
+    before = (data / "linking" / "evaluation.json").read_bytes()
+    assert main(["link", str(data), "--overwrite", "--engine", "spark", "--master", "nowhere://x"]) == 2
+    assert "Spark did not start (master nowhere://x)" in _one_line(capsys)
+    assert (data / "linking" / "evaluation.json").read_bytes() == before
+    assert not list(data.glob(".linking*"))

@@ -186,6 +186,14 @@ class SparkEngine(Engine):
         self._owned = spark is None
         try:
             self.spark = spark or _start_spark(master, self._scratch, memory)
+        except DataFirstError:
+            self.close()
+            raise
+        except Exception as exc:  # Java that cannot start (memory, a bad master URL): one line, not a traceback
+            self.close()
+            reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            raise DataFirstError(f"Spark did not start (master {master}): {reason}") from None
+        try:
             self.spark.sparkContext.setCheckpointDir(str(self._scratch / "checkpoints"))
             from splink.backends.spark import SparkAPI
 
