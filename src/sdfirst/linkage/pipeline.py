@@ -127,14 +127,19 @@ def _components(engine: Engine, nodes: Any, edges: Any, threshold: float) -> str
 
 
 def cluster(engine: Engine, pairs: Any, threshold: float, levels: dict[str, float]) -> None:
-    """Stage 3: the cross-dataset ids (`XJS_TABLE`) and the per-dataset ids (`PERSON_IDS_TABLE`).
+    """Stage 3: the cross-dataset ids (`XJS_TABLE`) and the per-dataset ids (`PERSON_IDS_TABLE`)."""
+    cluster_across(engine, pairs, {"estimated_xjs_id": threshold, **levels})
+    cluster_within(engine, pairs, threshold)
 
-    Cross-dataset ids are the connected components of all pairs, at the chosen threshold and at each level, each
-    threshold clustered on its own with Splink's public `cluster_pairwise_predictions_at_threshold` (Splink's
-    several-threshold clustering is not public in 5.0; a component's id is its smallest record id either way, so
-    the ids are the same). Per-dataset ids are the components of the pairs within a dataset, at the chosen threshold.
+
+def cluster_across(engine: Engine, pairs: Any, columns: dict[str, float]) -> None:
+    """`XJS_TABLE`: a column of cluster ids per threshold (`columns`: name -> match probability), clustering all
+    pairs, within and across datasets.
+
+    Each threshold is clustered on its own with Splink's public `cluster_pairwise_predictions_at_threshold`
+    (Splink's several-threshold clustering is not public in 5.0; a component's id is its smallest record id either
+    way, so the ids are the same).
     """
-    columns = {"estimated_xjs_id": threshold, **levels}
     nodes = engine.register(PERSON_TABLE, "xjs_nodes")
     tables = {level: _components(engine, nodes, pairs, level) for level in sorted(set(columns.values()))}
     aliases = {level: f"c{i}" for i, level in enumerate(tables)}
@@ -145,6 +150,9 @@ def cluster(engine: Engine, pairs: Any, threshold: float, levels: dict[str, floa
         f"SELECT p.source_dataset, p.unique_id AS row_id_hash, {', '.join(selects)} FROM {PERSON_TABLE} p {joins}",
     )
 
+
+def cluster_within(engine: Engine, pairs: Any, threshold: float) -> None:
+    """`PERSON_IDS_TABLE`: the connected components of the pairs within a dataset, at `threshold`."""
     engine.run(
         "within_dataset_edges",
         f"""SELECT e.unique_id_l, e.unique_id_r, e.match_probability
