@@ -333,15 +333,15 @@ def check_spark() -> None:
     try:
         import pyspark  # noqa: F401
     except ImportError:
-        raise DataFirstError(f"--engine spark needs pyspark: {SPARK_INSTALL}") from None
+        raise DataFirstError(f"Spark (--engine spark) needs pyspark: {SPARK_INSTALL}") from None
     java = find_java()
     if java is None:
         where = "JAVA_HOME names no bin/java" if os.environ.get("JAVA_HOME") else "no java on PATH"
-        raise DataFirstError(f"--engine spark needs Java {JAVA_MIN} or later ({where}): {java_advice()}")
+        raise DataFirstError(f"Spark (--engine spark) needs Java {JAVA_MIN} or later ({where}): {java_advice()}")
     version = java_version(java)
     if version is None or version < JAVA_MIN:
         found = "does not run" if version is None else f"is Java {version}"
-        raise DataFirstError(f"--engine spark needs Java {JAVA_MIN} or later ({java} {found}): {java_advice()}")
+        raise DataFirstError(f"Spark (--engine spark) needs Java {JAVA_MIN} or later ({java} {found}): {java_advice()}")
 
 
 def open_engine(
