@@ -32,10 +32,15 @@ import duckdb
 
 from sdfirst.database import connect, parquet_rows, read_manifest
 from sdfirst.exceptions import DataFirstError
+from sdfirst.linkage import cases
+from sdfirst.linkage.config import load_config
+from sdfirst.linkage.engine import DuckDBEngine
+from sdfirst.linkage.stages import CJS, XJS, stage_id, stage_relation
 
 TRUTH = "truth"
-#: The entries of evaluation.json that score the linkage against the truth (the others describe the run).
-METRICS = ("xjs", "levels", "person_ids", "case_journey")
+#: The entries of evaluation.json that score the linkage against the truth, or check it (`stages`: how the two
+#: stages' clusters relate); the others describe the run.
+METRICS = ("stages", "cjs", "xjs", "levels", "person_ids", "case_journey")
 
 
 def _ratio(num: float, den: float) -> float:
@@ -148,47 +153,64 @@ def _open_outputs(con: duckdb.DuckDBPyConnection, outputs: Path, files: dict[str
 
 def evaluate_outputs(folder: str | Path, outputs: str | Path, cfg: dict[str, Any]) -> dict[str, Any]:
     """The linkage outputs in the folder `outputs` (xjs_link.parquet, ...) scored against the truth of the
-    generated `folder`, with DuckDB: the cross-dataset id at the chosen threshold and at each level, the per-dataset
-    id, and the case journey where the truth holds the true journeys."""
+    generated `folder`, with DuckDB: how the two stages' clusters relate, the cjs id (the criminal records only),
+    the cross-dataset id at the chosen threshold and at each level, the per-dataset id, and the case journey (by
+    pairs of cases and of defendants) where the truth holds the true journeys."""
     folder, outputs = Path(folder), Path(outputs)
     manifest = read_manifest(folder)
     if TRUTH not in {key.split(".", 1)[0] for key in manifest["tables"]} or not (folder / TRUTH).is_dir():
         raise DataFirstError(f"{folder} has no {TRUTH}/ to evaluate the linkage against")
-    con = connect(folder, datasets={TRUTH}, linking=False)
+    journey = (outputs / cfg["output"]["case_journey"]).is_file() and f"{TRUTH}.case_journey" in manifest["tables"]
+    # the journey's defendants are matched to the truth through the courts' own tables
+    con = connect(folder, datasets={TRUTH, *(cases.datasets(cfg) if journey else ())}, linking=False)
     try:
         found = _open_outputs(con, outputs, cfg["output"])
         if not {"xjs_link", "person_ids"} <= found:
             raise DataFirstError(f"{outputs} holds no linkage output (run `sdfirst link {folder}` first)")
-        sources = cfg["sources"]
-        levels = cfg["thresholds"]["levels"]
-        xjs_columns = {d[0] for d in con.execute("SELECT * FROM xjs_link LIMIT 0").description}
-        evaluation: dict[str, Any] = {
-            "xjs": cluster_metrics(con, truth_sql(sources, "xjs_link", "estimated_xjs_id", per_dataset=False)),
-            "levels": {
-                name: {"threshold": level, **cluster_metrics(con, truth_sql(sources, "xjs_link", name, False))}
-                for name, level in levels.items()
-                if name in xjs_columns
-            },
-            "person_ids": cluster_metrics(
-                con, truth_sql(sources, "person_ids", "estimated_person_id", per_dataset=True)
-            ),
-        }
-        if "case_journey" in found and f"{TRUTH}.case_journey" in manifest["tables"]:
-            evaluation["case_journey"] = pair_metrics(
-                con,
-                "SELECT mags_case_id_hash AS a, crown_case_id_hash AS b FROM case_journey",
-                f"SELECT mags_case_id_hash AS a, crown_case_id_hash AS b FROM {TRUTH}.case_journey",
-            )
+        evaluation = _stage_metrics(con, cfg)
+        if journey:
+            evaluation["case_journey"] = _journey_metrics(con, cfg, "case_journey")
     finally:
         con.close()
     return evaluation
 
 
+def _stage_metrics(con: duckdb.DuckDBPyConnection, cfg: dict[str, Any]) -> dict[str, Any]:
+    """The person ids of the views xjs_link and person_ids scored against the truth (a level or the cjs id that
+    the output lacks is left out)."""
+    sources = cfg["sources"]
+    xjs_columns = {d[0] for d in con.execute("SELECT * FROM xjs_link LIMIT 0").description}
+    evaluation: dict[str, Any] = {}
+    cjs = stage_id(cfg, CJS)
+    if cjs in xjs_columns:
+        cjs_records = f"SELECT * FROM ({truth_sql(sources, 'xjs_link', cjs, per_dataset=False)}) r"
+        evaluation["stages"] = stage_relation(DuckDBEngine(con), "xjs_link", cfg)
+        evaluation["cjs"] = cluster_metrics(con, f"{cjs_records} WHERE cluster_id IS NOT NULL")
+    evaluation |= {
+        "xjs": cluster_metrics(con, truth_sql(sources, "xjs_link", stage_id(cfg, XJS), per_dataset=False)),
+        "levels": {
+            name: {"threshold": level, **cluster_metrics(con, truth_sql(sources, "xjs_link", name, False))}
+            for name, level in cfg["thresholds"]["levels"].items()
+            if name in xjs_columns
+        },
+        "person_ids": cluster_metrics(con, truth_sql(sources, "person_ids", "estimated_person_id", per_dataset=True)),
+    }
+    return evaluation
+
+
+def _journey_metrics(con: duckdb.DuckDBPyConnection, cfg: dict[str, Any], journey_table: str) -> dict[str, Any]:
+    """The journey against the truth at its threshold: pairs of cases (as truth.case_journey holds them) and, under
+    `defendants`, pairs of defendant records (the released rows)."""
+    scored = {
+        level: pair_metrics(con, cases.predicted_sql(cfg, journey_table, level), cases.truth_sql(cfg, level))
+        for level in ("cases", "defendants")
+    }
+    return {"threshold": cfg["case_journey"]["threshold"], **scored["cases"], "defendants": scored["defendants"]}
+
+
 def evaluate_folder(folder: str | Path) -> dict[str, Any]:
     """Score a linked folder's DIR/linking/ against its truth, and write the scores into its evaluation.json beside
     the run's figures (replacing the file in one step); returns the whole evaluation."""
-    from sdfirst.linkage.config import load_config  # here: the config module imports nothing of Splink's
-
     folder = Path(folder)
     cfg = load_config()
     out = folder / cfg["output"]["folder"]
@@ -233,6 +255,12 @@ def summary(evaluation: dict[str, Any]) -> str:
         f"  B-cubed precision {x['b3_precision']:.4f}  recall {x['b3_recall']:.4f}; "
         f"people found exactly {x['exact_person_share']:.2%}",
     ]
+    cjs = evaluation.get("cjs")
+    if cjs and cjs["records"]:
+        lines.append(
+            f"estimated_mc_cc_ps_dp (the criminal records only): {cjs['clusters']:,} clusters for "
+            f"{cjs['people']:,} true people, pairwise F1 {cjs['pairwise_f1']:.4f}, B-cubed F1 {cjs['b3_f1']:.4f}"
+        )
     for name, level in evaluation["levels"].items():
         lines.append(
             f"  {name} (>= {level['threshold']}): pairwise F1 {level['pairwise_f1']:.4f}, "
@@ -245,7 +273,8 @@ def summary(evaluation: dict[str, Any]) -> str:
     if "case_journey" in evaluation:
         cj = evaluation["case_journey"]
         lines.append(
-            f"mags_crown_journey: {cj['predicted']:,} links, precision {cj['precision']:.4f}, "
-            f"recall {cj['recall']:.4f} ({cj['found']:,} of {cj['true']:,} true)"
+            f"mags_crown_journey at estimated_match_score {cj['threshold']}: {cj['predicted']:,} case links, "
+            f"precision {cj['precision']:.4f}, recall {cj['recall']:.4f} ({cj['found']:,} of {cj['true']:,} true); "
+            f"defendants: precision {cj['defendants']['precision']:.4f}, recall {cj['defendants']['recall']:.4f}"
         )
     return "\n".join(lines)

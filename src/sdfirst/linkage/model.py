@@ -53,11 +53,7 @@ def comparison(spec: dict[str, Any]):
 def settings(cfg: dict[str, Any], trained: dict[str, Any] | None = None) -> SettingsCreator:
     """Splink settings for the person model; with `trained` (from `parameters`), already trained."""
     model = cfg["model"]
-    comparisons = [comparison(c) for c in model["comparisons"]]
-    extra: dict[str, Any] = {}
-    if trained is not None:
-        comparisons = [_configured(c, trained) for c in comparisons]
-        extra["probability_two_random_records_match"] = trained["probability_two_random_records_match"]
+    comparisons, prior = with_parameters([comparison(c) for c in model["comparisons"]], trained, "model")
     return SettingsCreator(
         link_type=model["link_type"],
         unique_id_column_name="unique_id",
@@ -65,16 +61,28 @@ def settings(cfg: dict[str, Any], trained: dict[str, Any] | None = None) -> Sett
         blocking_rules_to_generate_predictions=[_rule(r) for r in model["blocking_rules_to_generate_predictions"]],
         retain_matching_columns=False,
         retain_intermediate_calculation_columns=False,
-        **extra,
+        **prior,
     )
 
 
-def _configured(made: Any, trained: dict[str, Any]) -> Any:
+def with_parameters(
+    comparisons: list[Any], trained: dict[str, Any] | None, section: str
+) -> tuple[list[Any], dict[str, Any]]:
+    """Comparisons with the m and u probabilities of `trained` (from `parameters`), and the SettingsCreator
+    arguments that set its prior; unchanged, and no arguments, when `trained` is None. `section` names the model in
+    linkage.yaml for the error when the parameters are of another model."""
+    if trained is None:
+        return comparisons, {}
+    prior = {"probability_two_random_records_match": trained["probability_two_random_records_match"]}
+    return [_configured(c, trained, section) for c in comparisons], prior
+
+
+def _configured(made: Any, trained: dict[str, Any], section: str) -> Any:
     """A comparison with the m and u probabilities of its non-null levels taken from `trained`."""
     name = made.get_comparison("duckdb").output_column_name
     levels = trained["comparisons"].get(name)
     if levels is None or len(levels["m"]) != made.num_non_null_levels:
-        raise DataFirstError(f"the trained parameters do not fit comparison {name!r} of linkage.yaml's model")
+        raise DataFirstError(f"the trained parameters do not fit comparison {name!r} of linkage.yaml's {section}")
     return made.configure(m_probabilities=levels["m"], u_probabilities=levels["u"])
 
 

@@ -1,11 +1,12 @@
-"""The linkage pipeline: person records -> Splink model -> per-dataset and cross-dataset person ids -> case journey.
+"""The linkage pipeline: person records -> Splink model -> per-dataset, cjs and xjs person ids -> case journey.
 
 Stages, each a function here, each run through an Engine (`linkage.engine`: Splink's DuckDBAPI or SparkAPI, with
 the glue SQL written once in DuckDB's dialect and translated for Spark by sqlglot): `prepare` the person records
 (sources.py), `train_model` and `predict` with the one Splink model of linkage.yaml (model.py), `cluster`, the case
-journey (cases.py), `write`. One model is trained on all person records together (one table, `dedupe_only`) and
-scores every blocked pair once. Its pairs within a dataset are clustered into the per-dataset id
-(`estimated_person_id`, MoJ's `estimated_offender_id`), and all its pairs into the cross-justice id
+journey (cases.py, a second Splink model), `write`. One model is trained on all person records together (one
+table, `dedupe_only`) and scores every blocked pair once. Its pairs within a dataset are clustered into the
+per-dataset id (`estimated_person_id`, MoJ's `estimated_offender_id`), its pairs between criminal records into the
+cjs stage's id (`estimated_mc_cc_ps_dp`, `linkage.stages`), and all its pairs into the cross-justice id
 (`estimated_xjs_id`) at the chosen threshold and at each level of linkage.yaml (`cluster_high`, ...). Outputs go
 to DIR/linking/, written to a temporary folder and renamed into place. Scoring against the truth is a step of its
 own (`linkage.evaluate`), always DuckDB over the written files, whichever engine linked.
@@ -28,17 +29,22 @@ from splink.clustering import cluster_pairwise_predictions_at_threshold
 
 from sdfirst.database import check_folder, made_by, read_manifest
 from sdfirst.exceptions import DataFirstError
-from sdfirst.linkage.cases import build_journey
+from sdfirst.linkage import cases
+from sdfirst.linkage.cases import build_journey, journey_model
 from sdfirst.linkage.config import check_threshold, load_config
 from sdfirst.linkage.engine import Engine, check_engine, open_engine
 from sdfirst.linkage.evaluate import TRUTH, evaluate_outputs
-from sdfirst.linkage.model import settings, train
+from sdfirst.linkage.model import parameters, settings, train
 from sdfirst.linkage.sources import PERSON_TABLE, available_sources, load_person_records
+from sdfirst.linkage.stages import CJS, XJS, cluster_cjs, stage_id
 from sdfirst.synth.output import move_into_place, temporary_folder
 
 XJS_TABLE = "xjs_link"
 PERSON_IDS_TABLE = "person_ids"
 JOURNEY_TABLE = "mags_crown_journey"
+CJS_TABLE = "cjs_clusters"
+#: the keys of a `trained` argument: each model's parameters (`model.parameters`)
+PERSONS, JOURNEY = "persons", "case_journey"
 
 
 def _opaque(prefix: str, column: str) -> str:
@@ -79,7 +85,7 @@ def plan(folder: Path, cfg: dict[str, Any]) -> Plan:
     manifest = read_manifest(folder)
     sources = available_sources(folder, cfg)
     held = {key.split(".", 1)[0] for key in manifest["tables"]}
-    needed = (cfg["cases"]["mags"]["dataset"], cfg["cases"]["crown"]["dataset"])
+    needed = cases.datasets(cfg)
     absent = [d for d in dict.fromkeys([s["dataset"] for s in cfg["sources"]] + list(needed)) if d not in held]
     journey = all(d in held for d in needed)
     truth = TRUTH in held and (folder / TRUTH).is_dir()
@@ -126,15 +132,18 @@ def _components(engine: Engine, nodes: Any, edges: Any, threshold: float) -> str
     return cc.physical_name
 
 
-def cluster(engine: Engine, pairs: Any, threshold: float, levels: dict[str, float]) -> None:
-    """Stage 3: the cross-dataset ids (`XJS_TABLE`) and the per-dataset ids (`PERSON_IDS_TABLE`)."""
-    cluster_across(engine, pairs, {"estimated_xjs_id": threshold, **levels})
+def cluster(engine: Engine, cfg: dict[str, Any], pairs: Any, threshold: float, levels: dict[str, float]) -> None:
+    """Stage 3: the cjs ids (`CJS_TABLE`), the xjs ids at every threshold beside them (`XJS_TABLE`) and the
+    per-dataset ids (`PERSON_IDS_TABLE`)."""
+    cluster_cjs(engine, cfg, pairs.physical_name, PERSON_TABLE, threshold, CJS_TABLE)
+    cluster_across(engine, pairs, {stage_id(cfg, XJS): threshold, **levels}, cjs=(stage_id(cfg, CJS), CJS_TABLE))
     cluster_within(engine, pairs, threshold)
 
 
-def cluster_across(engine: Engine, pairs: Any, columns: dict[str, float]) -> None:
+def cluster_across(engine: Engine, pairs: Any, columns: dict[str, float], cjs: tuple[str, str] | None = None) -> None:
     """`XJS_TABLE`: a column of cluster ids per threshold (`columns`: name -> match probability), clustering all
-    pairs, within and across datasets.
+    pairs, within and across datasets, after the cjs id (`cjs`: its column and the table of its clusters; empty
+    for a record of another source).
 
     Each threshold is clustered on its own with Splink's public `cluster_pairwise_predictions_at_threshold`
     (Splink's several-threshold clustering is not public in 5.0; a component's id is its smallest record id either
@@ -145,6 +154,10 @@ def cluster_across(engine: Engine, pairs: Any, columns: dict[str, float]) -> Non
     aliases = {level: f"c{i}" for i, level in enumerate(tables)}
     joins = " ".join(f"JOIN {table} {aliases[level]} USING (unique_id)" for level, table in tables.items())
     selects = [f"{_opaque('xjs', aliases[level] + '.cluster_id')} AS {name}" for name, level in columns.items()]
+    if cjs is not None:
+        column, table = cjs
+        selects.insert(0, f"{_opaque('cjs', 'k.cluster_id')} AS {column}")
+        joins += f" LEFT JOIN {table} k USING (unique_id)"
     engine.run(
         XJS_TABLE,
         f"SELECT p.source_dataset, p.unique_id AS row_id_hash, {', '.join(selects)} FROM {PERSON_TABLE} p {joins}",
@@ -187,28 +200,35 @@ def run_linkage(
     """Build the output tables on the engine (xjs_link, person_ids, mags_crown_journey); return the run's figures.
 
     `what` is the folder's plan (worked out here if not given): without magistrates or Crown Court there is no
-    case journey. `trained` is a trained model's parameters (`model.parameters`), to predict without training.
-    Scoring against the truth is a step of its own (`evaluate.evaluate_outputs`), on the written files.
+    case journey. `trained` holds trained models' parameters (`train_models`: `persons`, and `case_journey` if
+    the journey model is given too), to predict with them instead of training. Scoring against the truth is a step
+    of its own (`evaluate.evaluate_outputs`), on the written files.
     """
     start = time.perf_counter()
     what = what or plan(folder, cfg)
+    trained = trained or {}
     records = prepare(engine, what, cfg)
     say(f"{records:,} person records from {len(what.sources)} sources")
 
-    linker = train_model(engine, cfg, trained)
+    linker = train_model(engine, cfg, trained.get(PERSONS))
     trained_at = time.perf_counter()
-    say(f"model {'given' if trained else 'trained'} in {trained_at - start:.1f} s")
+    say(f"model {'given' if PERSONS in trained else 'trained'} in {trained_at - start:.1f} s")
 
     levels = dict(cfg["thresholds"]["levels"])
     lowest = min([threshold, *levels.values()])
     pairs, count = predict(engine, linker, lowest)
     say(f"{count:,} pairs at match probability >= {lowest} in {time.perf_counter() - trained_at:.1f} s")
 
-    cluster(engine, pairs, threshold, levels)
+    cluster(engine, cfg, pairs, threshold, levels)
     if what.journey:
-        journeys = build_journey(engine, cfg, XJS_TABLE, JOURNEY_TABLE)
+        before_journey = time.perf_counter()
+        journeys = build_journey(engine, cfg, XJS_TABLE, JOURNEY_TABLE, trained.get(JOURNEY))
         clustered = time.perf_counter()
-        say(f"clustered and linked {journeys:,} case journeys in {clustered - trained_at:.1f} s")
+        say(
+            f"clustered in {before_journey - trained_at:.1f} s; case journey model "
+            f"{'given' if JOURNEY in trained else 'trained'}: "
+            f"{journeys:,} Crown Court defendants linked in {clustered - before_journey:.1f} s"
+        )
     else:
         clustered = time.perf_counter()
         say(f"clustered in {clustered - trained_at:.1f} s (no case journey: this folder lacks the courts)")
@@ -227,13 +247,58 @@ def run_linkage(
     }
 
 
+def train_models(
+    folder: str | Path,
+    threshold: float | None = None,
+    engine: str = "duckdb",
+    threads: int | None = None,
+    master: str | None = None,
+) -> dict[str, Any]:
+    """Both models of the linkage trained on a generated folder, as parameters free of any SQL dialect:
+    `{"persons": ..., "case_journey": ...}` (each from `model.parameters`; no journey for a folder without the
+    courts). `link(..., trained=train_models(folder))` on another engine predicts with the same models, which is
+    how DuckDB and Spark give the same linkage (a model trained on Spark is a slightly different estimate:
+    `model.train`). The journey model reads the cjs ids, so the person pairs are scored and clustered first, at
+    `threshold` (linkage.yaml's chosen one if None), as `link` does; nothing is written.
+    """
+    folder = Path(folder)
+    cfg = load_config()
+    threshold = check_threshold(cfg["thresholds"]["chosen"] if threshold is None else threshold)
+    check_engine(engine, master)
+    what = plan(folder, cfg)
+    on = open_engine(engine, folder, what.datasets, threads=threads, master=master)
+    try:
+        prepare(on, what, cfg)
+        linker = train_model(on, cfg)
+        models = {PERSONS: parameters(linker)}
+        if what.journey:
+            levels = dict(cfg["thresholds"]["levels"])
+            pairs, _ = predict(on, linker, min([threshold, *levels.values()]))
+            cluster(on, cfg, pairs, threshold, levels)
+            models[JOURNEY] = parameters(journey_model(on, cfg, XJS_TABLE))
+    finally:
+        on.close()
+    return models
+
+
+def _check_trained(trained: dict[str, Any] | None) -> None:
+    """A one-line error for `trained` parameters not shaped as `train_models` returns them."""
+    if trained is None:
+        return
+    if not isinstance(trained, dict) or PERSONS not in trained or not set(trained) <= {PERSONS, JOURNEY}:
+        raise DataFirstError(
+            f"trained must hold the models' parameters as train_models returns them ({PERSONS!r}, {JOURNEY!r})"
+        )
+
+
 def write(engine: Engine, cfg: dict[str, Any], tmp: Path, journey: bool) -> None:
     """Stage 4: the output tables as Parquet files in the temporary folder `tmp` (renamed into place by `link`)."""
     files = cfg["output"]
     key = ["source_dataset", "row_id_hash"]
     tables = [(XJS_TABLE, "xjs_link", key), (PERSON_IDS_TABLE, "person_ids", key)]
     if journey:
-        tables.append((JOURNEY_TABLE, "case_journey", ["mags_case_id_hash", "crown_case_id_hash"]))
+        _, _, crown_case, crown_defendant, _ = cases.output_columns(cfg)  # one row per Crown Court defendant
+        tables.append((JOURNEY_TABLE, "case_journey", [crown_case, crown_defendant]))
     for table, name, order in tables:
         engine.write_parquet(table, tmp / files[name], order)
 
@@ -260,13 +325,14 @@ def link(
     `engine` is "duckdb" or "spark"; `threads` is DuckDB's thread count (every core if None) or the cores of
     Spark's local mode; `master` a Spark master URL instead. The output is the same at any thread count.
     `evaluate` scores the written outputs against the truth (by default when the folder has it; True without a
-    truth is an error). `trained` is a trained model's parameters (`model.parameters`): the model is not
-    trained again, so that two engines can predict with one model.
+    truth is an error). `trained` is the models' parameters from `train_models` (the person model's, and the case
+    journey's): they are not trained again, so that two engines can predict with one model.
     """
     folder = Path(folder)
     cfg = load_config()
     threshold = check_threshold(cfg["thresholds"]["chosen"] if threshold is None else threshold)
     check_engine(engine, master)
+    _check_trained(trained)
     what = plan(folder, cfg)  # a one-line error if this is not a generated folder
     if evaluate and not what.truth:
         raise DataFirstError(f"{folder} has no {TRUTH}/ to evaluate against (link it without --evaluate)")

@@ -1,7 +1,14 @@
-"""Custody: remand, sentence and recall spells, merged into custodial journeys as p-NOMIS records them.
+"""Custody: remand, sentence and recall spells merged into custodial journeys as p-NOMIS records them, and the
+time inside those journeys: where each is held, its prison numbers, its OASys assessments and its incidents.
 
 A journey is a run of connected time in prison: a remand that turns into a sentence, and a recall while on
 licence, stay in one journey; a person released and later sent back on a new case starts another.
+
+The time inside is simulated for the journeys the prison data cover (those that start inside the prison dataset's
+coverage), up to the end of that coverage, from one stream in one order: where each is held, whether it gets a new
+prison number, the OASys assessments (here), then the incidents (:mod:`sdfirst.synth.incidents`). Releases on
+temporary licence (:mod:`sdfirst.synth.temporary_release`) have a stream of their own. Every rate is in
+justice.yaml (`custody`, `oasys`).
 """
 
 from __future__ import annotations
@@ -12,11 +19,17 @@ import numpy as np
 
 from sdfirst.specs import load_yaml
 from sdfirst.synth import dates
+from sdfirst.synth.codes import code_list
 from sdfirst.synth.courts import NONE
-from sdfirst.synth.offending import DISPOSAL, offence_table
+from sdfirst.synth.incidents import Incidents, simulate_incidents
+from sdfirst.synth.offending import offence_table
+
+PRISON = "prison"  # the dataset whose coverage bounds the time inside
+#: the stream of the time inside (its name is older than this module: keeping it keeps the data as they were)
+TIME_INSIDE_STREAM = "prison-tables"
 
 
-@dataclass
+@dataclass(frozen=True)
 class Journeys:
     person: np.ndarray
     start: np.ndarray  # first reception
@@ -33,7 +46,7 @@ class Journeys:
         return len(self.person)
 
 
-@dataclass
+@dataclass(frozen=True)
 class Custody:
     journeys: Journeys
     case_release: np.ndarray  # per case: first release from a custodial sentence (NEVER if none)
@@ -45,7 +58,7 @@ def _spells(world, rng):
     """One spell per case with any time in custody: [start, end], with release and recall details."""
     params = load_yaml("justice.yaml")["custody"]
     c = world.courts.cases
-    custody = c.disposal == DISPOSAL["immediate_custody"]
+    custody = c.disposal == code_list("disposals")["immediate_custody"]
     remand = c.remanded
     case_end = np.where(c.crown_type >= 0, c.crown_result_date, c.mags_result_date)
     remand_days = np.where(remand, np.maximum(case_end - c.first_hearing, 0), 0)
@@ -100,10 +113,11 @@ def simulate_custody(world) -> Custody:
     first_spell[journey[order][::-1]] = order[::-1]
     remand_start = c.remanded[idx][first_spell]
     sentenced = np.zeros(n, dtype=bool)
-    np.logical_or.at(sentenced, journey, c.disposal[idx] == DISPOSAL["immediate_custody"])
+    sentence = c.disposal[idx] == code_list("disposals")["immediate_custody"]
+    np.logical_or.at(sentenced, journey, sentence)
     recalls = np.bincount(journey, weights=recalled[idx], minlength=n).astype(np.int64)
     length = np.zeros(n, dtype=np.int64)
-    np.maximum.at(length, journey, np.where(c.disposal[idx] == DISPOSAL["immediate_custody"], c.custody_days[idx], 0))
+    np.maximum.at(length, journey, np.where(sentence, c.custody_days[idx], 0))
     severity = offence_table().severity[c.code[idx]].astype(np.int64)
     best = np.lexsort((-severity, journey))
     code = np.zeros(n, dtype=np.int64)
@@ -129,4 +143,96 @@ def simulate_custody(world) -> Custody:
     )
 
 
-__all__ = ["NONE", "Custody", "Journeys", "simulate_custody"]
+@dataclass(frozen=True)
+class Assessments:
+    """OASys assessments: an initial one for most sentenced journeys, then a review every interval while inside."""
+
+    journey: np.ndarray  # index into TimeInside.journeys
+    person: np.ndarray
+    date: np.ndarray
+    initial: np.ndarray  # the first assessment of its journey (the rest are reviews)
+    needs: dict[str, np.ndarray]  # per criminogenic need (oasys.topics): 0 no problem, 1 some, 2 significant
+    ogrs3: np.ndarray  # two-year probability of proven reoffending
+    rosh: np.ndarray  # risk of serious harm: index into oasys.rosh.levels
+
+
+@dataclass(frozen=True)
+class TimeInside:
+    """The time inside the custodial journeys the prison data cover."""
+
+    journeys: np.ndarray  # indices into Journeys: those starting inside the prison data's coverage
+    establishment: np.ndarray  # the prison each journey is held in (names, object array)
+    renumbered: np.ndarray  # int64: 0 keeps the person's prison number; k > 0 is the k-th other number
+    assessments: Assessments
+    incidents: Incidents
+
+
+def covered_journeys(world) -> np.ndarray:
+    """The journeys that start inside the prison data's coverage: the journeys the time inside is simulated for."""
+    return world.memo(
+        "covered-journeys", lambda: np.flatnonzero(world.dataset_window(PRISON).contains(world.custody.journeys.start))
+    )
+
+
+def _establishments(world, rng, person: np.ndarray, when: np.ndarray) -> np.ndarray:
+    """The prison each journey is held in: a young offender institution under an age, else a men's or women's
+    prison, drawn evenly from the lists in justice.yaml."""
+    params = load_yaml("justice.yaml")["custody"]
+    prisons = params["prisons"]
+    male = world.people.male[person]
+    youth = dates.age_on(world.people.dob[person], when) < params["young_offender_under_age"]
+    choice = np.where(youth & male, 2, np.where(male, 0, 1))
+    out = np.empty(len(person), dtype=object)
+    for i, key in enumerate(("men", "women", "youth")):
+        rows = np.flatnonzero(choice == i)
+        out[rows] = np.array(prisons[key], dtype=object)[rng.integers(0, len(prisons[key]), len(rows))]
+    return out
+
+
+def _renumbered(rng, n: int) -> np.ndarray:
+    """Which journeys get a prison number other than the person's usual one, and which of the others."""
+    numbers = load_yaml("justice.yaml")["custody"]["prison_numbers"]
+    new = (rng.random(n) < numbers["new_number_share"]).astype(np.int64)
+    return new * (1 + np.arange(n) % numbers["other_numbers"])
+
+
+def _assess(world, rng, rows: np.ndarray, until: int) -> Assessments:
+    """Initial assessments for most sentenced journeys, then reviews while in custody, up to `until`."""
+    params = load_yaml("justice.yaml")["oasys"]
+    j = world.custody.journeys
+    assessed = j.sentenced[rows] & (rng.random(len(rows)) < params["assessment_share"])
+    span_end = np.minimum(np.where(j.end[rows] == dates.NEVER, until, j.end[rows]), until)
+    lo, hi = params["first_after_days"]
+    first = j.start[rows] + rng.integers(lo, hi + 1, len(rows))
+    interval = params["review_interval_days"]
+    reviews = np.where(assessed, np.maximum(span_end - first, 0) // interval, 0)
+    count = np.where(assessed & (first <= span_end), 1 + reviews, 0)
+    jr = np.repeat(np.arange(len(rows)), count)
+    seq = np.arange(len(jr)) - np.repeat(np.cumsum(count) - count, count)
+    when = (first[jr] + seq * interval).astype(np.int32)
+    person = j.person[rows][jr]
+    risk = world.people.risk[person]
+    need = params["need_score"]
+    needs = {}
+    for topic in params["topics"]:
+        score = need["risk"] * risk + rng.standard_normal(len(jr)) + need["shift"]
+        needs[topic] = np.digitize(score, need["cuts"]).astype(np.int64)
+    g = params["ogrs3"]
+    ogrs3 = 1 / (1 + np.exp(-(g["intercept"] + g["risk"] * risk + g["noise_sd"] * rng.standard_normal(len(jr)))))
+    rosh = np.digitize(risk + params["rosh"]["noise_sd"] * rng.standard_normal(len(jr)), params["rosh"]["cuts"])
+    return Assessments(jr, person, when, seq == 0, needs, ogrs3, rosh)
+
+
+def simulate_time_inside(world) -> TimeInside:
+    """Where each covered journey is held, its prison number, its assessments and its incidents, in that order."""
+    rng = world.rng(TIME_INSIDE_STREAM)
+    j = world.custody.journeys
+    rows = covered_journeys(world)
+    establishment = _establishments(world, rng, j.person[rows], j.start[rows])
+    renumbered = _renumbered(rng, len(rows))
+    assessments = _assess(world, rng, rows, world.dataset_window(PRISON).end)
+    incidents = simulate_incidents(world, rng, rows)
+    return TimeInside(rows, establishment, renumbered, assessments, incidents)
+
+
+__all__ = ["NONE", "Custody", "Journeys", "TimeInside", "simulate_custody", "simulate_time_inside"]

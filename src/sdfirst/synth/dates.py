@@ -10,6 +10,7 @@ import pyarrow as pa
 
 EPOCH = dt.date(1970, 1, 1)
 NEVER = np.int32(2**31 - 1)  # an event that does not happen
+YEAR = 365.25  # days in a mean year: ages and spans in years from day numbers
 
 
 def day(value: str | dt.date) -> int:

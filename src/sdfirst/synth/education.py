@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+from collections.abc import Callable
 from dataclasses import dataclass
 from types import SimpleNamespace
 
@@ -25,8 +26,8 @@ from sdfirst.synth import dates
 from sdfirst.synth.columns import year_labels
 from sdfirst.synth.recording import error_rates, ethnicity_other
 
-YEAR_GROUPS = 11  # national curriculum Years 1 to 11
-YEAR_DAYS = 365.25
+YEAR_DAYS = 365.25  # days in a year of age
+ENGLAND = 0  # Neighbourhoods.country: 0 England, 1 Wales
 
 
 def params() -> dict:
@@ -39,14 +40,16 @@ def params() -> dict:
 
 
 def academic_birth_year(dob: np.ndarray) -> np.ndarray:
-    """The calendar year of the 1 September that opens a child's school cohort (born September to August)."""
+    """The calendar year of the start of the academic year (`scope.year_starts`, 1 September) that opens a
+    child's school cohort (born September to August)."""
     year, month, _ = dates.ymd(dob)
-    return np.where(month >= 9, year, year - 1)
+    return np.where(month >= params()["scope"]["year_starts"][0], year, year - 1)
 
 
 def academic_year_of(cohort: np.ndarray, year_group: np.ndarray | int) -> np.ndarray:
-    """The academic year (by its first calendar year) in which a cohort is in a year group (Year 1: age 5)."""
-    return cohort + 5 + np.asarray(year_group)
+    """The academic year (by its first calendar year) in which a cohort is in a year group: the cohort is aged
+    `scope.age_in_year_one` at the start of Year 1, a year older in each year group after."""
+    return cohort + params()["scope"]["age_in_year_one"] + np.asarray(year_group)
 
 
 def academic_year_label(year: np.ndarray) -> pa.Array:
@@ -80,12 +83,15 @@ def _school_days(first: int, last: int, term: tuple) -> tuple[np.ndarray, np.nda
 
 
 def school_days(rng: np.random.Generator, year: np.ndarray) -> np.ndarray:
-    """A random school day in each academic year."""
+    """A random school day in each academic year (the calendar is made for the years asked, once)."""
     term = params()["exclusions"]["term"]
     key = (tuple(term["start"]), tuple(term["end"]), tuple(tuple(x) for x in term["christmas"]))
-    first, last = 1985, 2030
+    year = np.asarray(year, dtype=np.int64)
+    if len(year) == 0:
+        return np.zeros(0, dtype=np.int32)
+    first, last = int(year.min()), int(year.max())
     table, starts, counts = _school_days(first, last, key)
-    k = np.clip(np.asarray(year, dtype=np.int64), first, last) - first
+    k = year - first
     pick = starts[k] + (rng.random(len(k)) * counts[k]).astype(np.int64)
     return table[pick]
 
@@ -121,6 +127,15 @@ def _choice(rng: np.random.Generator, weights: dict, n: int) -> np.ndarray:
     return rng.choice(len(w), size=n, p=w / w.sum())
 
 
+def by_year(year: np.ndarray, par: dict) -> np.ndarray:
+    """A value that changes in given academic years: `before` until the first of `from`'s years, then each
+    `from` value from its year on."""
+    out = np.full(np.shape(year), par["before"])
+    for first, value in sorted(par["from"].items()):
+        out = np.where(year >= first, value, out)
+    return out
+
+
 def _gamma(rng: np.random.Generator, par: dict, n: int) -> np.ndarray:
     return rng.gamma(par["shape"], par["scale"], n)
 
@@ -130,7 +145,7 @@ def _gamma(rng: np.random.Generator, par: dict, n: int) -> np.ndarray:
 # ---------------------------------------------------------------------------------------------------------
 
 
-@dataclass
+@dataclass(frozen=True)
 class Schooling:
     """The schooling and social care of the chunk's children in scope.
 
@@ -147,6 +162,7 @@ class Schooling:
     ethnicity: np.ndarray  # int16 recorded ethnicity of the pupil (-1 not stated)
     sen_level: np.ndarray  # int8 highest SEN level 0..2
     # grid [child, year group]
+    year_group: np.ndarray  # int64 the national curriculum year of each grid column
     year: np.ndarray  # int64 academic year
     in_england: np.ndarray  # bool: address in England on the census day
     sector: np.ndarray  # int32 neighbourhood on the census day
@@ -188,6 +204,10 @@ class Schooling:
     def __len__(self) -> int:
         return len(self.person)
 
+    def column(self, year_group: int) -> int:
+        """The grid column of a national curriculum year."""
+        return int(year_group - self.year_group[0])
+
 
 def _in_scope(world) -> tuple[np.ndarray, np.ndarray]:
     """Children born after the cut-off whose address at the scope year group was in England."""
@@ -197,71 +217,139 @@ def _in_scope(world) -> tuple[np.ndarray, np.ndarray]:
     cohort = academic_birth_year(p.dob[born])
     last = par["census_years"][1]
     year = np.clip(academic_year_of(cohort, par["scope_year_group"]), None, last)
-    year = np.maximum(year, academic_year_of(cohort, 1))
-    when = day_in_year(year, 9, 1)
+    year = np.maximum(year, academic_year_of(cohort, par["year_groups"][0]))
+    when = day_in_year(year, *par["year_starts"])
     sector = p.addr_sector[born, p.address_index(born, when)]
-    keep = world.hoods.country[sector] == 0
+    keep = world.hoods.country[sector] == ENGLAND
     return born[keep], cohort[keep]
 
 
 def _urn(kind_par: dict, sector: np.ndarray, n_sectors: int) -> np.ndarray:
+    """The synthetic URN of the school of a kind that serves each sector: sectors share schools in proportion to
+    the kind's count, and a fixed scramble (an id scheme, not a parameter) keeps neighbouring schools' URNs apart."""
     count = int(kind_par["count"])
     idx = sector.astype(np.int64) * count // n_sectors
     return kind_par["urn_base"] + (idx * 7919 + 13) % count
 
 
+@dataclass(frozen=True)
+class _Pupils:
+    """What every step of a school career reads: the children in scope, their linear predictor and the stream.
+
+    The steps draw from one stream in a fixed order (that of simulate_schooling), so that the data do not depend
+    on how the steps are written.
+    """
+
+    rng: np.random.Generator
+    lin: Callable[[dict], np.ndarray]  # the linear predictor of a model's coefficients, per child
+    n: int
+    first_group: int  # the national curriculum year of grid column 0
+    groups: int  # grid columns
+
+
 def simulate_schooling(world) -> Schooling:
     """Schooling and social care of the chunk's children in scope (see the module docstring)."""
     par = params()
-    rng = world.rng("education")
     p = world.people
     person, cohort = _in_scope(world)
-    n = len(person)
-    risk = p.risk[person].astype(np.float64)
-    male = p.male[person]
-    dep = deprivation_score(p.deprivation[person])
-    lin = functools.partial(linear, risk=risk, dep=dep, male=male)
-    g = np.arange(YEAR_GROUPS)
-
+    risk, male = p.risk[person].astype(np.float64), p.male[person]
+    first_group, last_group = par["scope"]["year_groups"]
+    pupils = _Pupils(
+        rng=world.rng("education"),
+        lin=functools.partial(linear, risk=risk, dep=deprivation_score(p.deprivation[person]), male=male),
+        n=len(person),
+        first_group=first_group,
+        groups=last_group - first_group + 1,
+    )
     # who is in state schools, and their recorded ethnicity
-    state = rng.random(n) >= logistic(lin(par["scope"]["independent_school"]))
+    state = pupils.rng.random(pupils.n) >= logistic(pupils.lin(par["scope"]["independent_school"]))
     eth = SimpleNamespace(ethnicity=p.ethnicity[person].astype(np.int16))
-    ethnicity_other(eth, rng, error_rates("moj_dfe")["ethnicity_other"], world)
+    ethnicity_other(eth, pupils.rng, error_rates("moj_dfe")["ethnicity.other"], world)
+    grid = _grid(world, par, pupils, person, cohort)
+    fsm = _free_school_meals(par["free_school_meals"], pupils, grid["year"])
+    sen = _special_needs(par["special_educational_needs"], pupils)
+    excl = _exclusions(par, pupils, state, sen["sen"], grid, len(world.hoods.imd_decile))
+    grid.update(school=excl.pop("school"), school_kind=excl.pop("school_kind"))  # moved after an exclusion
+    attainment = _attainment(par, pupils, cohort, state, sen["sen"], grid["in_england"], excl.pop("has_perm"))
+    absence = _absence(par["absence"], pupils, sen["sen"], fsm, grid["year"])
+    dob = p.dob[person]
+    adult = dates.add_years(dob, par["scope"]["adult_age"])
+    return Schooling(
+        person=person,
+        cohort=cohort,
+        state_school=state,
+        ethnicity=eth.ethnicity,
+        fsm=fsm,
+        **grid,
+        **sen,
+        **excl,
+        **attainment,
+        **absence,
+        **_children_in_need(par["children_in_need"], pupils, state, dob, adult),
+        **_looked_after(par["looked_after"], pupils, state, dob, adult),
+    )
 
-    # the grid of school years: address, schools
-    year = academic_year_of(cohort[:, None], g[None, :] + 1)
+
+def _grid(world, par: dict, pupils: _Pupils, person: np.ndarray, cohort: np.ndarray) -> dict[str, np.ndarray]:
+    """The grid of school years: the academic year, census day, address and school of each pupil-year."""
+    p, n, groups = world.people, pupils.n, pupils.groups
+    g = np.arange(groups)
+    year = academic_year_of(cohort[:, None], g[None, :] + pupils.first_group)
     cm, cd = par["scope"]["census_day"]
     census_day = day_in_year(year + 1, cm, cd)
-    flat_person = np.repeat(person, YEAR_GROUPS)
+    flat_person = np.repeat(person, groups)
     k = p.address_index(flat_person, census_day.ravel())
-    sector = p.addr_sector[flat_person, k].reshape(n, YEAR_GROUPS)
-    in_england = world.hoods.country[sector] == 0
+    sector = p.addr_sector[flat_person, k].reshape(n, groups)
     schools = par["schools"]
     n_sectors = len(world.hoods.imd_decile)
-    secondary = g[None, :] + 1 >= schools["first_secondary_year_group"]
+    secondary = g[None, :] + pupils.first_group >= schools["first_secondary_year_group"]
     school = np.where(
         secondary, _urn(schools["secondary"], sector, n_sectors), _urn(schools["primary"], sector, n_sectors)
     )
-    kind = np.broadcast_to(secondary, (n, YEAR_GROUPS)).astype(np.int8)
+    kinds = list(schools["labels"])  # school kinds are coded by their order in the spec's labels
+    kind = np.where(secondary, kinds.index("secondary"), kinds.index("primary"))
+    return {
+        "year_group": g + pupils.first_group,
+        "year": year,
+        "in_england": world.hoods.country[sector] == ENGLAND,
+        "sector": sector,
+        "census_day": census_day,
+        "school": school,
+        "school_kind": np.broadcast_to(kind, (n, groups)).astype(np.int8),
+    }
 
-    # free school meals: one spell of eligibility between two year groups
-    fpar = par["free_school_meals"]
-    ever_fsm = rng.random(n) < logistic(lin(fpar["ever"]))
-    ends = np.sort(rng.integers(0, YEAR_GROUPS, (n, 2)), axis=1)
+
+def _free_school_meals(fpar: dict, pupils: _Pupils, year: np.ndarray) -> np.ndarray:
+    """Free school meals: one spell of eligibility between two year groups, for pupils ever eligible."""
+    rng, n, g = pupils.rng, pupils.n, np.arange(pupils.groups)
+    ever_fsm = rng.random(n) < logistic(pupils.lin(fpar["ever"]))
+    ends = np.sort(rng.integers(0, pupils.groups, (n, 2)), axis=1)
     fsm = ever_fsm[:, None] & (g[None, :] >= ends[:, :1]) & (g[None, :] <= ends[:, 1:])
-    fsm &= year >= fpar["first_year"]
+    return fsm & (year >= fpar["first_year"])
 
-    # special educational needs: ordered logistic, from an onset year group on
-    spar = par["special_educational_needs"]
-    latent = lin(spar["latent"]) + logistic_noise(rng, n)
+
+def _special_needs(spar: dict, pupils: _Pupils) -> dict[str, np.ndarray]:
+    """Special educational needs: ordered logistic, from an onset year group to the end of schooling."""
+    rng, n, g = pupils.rng, pupils.n, np.arange(pupils.groups)
+    latent = pupils.lin(spar["latent"]) + logistic_noise(rng, n)
     sen_level = (latent > spar["cut_support"]).astype(np.int8) + (latent > spar["cut_plan"]).astype(np.int8)
     lo_s, hi_s = spar["support_from_year_groups"]
     lo_p, hi_p = spar["plan_from_year_groups"]
-    onset = np.where(sen_level == 2, rng.integers(lo_p, hi_p + 1, n), rng.integers(lo_s, hi_s + 1, n)) - 1
+    onset = np.where(sen_level == 2, rng.integers(lo_p, hi_p + 1, n), rng.integers(lo_s, hi_s + 1, n))
+    onset = onset - pupils.first_group
     sen = np.where(g[None, :] >= onset[:, None], sen_level[:, None], 0).astype(np.int8)
+    return {"sen_level": sen_level, "sen": sen}
 
-    # exclusions (they decide schools after a permanent exclusion, which attainment reads)
-    xpar = par["exclusions"]
+
+def _exclusions(
+    par: dict, pupils: _Pupils, state: np.ndarray, sen: np.ndarray, grid: dict[str, np.ndarray], n_sectors: int
+) -> dict[str, np.ndarray]:
+    """Fixed-period and permanent exclusions, with the schools (and kinds of school) of every pupil-year after a
+    permanent exclusion, and `has_perm` (permanently excluded at all), which attainment reads."""
+    rng, n, groups, lin = pupils.rng, pupils.n, pupils.groups, pupils.lin
+    xpar, schools = par["exclusions"], par["schools"]
+    year, in_england, school, kind = grid["year"], grid["in_england"], grid["school"], grid["school_kind"]
+    g = np.arange(groups)
     pupil_effect = rng.standard_normal(n) * xpar["pupil_sd"]
     fixed_rate = np.exp(
         lin(xpar["fixed"])[:, None]
@@ -276,26 +364,25 @@ def simulate_schooling(world) -> Schooling:
         + np.asarray(xpar["permanent_year_group_effect"])[None, :]
         + xpar["permanent_pupil_weight"] * pupil_effect[:, None]
     )
-    perm_hit = (rng.random((n, YEAR_GROUPS)) < perm_p) & state[:, None] & in_england
+    perm_hit = (rng.random((n, groups)) < perm_p) & state[:, None] & in_england
     has_perm = perm_hit.any(axis=1)
-    perm_group = np.where(has_perm, perm_hit.argmax(axis=1), YEAR_GROUPS)
+    perm_group = np.where(has_perm, perm_hit.argmax(axis=1), groups)
     perm_date = np.full(n, dates.NEVER, dtype=np.int32)
     rows = np.flatnonzero(has_perm)
     perm_date[rows] = school_days(rng, year[rows, perm_group[rows]])
-    recorded_perm = has_perm & (
-        year[np.arange(n), np.minimum(perm_group, YEAR_GROUPS - 1)] >= xpar["permanent_first_year"]
-    )
+    recorded_perm = has_perm & (year[np.arange(n), np.minimum(perm_group, groups - 1)] >= xpar["permanent_first_year"])
     # after a permanent exclusion: a pupil referral unit, or another mainstream school
     to_pru = rng.random(n) < schools["pru_after_permanent_exclusion"]
     after = g[None, :] > perm_group[:, None]
-    pru = _urn(schools["pupil_referral_unit"], sector, n_sectors)
-    moved = school + 1 + (rng.integers(1, 5, n)[:, None])
+    pru = _urn(schools["pupil_referral_unit"], grid["sector"], n_sectors)
+    moved = school + 1 + (rng.integers(*schools["moved_urn_step"], n)[:, None])
     school = np.where(after & to_pru[:, None], pru, np.where(after, moved, school))
-    kind = np.where(after & to_pru[:, None], 2, kind).astype(np.int8)
+    kinds = list(schools["labels"])
+    kind = np.where(after & to_pru[:, None], kinds.index("pupil_referral_unit"), kind).astype(np.int8)
 
     # exclusion events
-    fixed_cells = np.repeat(np.arange(n * YEAR_GROUPS), n_fixed.ravel())
-    f_child, f_group = np.divmod(fixed_cells, YEAR_GROUPS)
+    fixed_cells = np.repeat(np.arange(n * groups), n_fixed.ravel())
+    f_child, f_group = np.divmod(fixed_cells, groups)
     f_date = school_days(rng, year.ravel()[fixed_cells])
     length = xpar["fixed_length_days"]
     f_days = np.minimum(1 + rng.poisson(length["mean"] - 1, len(fixed_cells)), length["max"])
@@ -311,14 +398,38 @@ def simulate_schooling(world) -> Schooling:
     keep &= state[excl_child] & in_england[excl_child, excl_group]
     order = np.lexsort((excl_date, excl_child))
     order = order[keep[order]]
+    return {
+        "school": school,
+        "school_kind": kind,
+        "has_perm": has_perm,
+        "excl_child": excl_child[order],
+        "excl_group": excl_group[order],
+        "excl_permanent": excl_perm[order],
+        "excl_date": excl_date[order],
+        "excl_days": excl_days[order],
+        "excl_reason": excl_reason[order],
+        "first_permanent": np.where(recorded_perm, perm_date, dates.NEVER).astype(np.int32),
+    }
 
-    # attainment
+
+def _attainment(
+    par: dict,
+    pupils: _Pupils,
+    cohort: np.ndarray,
+    state: np.ndarray,
+    sen: np.ndarray,
+    in_england: np.ndarray,
+    has_perm: np.ndarray,
+) -> dict[str, np.ndarray]:
+    """Latent ability and the latent KS2 and KS4 scores, and whether each pupil has a record of them."""
+    rng, n, lin = pupils.rng, pupils.n, pupils.lin
     apar = par["attainment"]
     ability = rng.standard_normal(n)
     k2 = apar["ks2"]
-    ks2_year = academic_year_of(cohort, 6)
+    ks2_col, ks4_col = k2["year_group"] - pupils.first_group, apar["ks4"]["year_group"] - pupils.first_group
+    ks2_year = academic_year_of(cohort, k2["year_group"])
     ks2_new = ks2_year >= k2["new_curriculum_from"]
-    sen6 = sen[:, 5]
+    sen6 = sen[:, ks2_col]
 
     def ks2_score(subject: dict) -> np.ndarray:
         base = np.where(ks2_new, lin(subject["expected_standard"]), lin(subject["levels"]))
@@ -329,60 +440,74 @@ def simulate_schooling(world) -> Schooling:
     english_z = ks2_score(k2["english"])
     ks2_sat = (
         state
-        & in_england[:, 5]
+        & in_england[:, ks2_col]
         & (ks2_year >= k2["first_year"])
         & (ks2_year <= par["scope"]["census_years"][1])
         & ~np.isin(ks2_year, k2["skipped_years"])
         & (rng.random(n) >= k2["not_sat"])
     )
     k4 = apar["ks4"]
-    ks4_year = academic_year_of(cohort, 11)
-    excluded_by_11 = has_perm
+    ks4_year = academic_year_of(cohort, k4["year_group"])
     ks4_z = (
         lin(k4["latent"])
-        + np.asarray(k4["sen_effect"])[sen[:, 10]]
-        + k4["permanently_excluded"] * excluded_by_11
+        + np.asarray(k4["sen_effect"])[sen[:, ks4_col]]
+        + k4["permanently_excluded"] * has_perm
         + apar["ability_weight"] * ability
         + logistic_noise(rng, n)
     )
     ks4_sat = (
         state
-        & in_england[:, 10]
+        & in_england[:, ks4_col]
         & (ks4_year >= k4["first_year"])
         & (ks4_year <= par["scope"]["census_years"][1])
         & (rng.random(n) >= k4["not_sat"])
     )
+    return {
+        "ability": ability,
+        "ks2_sat": ks2_sat,
+        "ks2_new": ks2_new,
+        "ks2_maths_z": maths_z,
+        "ks2_english_z": english_z,
+        "ks4_sat": ks4_sat,
+        "ks4_z": ks4_z,
+    }
 
-    # absence
-    bpar = par["absence"]
+
+def _absence(bpar: dict, pupils: _Pupils, sen: np.ndarray, fsm: np.ndarray, year: np.ndarray) -> dict[str, np.ndarray]:
+    """Sessions possible, missed and missed without authority in each pupil-year, and persistent absence."""
+    rng, n, groups, lin = pupils.rng, pupils.n, pupils.groups, pupils.lin
     rate = logistic(
         lin(bpar["rate"])[:, None]
         + np.asarray(bpar["sen_effect"])[sen]
         + bpar["fsm_effect"] * fsm
         + np.asarray(bpar["year_group_effect"])[None, :]
         + rng.standard_normal(n)[:, None] * bpar["pupil_sd"]
-        + rng.standard_normal((n, YEAR_GROUPS)) * bpar["year_sd"]
+        + rng.standard_normal((n, groups)) * bpar["year_sd"]
     )
-    sp = bpar["sessions_possible"]
-    possible = np.where(year < 2012, sp["before_2012"], np.where(year < 2019, sp["from_2012"], sp["in_2019"]))
-    part = rng.random((n, YEAR_GROUPS)) < bpar["part_year_share"]
-    shrink = rng.uniform(0.2, 0.95, (n, YEAR_GROUPS))
+    possible = by_year(year, bpar["sessions_possible"])
+    part = rng.random((n, groups)) < bpar["part_year_share"]
+    shrink = rng.uniform(*bpar["part_year_fraction"], (n, groups))
     possible = np.where(part, (possible * shrink).astype(np.int64), possible)
     missed = rng.binomial(possible, rate)
     unauth = rng.binomial(missed, logistic(lin(bpar["unauthorised_share"]))[:, None])
-    threshold = np.where(
-        year >= 2015, bpar["persistent_threshold"]["from_2015"], bpar["persistent_threshold"]["before_2015"]
-    )
-    persistent = missed >= threshold * possible
+    threshold = by_year(year, bpar["persistent_threshold"])
+    return {
+        "sessions_possible": possible,
+        "sessions_missed": missed,
+        "sessions_unauthorised": unauth,
+        "persistent": missed >= threshold * possible,
+    }
 
-    # children in need: referrals over childhood
-    cpar = par["children_in_need"]
-    ever_cin = state & (rng.random(n) < logistic(lin(cpar["ever"])))
+
+def _children_in_need(
+    cpar: dict, pupils: _Pupils, state: np.ndarray, dob: np.ndarray, adult: np.ndarray
+) -> dict[str, np.ndarray]:
+    """Referrals to children's social care over childhood, recorded when they start within the census years."""
+    rng, n = pupils.rng, pupils.n
+    ever_cin = state & (rng.random(n) < logistic(pupils.lin(cpar["ever"])))
     n_ref = np.where(ever_cin, 1 + rng.poisson(cpar["extra_referrals_mean"], n), 0)
     cin_child = np.repeat(np.arange(n), n_ref)
-    dob = p.dob[person]
-    adult = dates.add_years(dob, 18)
-    cin_start = (dob[cin_child] + rng.random(len(cin_child)) * 18 * YEAR_DAYS).astype(np.int32)
+    cin_start = (dob[cin_child] + rng.random(len(cin_child)) * cpar["referral_age_years"] * YEAR_DAYS).astype(np.int32)
     order_cin = np.lexsort((cin_start, cin_child))
     cin_child, cin_start = cin_child[order_cin], cin_start[order_cin]
     nxt = np.r_[cin_start[1:], dates.NEVER].astype(np.int64)
@@ -394,16 +519,27 @@ def simulate_schooling(world) -> Schooling:
     lo, hi = dates.day(str(cpar["first_day"])), dates.day(str(cpar["last_day"]))
     keep = (cin_start >= lo) & (cin_start <= hi) & (cin_end >= cin_start)
     cin_end = np.where(cin_end > hi, dates.NEVER, cin_end).astype(np.int32)
+    return {
+        "cin_child": cin_child[keep],
+        "cin_start": cin_start[keep],
+        "cin_end": cin_end[keep],
+        "cin_need": cin_need[keep],
+    }
 
-    # looked-after episodes
-    lpar = par["looked_after"]
-    ever_cla = state & (rng.random(n) < logistic(lin(lpar["ever"])))
+
+def _looked_after(
+    lpar: dict, pupils: _Pupils, state: np.ndarray, dob: np.ndarray, adult: np.ndarray
+) -> dict[str, np.ndarray]:
+    """Periods in care, one after another with gaps, recorded when they are open within the return's years."""
+    rng, n = pupils.rng, pupils.n
+    ever_cla = state & (rng.random(n) < logistic(pupils.lin(lpar["ever"])))
     n_eps = np.where(ever_cla, 1 + rng.poisson(lpar["extra_episodes_mean"], n), 0)
     cla_child = np.repeat(np.arange(n), n_eps)
     first = np.r_[True, cla_child[1:] != cla_child[:-1]] if len(cla_child) else np.zeros(0, bool)
     length = _gamma(rng, lpar["duration_days"], len(cla_child)).astype(np.int64) + 1
     gap = np.where(first, 0, _gamma(rng, lpar["gap_days"], len(cla_child)).astype(np.int64) + 1)
-    begin = dob[cla_child].astype(np.int64) + (rng.random(len(cla_child)) * 17 * YEAR_DAYS).astype(np.int64)
+    start_ages = rng.random(len(cla_child)) * lpar["first_start_age_years"] * YEAR_DAYS
+    begin = dob[cla_child].astype(np.int64) + start_ages.astype(np.int64)
     # cumulative: each episode starts after the end of the previous one plus a gap
     step = np.where(first, 0, gap) + np.r_[0, length[:-1]] * ~first
     firsts = np.where(first, np.arange(len(cla_child)), 0)
@@ -416,48 +552,12 @@ def simulate_schooling(world) -> Schooling:
     keep_cla = (cla_start < adult[cla_child]) & (cla_end >= lo_c) & (cla_start <= hi_c)
     cla_end = np.where(cla_end > hi_c, dates.NEVER, cla_end)
     cla_status = _choice(rng, lpar["legal_status"], len(cla_child))
-
-    return Schooling(
-        person=person,
-        cohort=cohort,
-        state_school=state,
-        ability=ability,
-        ethnicity=eth.ethnicity,
-        sen_level=sen_level,
-        year=year,
-        in_england=in_england,
-        sector=sector,
-        census_day=census_day,
-        school=school,
-        school_kind=kind,
-        fsm=fsm,
-        sen=sen,
-        sessions_possible=possible,
-        sessions_missed=missed,
-        sessions_unauthorised=unauth,
-        persistent=persistent,
-        ks2_sat=ks2_sat,
-        ks2_new=ks2_new,
-        ks2_maths_z=maths_z,
-        ks2_english_z=english_z,
-        ks4_sat=ks4_sat,
-        ks4_z=ks4_z,
-        excl_child=excl_child[order],
-        excl_group=excl_group[order],
-        excl_permanent=excl_perm[order],
-        excl_date=excl_date[order],
-        excl_days=excl_days[order],
-        excl_reason=excl_reason[order],
-        first_permanent=np.where(recorded_perm, perm_date, dates.NEVER).astype(np.int32),
-        cin_child=cin_child[keep],
-        cin_start=cin_start[keep],
-        cin_end=cin_end[keep],
-        cin_need=cin_need[keep],
-        cla_child=cla_child[keep_cla],
-        cla_start=cla_start[keep_cla].astype(np.int32),
-        cla_end=cla_end[keep_cla].astype(np.int32),
-        cla_status=cla_status[keep_cla],
-    )
+    return {
+        "cla_child": cla_child[keep_cla],
+        "cla_start": cla_start[keep_cla].astype(np.int32),
+        "cla_end": cla_end[keep_cla].astype(np.int32),
+        "cla_status": cla_status[keep_cla],
+    }
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -466,21 +566,23 @@ def simulate_schooling(world) -> Schooling:
 
 
 def ks2_level(z: np.ndarray) -> np.ndarray:
-    """National curriculum level: 4 from a latent score of zero, one level per `level_width`."""
+    """National curriculum level: the expected level (4) from a latent score of zero, one level per `level_width`."""
     k2 = params()["attainment"]["ks2"]
     lo, hi = k2["level_range"]
-    return np.clip(4 + np.floor(z / k2["level_width"]), lo, hi).astype(np.int64)
+    return np.clip(k2["expected_level"] + np.floor(z / k2["level_width"]), lo, hi).astype(np.int64)
 
 
 def ks2_scaled_score(z: np.ndarray) -> np.ndarray:
-    """Scaled score: 100 (the expected standard) from a latent score of zero."""
+    """Scaled score: the expected standard (100) from a latent score of zero, a point below it under zero."""
     k2 = params()["attainment"]["ks2"]
     lo, hi = k2["scaled_score_range"]
-    step = k2["scaled_score_per_unit"]
-    score = np.where(z >= 0, 100 + np.floor(z * step), 99 - np.floor(-z * step))
+    step, expected = k2["scaled_score_per_unit"], k2["expected_scaled_score"]
+    score = np.where(z >= 0, expected + np.floor(z * step), expected - 1 - np.floor(-z * step))
     return np.clip(score, lo, hi).astype(np.int64)
 
 
 def attainment8(z: np.ndarray) -> np.ndarray:
+    """Attainment 8 from the latent score, in half points within its range."""
     k4 = params()["attainment"]["ks4"]
-    return np.clip(np.round(2 * (k4["attainment8_centre"] + k4["attainment8_scale"] * z)) / 2, 0, 90)
+    lo, hi = k4["attainment8_range"]
+    return np.clip(np.round(2 * (k4["attainment8_centre"] + k4["attainment8_scale"] * z)) / 2, lo, hi)

@@ -15,11 +15,7 @@ import numpy as np
 
 from sdfirst.specs import code_lists, derived_cache, load_yaml
 from sdfirst.synth import dates
-
-SIM_START = dates.day("2000-01-01")
-SIM_END = dates.day("2023-12-31")
-YEAR = 365.25
-ACTIVE_YEARS = 40.0  # the years of life over which the age-crime curve spreads a person's offending
+from sdfirst.synth.population import history
 
 
 @dataclass(frozen=True)
@@ -62,12 +58,7 @@ def offence_table() -> OffenceTable:
 derived_cache(offence_table.cache_clear)
 
 
-DISPOSAL_KEYS: list[str] = list(code_lists()["disposals"]["codes"])
-DISPOSAL_LABELS: list[str] = [code_lists()["disposals"]["codes"][k] for k in DISPOSAL_KEYS]
-DISPOSAL = {key: i for i, key in enumerate(DISPOSAL_KEYS)}
-
-
-@dataclass
+@dataclass(frozen=True)
 class Offences:
     """Offences that came to the notice of the police, one row per offender per offence, by person then date."""
 
@@ -88,11 +79,13 @@ def saturate(rate: np.ndarray, ceiling: float) -> np.ndarray:
 
 
 def _age_grid(params: dict) -> tuple[np.ndarray, np.ndarray]:
-    """The age-crime curve's cumulative distribution on a monthly grid of ages 10 to 100."""
-    ages = np.arange(10.0, 100.0 + 1e-9, 1 / 12)
-    x = ages - 9.0
+    """The age-crime curve's cumulative distribution on a monthly grid of ages, from the age of criminal
+    responsibility to the oldest age the curve reaches."""
+    youngest, oldest = params["ages"]
+    ages = np.arange(youngest, oldest + 1e-9, 1 / 12)
+    x = ages - (youngest - 1)
     pdf = np.zeros_like(ages)
-    for comp in params.values():
+    for comp in (params["youth"], params["adult"]):
         k, theta = comp["shape"], comp["scale"]
         dens = x ** (k - 1) * np.exp(-x / theta)
         pdf += comp["weight"] * dens / dens.sum()
@@ -101,16 +94,18 @@ def _age_grid(params: dict) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _ages_at(dob: np.ndarray, day: int) -> np.ndarray:
-    return (day - dob) / YEAR
+    return (day - dob) / dates.YEAR
 
 
 def _draw_recordable(world, rng) -> tuple[np.ndarray, np.ndarray]:
     """Persons and dates of recordable offences between 2000 and 2023."""
     p = world.people
     params = load_yaml("justice.yaml")["offending"]
+    start, end = history()
     ages, cdf = _age_grid(params["age_curve"])
-    lo = np.clip(_ages_at(p.dob, SIM_START), 10, 100)
-    hi = np.clip(_ages_at(p.dob, SIM_END), 10, 100)
+    youngest, oldest = params["age_curve"]["ages"]
+    lo = np.clip(_ages_at(p.dob, start), youngest, oldest)
+    hi = np.clip(_ages_at(p.dob, end), youngest, oldest)
     f_lo, f_hi = np.interp(lo, ages, cdf), np.interp(hi, ages, cdf)
     acq = params["acquisitive"]
     rate = np.exp(
@@ -122,21 +117,22 @@ def _draw_recordable(world, rng) -> tuple[np.ndarray, np.ndarray]:
     rate = saturate(rate, params["max_rate"])
     # the curve integrates to one over a lifetime; a person's yearly rate times the active years it spans
     # gives their lifetime expectation, of which they are observed for the share f_hi - f_lo
-    counts = rng.poisson(rate * ACTIVE_YEARS * (f_hi - f_lo))
+    counts = rng.poisson(rate * params["active_years"] * (f_hi - f_lo))
     person = np.repeat(np.arange(len(p), dtype=np.int64), counts)
     u = f_lo[person] + rng.random(len(person)) * (f_hi - f_lo)[person]
     age = np.interp(u, cdf, ages)
-    when = (p.dob[person] + age * YEAR).astype(np.int32)
-    return person, np.clip(when, SIM_START, SIM_END)
+    when = (p.dob[person] + age * dates.YEAR).astype(np.int32)
+    return person, np.clip(when, start, end)
 
 
 def _draw_motoring(world, rng) -> tuple[np.ndarray, np.ndarray]:
     p = world.people
     params = load_yaml("justice.yaml")["offending"]["motoring"]
     a0, a1 = params["ages"]
-    start = np.maximum(dates.add_years(p.dob, a0), SIM_START)
-    end = np.minimum(dates.add_years(p.dob, a1), SIM_END)
-    years = np.maximum(end - start, 0) / YEAR
+    first, last = history()
+    start = np.maximum(dates.add_years(p.dob, a0), first)
+    end = np.minimum(dates.add_years(p.dob, a1), last)
+    years = np.maximum(end - start, 0) / dates.YEAR
     rate = np.exp(params["log_rate"] + params["risk_effect"] * p.risk + params["male_effect"] * p.male)
     counts = rng.poisson(saturate(rate, params["max_rate"]) * years)
     person = np.repeat(np.arange(len(p), dtype=np.int64), counts)
@@ -144,14 +140,16 @@ def _draw_motoring(world, rng) -> tuple[np.ndarray, np.ndarray]:
     return person, when.astype(np.int32)
 
 
-def _young_violence(spec: dict, age: np.ndarray) -> np.ndarray:
-    """The multiplier on serious violence weights at each age: floor at 10, rising to 1 at full_from_age."""
+def _young_violence(spec: dict, youngest: int, age: np.ndarray) -> np.ndarray:
+    """The multiplier on serious violence weights at each age: floor at the youngest age, rising to 1 at
+    full_from_age."""
     floor, full = spec["floor"], spec["full_from_age"]
-    return np.clip(floor + (1 - floor) * (age - 10) / (full - 10), floor, 1.0)
+    return np.clip(floor + (1 - floor) * (age - youngest) / (full - youngest), floor, 1.0)
 
 
-def _offence_codes(world, rng, person: np.ndarray, when: np.ndarray) -> np.ndarray:
-    """An offence code for each recordable offence: the mix depends on sex and risk (Gumbel-max sampling)."""
+def offence_codes(world, rng, person: np.ndarray, when: np.ndarray) -> np.ndarray:
+    """An offence code for each recordable offence: the mix depends on sex, risk, the acquisitive trait and age
+    (Gumbel-max sampling). The courts draw the other offences charged on a case from the same mix."""
     table = offence_table()
     params = load_yaml("justice.yaml")["offending"]
     recordable = np.flatnonzero(table.weight > 0)
@@ -162,12 +160,13 @@ def _offence_codes(world, rng, person: np.ndarray, when: np.ndarray) -> np.ndarr
     slope = np.array([params["risk_group_slope"].get(g, 0.0) for g in groups])
     acquisitive = np.array([params["acquisitive"]["group_effect"].get(g, 0.0) for g in groups])
     p = world.people
+    youngest = params["age_curve"]["ages"][0]
     logits = (
         base[None, :]
         + (~p.male[person])[:, None] * female[None, :]
         + p.risk[person][:, None] * slope[None, :]
         + p.acquisitive[person][:, None] * acquisitive[None, :]
-        + np.log(_young_violence(params["young_violence"], (when - p.dob[person]) / YEAR))[:, None]
+        + np.log(_young_violence(params["young_violence"], youngest, (when - p.dob[person]) / dates.YEAR))[:, None]
         * table.serious_violence[recordable][None, :]
     )
     gumbel = -np.log(-np.log(rng.random(logits.shape)))
@@ -186,7 +185,7 @@ def _cautions(world, rng, person, when, code) -> np.ndarray:
     """Whether each recordable offence ends in a caution: more often for the young and the first time."""
     params = load_yaml("justice.yaml")["offending"]["caution"]
     table = offence_table()
-    youth = (when - world.people.dob[person]) / YEAR < 18
+    youth = (when - world.people.dob[person]) / dates.YEAR < params["youth_under_age"]
     first = np.r_[True, person[1:] != person[:-1]]
     p = np.where(
         youth,
@@ -198,14 +197,14 @@ def _cautions(world, rng, person, when, code) -> np.ndarray:
 
 
 def _co_defendants(world, rng, person, when, code, prosecuted):
-    """Some cases have a co-defendant: another offender of the chunk, at least 12 on the day."""
+    """Some cases have a co-defendant: another offender of the chunk, at least `min_age` on the day."""
     params = load_yaml("justice.yaml")["offending"]["co_defendant"]
     table = offence_table()
     eligible = prosecuted & np.isin(table.group[code], params["groups"])
     lead = np.flatnonzero(eligible & (rng.random(len(person)) < params["probability"]))
     offenders = np.unique(person)
     partner = offenders[rng.integers(0, len(offenders), len(lead))] if len(offenders) else lead
-    old_enough = (when[lead] - world.people.dob[partner]) / YEAR >= 12
+    old_enough = (when[lead] - world.people.dob[partner]) / dates.YEAR >= params["min_age"]
     keep = old_enough & (partner != person[lead])
     return lead[keep], partner[keep]
 
@@ -215,7 +214,7 @@ def simulate_offences(world) -> Offences:
     rng = world.rng("offending")
     r_person, r_when = _draw_recordable(world, rng)
     m_person, m_when = _draw_motoring(world, rng)
-    r_code = _offence_codes(world, rng, r_person, r_when)
+    r_code = offence_codes(world, rng, r_person, r_when)
     m_code = _motoring_codes(rng, len(m_person))
     person = np.concatenate([r_person, m_person])
     when = np.concatenate([r_when, m_when])

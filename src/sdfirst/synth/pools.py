@@ -240,7 +240,7 @@ def _typos(name: str, draw: ScalarIntegers, k: int) -> list[str]:
     return out
 
 
-@dataclass
+@dataclass(frozen=True)
 class WeightedPool:
     """Indices into a name table and the cumulative weights to draw them with."""
 
@@ -251,7 +251,7 @@ class WeightedPool:
         return self.index[np.searchsorted(self.cumulative, rng.random(n) * self.cumulative[-1], side="right")]
 
 
-@dataclass
+@dataclass(frozen=True)
 class NameTable:
     """All names of one kind (forenames or surnames): the strings, their typo variants and nicknames."""
 
@@ -264,7 +264,7 @@ class NameTable:
         return self.names.take(pa.array(np.where(index < 0, 0, index), mask=mask))
 
 
-@dataclass
+@dataclass(frozen=True)
 class NamePools:
     forenames: NameTable
     surnames: NameTable
@@ -308,7 +308,9 @@ def name_pools(seed: int) -> NamePools:
         if extra:
             rare = _compound_surnames(sorted(surname[group]), extra, rng)
             tail = min(surname[group].values())
-            weights = tail * _zipf(len(rare), 0.5, 50) / _zipf(1, 0.5, 50)[0]
+            shape = params["compound_surname_tail"]  # rarer than the rarest real surname, falling slowly
+            curve = _zipf(len(rare), shape["exponent"], shape["offset"])
+            weights = tail * curve / _zipf(1, shape["exponent"], shape["offset"])[0]
             surname[group].update(zip(rare, weights.tolist(), strict=False))
     nick = {k: list(v) for k, v in errors["nicknames"].items()}
     first_words = {f"m:{g}": w for g, w in male.items()} | {f"f:{g}": w for g, w in female.items()}
@@ -323,7 +325,7 @@ def name_pools(seed: int) -> NamePools:
     )
 
 
-@dataclass
+@dataclass(frozen=True)
 class Neighbourhoods:
     """Postcode sectors with their LSOA, deprivation decile and region, sorted by (region, decile)."""
 
@@ -356,7 +358,7 @@ def neighbourhoods(seed: int) -> Neighbourhoods:
     weights = np.array([areas[a][2] for a in names], dtype=float)
     n = int(params["neighbourhoods"])
     area_idx = rng.choice(len(names), size=n, p=weights / weights.sum())
-    district = rng.integers(1, 30, size=n)
+    district = rng.integers(1, params["districts_per_area"] + 1, size=n)
     sector_digit = rng.integers(0, 10, size=n)
     labels = [f"{names[a]}{d} {s}" for a, d, s in zip(area_idx, district, sector_digit, strict=False)]
     towns = [areas[names[a]][3] for a in area_idx]

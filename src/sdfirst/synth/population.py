@@ -16,11 +16,15 @@ from sdfirst.synth import dates
 from sdfirst.synth.pools import NamePools, Neighbourhoods
 from sdfirst.synth.rng import rng_for
 
-ADDRESS_HISTORY_START = dates.day("2000-01-01")
-ADDRESS_HISTORY_END = dates.day("2023-12-31")
+
+def history() -> tuple[int, int]:
+    """The first and last day of the simulated world (population.yaml `history`): addresses, surname changes and
+    offences happen between them, and every dataset's coverage lies inside."""
+    span = load_yaml("population.yaml")["history"]
+    return dates.day(span["start"]), dates.day(span["end"])
 
 
-@dataclass
+@dataclass(frozen=True)
 class People:
     """One chunk of people as parallel arrays (index i is the same person in every array)."""
 
@@ -102,12 +106,12 @@ def _surname_changes(rng, pools: NamePools, male, dob, eth_pool, n):
     p = np.where(male, params["male"], params["female"])
     lo, hi = params["age_range"]
     when = dates.add_years(dob, rng.uniform(lo, hi, n))
-    change = (rng.random(n) < p) & (when <= ADDRESS_HISTORY_END)
+    change = (rng.random(n) < p) & (when <= history()[1])
     new = np.full(n, -1, dtype=np.int64)
     groups = np.array(sorted(pools.surname))
-    # a new surname usually comes from the British pool (marriage across groups is common)
-    take_british = rng.random(n) < 0.7
-    pool_of = np.where(take_british, "british", eth_pool)
+    # a new surname often comes from one pool whatever the person's own (marriage across groups is common)
+    take_common = rng.random(n) < params["common_pool_share"]
+    pool_of = np.where(take_common, params["common_pool"], eth_pool)
     for group in groups:
         rows = np.flatnonzero(change & (pool_of == group))
         new[rows] = pools.surname[group].draw(rng, len(rows))
@@ -119,8 +123,9 @@ def _addresses(rng, hoods: Neighbourhoods, risk, dob, ethnicity_minority, n):
     k_max = int(params["max_addresses"])
     moves = rng.poisson(params["moves_mean"] * np.exp(params["moves_on_risk"] * risk))
     moves = np.minimum(moves, k_max - 1)
-    first_day = np.maximum(dob, ADDRESS_HISTORY_START)
-    span = np.maximum(ADDRESS_HISTORY_END - first_day, 1)
+    start, end = history()
+    first_day = np.maximum(dob, start)
+    span = np.maximum(end - first_day, 1)
     offsets = np.sort(rng.random((n, k_max - 1)), axis=1) * span[:, None]
     starts = np.full((n, k_max), dates.NEVER, dtype=np.int32)
     starts[:, 0] = dob
@@ -145,8 +150,9 @@ def _addresses(rng, hoods: Neighbourhoods, risk, dob, ethnicity_minority, n):
             stay = rng.random(n) < params["move_within_region"]
             other = np.minimum(_inverse_cdf(cum[0], rng.random(n)), len(hoods.regions) - 1)
             region = np.where(stay, region, other)
-            # moves drift deprivation by at most one decile
-            decile = np.clip(decile + rng.integers(-1, 2, n), 1, 10).astype(np.int8)
+            # moves drift deprivation by at most decile_drift deciles
+            drift = params["decile_drift"]
+            decile = np.clip(decile + rng.integers(-drift, drift + 1, n), 1, 10).astype(np.int8)
         count = hoods.group_count[region, decile - 1]
         start = hoods.group_start[region, decile - 1]
         fallback = count == 0

@@ -1,5 +1,11 @@
 """Probation supervision: community and suspended sentence orders with their requirements, licences after
-custody, pre-sentence reports, and breaches that bring people back to the magistrates' court."""
+custody, pre-sentence reports, and breaches that bring people back to the magistrates' court.
+
+An order ends early on a further offence (the person's next offence before its natural end) or on a breach
+(logistic in latent risk); a share of breaches return to the magistrates' court as breach cases and are
+resentenced. Every rate is in justice.yaml (`supervision`); the requirements and their shares are the code list
+`requirements`, and why an event or requirement ended the code list `termination_reasons`.
+"""
 
 from __future__ import annotations
 
@@ -9,23 +15,24 @@ import numpy as np
 
 from sdfirst.specs import code_lists, load_yaml
 from sdfirst.synth import dates
-from sdfirst.synth.offending import DISPOSAL, offence_table
+from sdfirst.synth.codes import code_list
+from sdfirst.synth.courts import CROWN
+from sdfirst.synth.offending import offence_table
 
-ORDER, LICENCE, REPORT = 0, 1, 2
-COMPLETED, EXPIRED, BREACH, FURTHER_OFFENCE = range(4)
+ORDER, LICENCE, REPORT = 0, 1, 2  # the kinds of event this process makes
 
 
-@dataclass
+@dataclass(frozen=True)
 class Events:
     """nDelius events: one per order, licence or pre-sentence report."""
 
     person: np.ndarray
     case: np.ndarray
     kind: np.ndarray  # ORDER, LICENCE, REPORT
-    disposal: np.ndarray  # DISPOSAL index of the sentence (-1 for reports)
+    disposal: np.ndarray  # index into the code list disposals (-1 for reports)
     referral: np.ndarray
     termination: np.ndarray
-    reason: np.ndarray  # COMPLETED, EXPIRED, BREACH, FURTHER_OFFENCE
+    reason: np.ndarray  # index into the code list termination_reasons
     recalls: np.ndarray
     length_days: np.ndarray
 
@@ -33,17 +40,17 @@ class Events:
         return len(self.person)
 
 
-@dataclass
+@dataclass(frozen=True)
 class Requirements:
     event: np.ndarray  # index into Events
     kind: np.ndarray  # index into requirement codes
     start: np.ndarray
     end: np.ndarray
-    reason: np.ndarray
+    reason: np.ndarray  # index into the code list termination_reasons
     length: np.ndarray
 
 
-@dataclass
+@dataclass(frozen=True)
 class BreachCases:
     person: np.ndarray
     hearing: np.ndarray
@@ -53,7 +60,7 @@ class BreachCases:
     key: np.ndarray  # unique within the chunk
 
 
-@dataclass
+@dataclass(frozen=True)
 class Supervision:
     events: Events
     requirements: Requirements
@@ -84,13 +91,16 @@ def _events(world, rng) -> Events:
     c = world.courts.cases
     cust = world.custody
     adult = ~c.youth
-    orders = adult & np.isin(c.disposal, [DISPOSAL["community_order"], DISPOSAL["suspended_sentence"]])
-    licences = adult & (c.disposal == DISPOSAL["immediate_custody"])
-    reports = adult & (c.sentence_court == 1) & (rng.random(len(c)) < s["presentence_report"])
+    disposals = code_list("disposals")
+    orders = adult & np.isin(c.disposal, disposals.indices("community_order", "suspended_sentence"))
+    licences = adult & (c.disposal == disposals["immediate_custody"])
+    reports = adult & (c.sentence_court == CROWN) & (rng.random(len(c)) < s["presentence_report"])
     o, li, r = np.flatnonzero(orders), np.flatnonzero(licences), np.flatnonzero(reports)
     case = np.concatenate([o, li, r])
     kind = np.concatenate([np.full(len(o), ORDER), np.full(len(li), LICENCE), np.full(len(r), REPORT)])
-    referral = np.concatenate([c.sentence_date[o], c.sentence_date[li], c.sentence_date[r] - 21]).astype(np.int64)
+    referral = np.concatenate(
+        [c.sentence_date[o], c.sentence_date[li], c.sentence_date[r] - s["presentence_report_days"]]
+    ).astype(np.int64)
     natural_end = np.concatenate(
         [c.sentence_date[o] + c.custody_days[o], cust.case_licence_end[li], c.sentence_date[r]]
     ).astype(np.int64)
@@ -102,7 +112,10 @@ def _events(world, rng) -> Events:
     breach = (kind == ORDER) & ~further & (rng.random(len(case)) < p_breach)
     breach_day = referral + (rng.random(len(case)) * (natural_end - referral)).astype(np.int64)
     termination = np.select([further, breach], [nxt, breach_day], natural_end)
-    reason = np.select([further, breach, kind == ORDER], [FURTHER_OFFENCE, BREACH, COMPLETED], EXPIRED)
+    why = code_list("termination_reasons")
+    reason = np.select(
+        [further, breach, kind == ORDER], [why["further_offence"], why["breach"], why["completed"]], why["expired"]
+    )
     return Events(
         person=person,
         case=case,
@@ -118,23 +131,27 @@ def _events(world, rng) -> Events:
 
 def _requirements(rng, ev: Events) -> Requirements:
     spec = code_lists()["requirements"]["codes"]
-    lengths = load_yaml("justice.yaml")["supervision"]["requirement_lengths"]
+    s = load_yaml("justice.yaml")["supervision"]
+    lengths = s["requirement_lengths"]
+    why = code_list("termination_reasons")
     codes = list(spec)
     share = np.array([spec[k][1] for k in codes])
     orders = np.flatnonzero(ev.kind == ORDER)
     has = rng.random((len(orders), len(codes))) < share[None, :]
     none = ~has.any(axis=1)
-    has[none, rng.integers(0, 2, none.sum())] = True  # every order carries at least unpaid work or a RAR
+    fallback = np.array([codes.index(k) for k in s["fallback_requirements"]])  # every order carries one of them
+    has[none, fallback[rng.integers(0, len(fallback), none.sum())]] = True
     row, kind = np.nonzero(has)
     event = orders[row]
     lo = np.array([lengths[k][1] for k in codes])[kind]
     hi = np.array([lengths[k][2] for k in codes])[kind]
     length = rng.integers(lo, hi + 1)
-    start = ev.referral[event] + rng.integers(0, 15, len(event))
+    start = ev.referral[event] + rng.integers(0, s["requirement_start_days"] + 1, len(event))
     end = np.minimum(ev.termination[event], np.maximum(start + 1, ev.termination[event]))
-    ended_early = np.isin(ev.reason[event], [BREACH, FURTHER_OFFENCE])
+    ended_early = np.isin(ev.reason[event], why.indices("breach", "further_offence"))
     start = np.minimum(start, end)
-    reason = np.where(ended_early, ev.reason[event], np.where(np.array(codes)[kind] == "W", COMPLETED, EXPIRED))
+    completes = np.isin(np.array(codes)[kind], s["completed_requirements"])
+    reason = np.where(ended_early, ev.reason[event], np.where(completes, why["completed"], why["expired"]))
     return Requirements(
         event=event,
         kind=kind,
@@ -147,16 +164,20 @@ def _requirements(rng, ev: Events) -> Requirements:
 
 def _breach_cases(rng, world, ev: Events) -> BreachCases:
     s = load_yaml("justice.yaml")["supervision"]
-    rows = np.flatnonzero((ev.reason == BREACH) & (rng.random(len(ev)) < s["breach_court_share"]))
+    rows = np.flatnonzero(
+        (ev.reason == code_list("termination_reasons")["breach"]) & (rng.random(len(ev)) < s["breach_court_share"])
+    )
     n = len(rows)
     custody = rng.random(n) < s["breach_resentence_custody"]
-    disposal = np.where(custody, DISPOSAL["immediate_custody"], DISPOSAL["fine"]).astype(np.int8)
+    disposals = code_list("disposals")
+    disposal = np.where(custody, disposals["immediate_custody"], disposals["fine"]).astype(np.int8)
+    lo, hi = s["breach_custody_days"]
     return BreachCases(
         person=ev.person[rows],
         hearing=(ev.termination[rows] + s["breach_hearing_delay_days"]).astype(np.int32),
-        code=np.full(n, offence_table().index("900/01"), dtype=np.int64),
+        code=np.full(n, offence_table().index(s["breach_offence"]), dtype=np.int64),
         disposal=disposal,
-        custody_days=np.where(custody, rng.integers(14, 120, n), 0).astype(np.int64),
+        custody_days=np.where(custody, rng.integers(lo, hi + 1, n), 0).astype(np.int64),
         key=rows.astype(np.int64),
     )
 

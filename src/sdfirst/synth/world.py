@@ -1,7 +1,7 @@
 """The simulated world of one chunk of people: the people, run-wide pools, random streams and shared processes.
 
-Processes that several datasets read (offending, court cases, custody, supervision) are computed once, on first
-use, as cached properties, so that the prison tables and the police records tell the same story.
+Processes (offending and the courts, custody and the time inside, temporary release, supervision) are computed
+once per chunk, on first use, as cached properties, so that every dataset that reads one tells the same story.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 import numpy as np
 import pyarrow as pa
 
+from sdfirst.specs import datasets
 from sdfirst.synth import dates
 from sdfirst.synth.ids import hex_ids, id_key, mix64
 from sdfirst.synth.pools import NamePools, Neighbourhoods, name_pools, neighbourhoods
@@ -76,6 +77,11 @@ class World:
     def coverage(self, start: str, end: str) -> Window:
         return self.window.clip(start, end)
 
+    def dataset_window(self, dataset: str) -> Window:
+        """The user's years narrowed to a dataset's coverage (synthetic/datasets/<dataset>.yaml)."""
+        start, end = datasets()[dataset].coverage
+        return self.coverage(start, end)
+
     # Shared processes, each computed once per chunk on first use.
     @functools.cached_property
     def offending(self):
@@ -93,6 +99,20 @@ class World:
         from sdfirst.synth.custody import simulate_custody
 
         return simulate_custody(self)
+
+    @functools.cached_property
+    def time_inside(self):
+        """Where each covered custodial journey is held, its prison numbers, OASys assessments and incidents."""
+        from sdfirst.synth.custody import simulate_time_inside
+
+        return simulate_time_inside(self)
+
+    @functools.cached_property
+    def temporary_release(self):
+        """Releases on temporary licence during the covered custodial journeys."""
+        from sdfirst.synth.temporary_release import simulate_temporary_release
+
+        return simulate_temporary_release(self)
 
     @functools.cached_property
     def supervision(self):

@@ -1,44 +1,28 @@
 """Civil court (CaseMan and Possession Claim Online) tables: cases, their events and their parties.
 
-Claims arise as Poisson processes over each adult's years in the coverage, with the defendant as the index
-party: the chance of being sued rises with latent risk and with deprivation, so many defendants are also in
-the criminal datasets. Claimants are mostly companies (a few bulk claimants issue most claims), defendants
-mostly people. Company parties have no personal identifiers and no true person (person -1). Every rate,
-amount and event sequence is in `synthetic/family_civil.yaml`.
+`sdfirst.synth.civil_courts` simulates the claims, their parties, events and courts; this module only turns its
+`CivilCourts` into the columns of `synthetic/datasets/civil.yaml`, with people's identifiers as recorded and
+the hashed case and party ids. Company parties have no personal identifiers and no true person (person -1).
 """
 
 from __future__ import annotations
-
-from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from sdfirst.synth import dates
+from sdfirst.synth.civil_courts import CivilCourts, company_offices, simulate_civil_courts
 from sdfirst.synth.columns import either, labels
-from sdfirst.synth.ids import id_key, mix64
-from sdfirst.synth.pools import company_names
-from sdfirst.synth.recording import record_identity
-from sdfirst.synth.rng import rng_global
+from sdfirst.synth.ids import to_hex
+from sdfirst.synth.parties import Chain, params
+from sdfirst.synth.recording import record
 from sdfirst.synth.tables import Built
-from sdfirst.synth.tables.family import (
-    adult_latest,
+from sdfirst.synth.tables.party_columns import (
     as_strings,
-    candidates,
-    chain_events,
     court_names,
-    coverage,
-    draw_index,
-    in_issue_order,
-    match,
     organisation_keys,
-    params,
-    partners,
-    person_party_ids,
     scatter,
-    sector_of,
     sequence_in_group,
 )
 from sdfirst.synth.world import Window, World
@@ -46,162 +30,18 @@ from sdfirst.synth.world import Window, World
 DATASET = "civil"
 
 
-@dataclass
-class Claims:
-    """Claims as parallel arrays, with their party rows (person -1 for a company, company -1 for a person)."""
-
-    claim_type: np.ndarray
-    issue: np.ndarray
-    sector: np.ndarray  # postcode sector of the lead defendant (a company's registered office)
-    amount: np.ndarray
-    system: np.ndarray
-    central: np.ndarray  # issued at a national bulk centre rather than the local court
-    p_case: np.ndarray
-    p_person: np.ndarray
-    p_company: np.ndarray
-    p_role: np.ndarray
-
-    @staticmethod
-    def concat(parts: list[Claims]) -> Claims:
-        offsets = np.cumsum([0] + [len(c.issue) for c in parts])
-        fields = {k: np.concatenate([getattr(c, k) for c in parts]) for k in Claims.__dataclass_fields__}
-        fields["p_case"] = np.concatenate([c.p_case + o for c, o in zip(parts, offsets[:-1], strict=True)])
-        return Claims(**fields)
+def _courts(world: World, civil: CivilCourts) -> pa.Array:
+    """Local county court of the lead defendant, or the national bulk centre of a centrally issued claim."""
+    claims = civil.claims
+    local = court_names(world, params()[DATASET]["court_name_format"], claims.sector)
+    central = labels(civil.central_courts, np.maximum(civil.central_court, 0))
+    return pc.if_else(pa.array(civil.central_court >= 0), central, local)
 
 
-@dataclass
-class CompanyPool:
-    """The run's company names with a fixed popularity order, so a few bulk claimants dominate."""
-
-    names: pa.Array
-    by_rank: np.ndarray  # pool index of the company of each popularity rank
-
-    def draw(self, rng: np.random.Generator, n: int, ranks: list[int], exponent: float) -> np.ndarray:
-        """n companies from popularity ranks [start, stop) with Zipf weights."""
-        lo, hi = min(ranks[0], len(self.by_rank) - 1), min(ranks[1], len(self.by_rank))
-        cum = np.cumsum(1.0 / np.arange(1, max(hi - lo, 1) + 1) ** exponent)
-        pick = np.searchsorted(cum, rng.random(n) * cum[-1], side="right")
-        return self.by_rank[lo + np.minimum(pick, max(hi - lo, 1) - 1)]
-
-
-def company_pool(world: World) -> CompanyPool:
-    names = company_names(world.seed)
-    return CompanyPool(names, rng_global(world.seed, "civil-company-ranks").permutation(len(names)))
-
-
-def _weighted_index(rng: np.random.Generator, weights: dict[str, float], n: int) -> np.ndarray:
-    """n draws of a position in the dict, with the dict's values as weights."""
-    w = np.array(list(weights.values()), dtype=float)
-    return rng.choice(len(w), size=n, p=w / w.sum())
-
-
-def _weighted(rng: np.random.Generator, weights: dict[str, float], n: int) -> np.ndarray:
-    return np.array(list(weights), dtype=object)[_weighted_index(rng, weights, n)]
-
-
-def _claim_type(world: World, pool: CompanyPool, name: str, spec: dict[str, Any], window: Window) -> Claims:
-    """Claims of one type: person defendants by the Poisson process, plus claims against companies."""
-    rng = world.rng(f"civil:cases:{name}")
-    person, issue = draw_index(world, rng, window, spec["index"])
-    share = spec["company_defendant_share"]
-    n_co = int(rng.poisson(len(person) * share / (1.0 - share))) if share < 1 else 0
-    span = max(window.end - window.start + 1, 0)
-    co_issue = (window.start + np.floor(rng.random(n_co) * span)).astype(np.int32)
-    n_person, n = len(person), len(person) + n_co
-    issue = np.r_[issue, co_issue].astype(np.int32)
-    case = np.arange(n)
-    defendant_company = pool.draw(rng, n_co, [0, len(pool.by_rank)], 0.0)
-    sector = np.r_[sector_of(world, person, issue[:n_person]), company_sectors(world, defendant_company)]
-    second = _second_defendant(world, rng, spec, person, issue[:n_person])
-    claimant_person, claimant_company = _claimants(world, rng, pool, spec["claimant"], issue)
-    amount = np.round(spec["amount"]["median"] * np.exp(rng.normal(0.0, spec["amount"]["sigma"], n)), 2)
-    rows = [
-        (case[:n_person], person, -1, "Defendant"),
-        (case[n_person:], -1, defendant_company, "Defendant"),
-        (case[:n_person][second >= 0], second[second >= 0], -1, "Defendant"),
-        (case, claimant_person, claimant_company, "Claimant"),
-    ]
-    p_case = np.concatenate([r[0] for r in rows]).astype(np.int64)
-    full = [np.broadcast_to(np.asarray(r[k], dtype=np.int64), len(r[0])) for r in rows for k in (1, 2)]
-    return Claims(
-        claim_type=np.full(n, name, dtype=object),
-        issue=issue,
-        sector=sector,
-        amount=amount,
-        system=_weighted(rng, spec["issuing_system"], n),
-        central=rng.random(n) < spec["central_share"],
-        p_case=p_case,
-        p_person=np.concatenate(full[0::2]),
-        p_company=np.concatenate(full[1::2]),
-        p_role=np.concatenate([np.full(len(r[0]), r[3], dtype=object) for r in rows]),
-    )
-
-
-def _second_defendant(
-    world: World, rng: np.random.Generator, spec: dict[str, Any], person: np.ndarray, issue: np.ndarray
-) -> np.ndarray:
-    """A joint defendant for some claims (a partner or joint tenant of about the same age), -1 for none."""
-    joint = rng.random(len(person)) < spec["second_defendant_share"]
-    return partners(world, rng, person, issue, joint, 90, spec["index"]["beta_risk"])
-
-
-def _claimants(
-    world: World, rng: np.random.Generator, pool: CompanyPool, spec: dict[str, Any], issue: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """The claimant of each claim: a company, or an adult (a private landlord, an injured person)."""
-    n = len(issue)
-    is_person = rng.random(n) >= spec["company_share"]
-    rows = np.flatnonzero(is_person)
-    target = dates.add_years(issue[rows], -rng.uniform(30, 65, len(rows)))
-    who = np.full(n, -1, dtype=np.int64)
-    who[rows] = match(
-        world,
-        rng,
-        candidates(world),
-        target,
-        dates.add_years(issue[rows], -85),
-        adult_latest(issue[rows]),
-        spec["person_beta_risk"],
-    )
-    company = np.where(who < 0, pool.draw(rng, n, spec["companies"], spec["zipf_exponent"]), -1)
-    return who, company
-
-
-def simulate_claims(world: World, window: Window) -> Claims:
-    """All civil claims of the chunk with their parties; people must be adults and hold one role per claim."""
-    pool = company_pool(world)
-    types = params()[DATASET]["claim_types"]
-    claims = Claims.concat([_claim_type(world, pool, name, spec, window) for name, spec in types.items()])
-    person = claims.p_person
-    rows = np.flatnonzero(person >= 0)
-    adult = np.ones(len(person), dtype=bool)
-    adult[rows] = dates.age_on(world.people.dob[person[rows]], claims.issue[claims.p_case[rows]]) >= 18
-    # one row per (case, person); company rows are never duplicates (each gets its own negative key)
-    key = np.where(person >= 0, person, -1 - np.arange(len(person)))
-    lowest = key.min(initial=0)
-    pair = claims.p_case * (key.max(initial=0) - lowest + 1) + (key - lowest)
-    first = np.unique(pair, return_index=True)[1]
-    keep = np.zeros(len(person), dtype=bool)
-    keep[first] = True
-    keep = np.flatnonzero(keep & adult)
-    keep = keep[np.lexsort((keep, claims.p_case[keep]))]
-    for name in ("p_case", "p_person", "p_company", "p_role"):
-        setattr(claims, name, getattr(claims, name)[keep])
-    return in_issue_order(claims, world.rng("civil:order"))
-
-
-def _courts(world: World, claims: Claims) -> pa.Array:
-    """Local county court of the lead defendant, or a national bulk centre for centrally issued claims."""
-    rng = world.rng("civil:courts")
-    cfg = params()[DATASET]
-    local = court_names(world, cfg["court_name_format"], claims.sector)
-    central = _weighted_index(rng, cfg["central_courts"], len(claims.issue))
-    return pc.if_else(pa.array(claims.central), labels(list(cfg["central_courts"]), central), local)
-
-
-def _cases_table(world: World, claims: Claims, case_hash: pa.Array) -> Built:
+def _cases_table(world: World, civil: CivilCourts, case_hash: pa.Array) -> Built:
+    claims = civil.claims
     n = len(claims.issue)
-    defendants = np.bincount(claims.p_case[claims.p_role == "Defendant"], minlength=n)
+    defendants = np.bincount(claims.p_case[claims.p_role == params()[DATASET]["roles"]["defendant"]], minlength=n)
     return Built(
         columns={
             "row_id_hash": world.ids(f"{DATASET}.cases.row", n),
@@ -210,19 +50,14 @@ def _cases_table(world: World, claims: Claims, case_hash: pa.Array) -> Built:
             "issuing_system": as_strings(claims.system),
             "issue_date": dates.to_arrow(claims.issue),
             "amount_claimed": claims.amount.astype(np.float64),
-            "court_name": _courts(world, claims),
+            "court_name": _courts(world, civil),
             "number_of_defendants": defendants.astype(np.int64),
         },
         person=np.full(n, -1, dtype=np.int64),
     )
 
 
-def _events_table(world: World, claims: Claims, case_hash: pa.Array, window: Window) -> Built:
-    cfg = params()[DATASET]
-    chain_of = np.empty(len(claims.issue), dtype=object)
-    for name, spec in cfg["claim_types"].items():
-        chain_of[claims.claim_type == name] = spec["events"]
-    chain = chain_events(world.rng("civil:events"), cfg["event_chains"], chain_of, claims.issue)
+def _events_table(world: World, chain: Chain, case_hash: pa.Array, window: Window) -> Built:
     keep = chain.day <= window.end
     case, n = chain.case[keep], int(keep.sum())
     return Built(
@@ -238,56 +73,46 @@ def _events_table(world: World, claims: Claims, case_hash: pa.Array, window: Win
     )
 
 
-def _company_address_hash(world: World, company: np.ndarray) -> np.ndarray:
-    return mix64(np.asarray(company, dtype=np.uint64) ^ id_key(world.seed, "civil.company-address"))
-
-
-def company_sectors(world: World, company: np.ndarray) -> np.ndarray:
-    """A fixed registered-office postcode sector per company, the same in every chunk."""
-    return (_company_address_hash(world, company) % np.uint64(len(world.hoods.imd_decile))).astype(np.int64)
-
-
-def _company_postcodes(world: World, company: np.ndarray) -> pa.Array:
-    h = _company_address_hash(world, company)
-    unit = ((h >> np.uint64(32)) % np.uint64(len(world.hoods.units))).astype(np.int64)
-    return world.hoods.postcodes(company_sectors(world, company), unit)
-
-
-def _parties_table(world: World, claims: Claims, case_hash: pa.Array, pool: CompanyPool) -> Built:
+def _parties_table(world: World, civil: CivilCourts, case_hash: pa.Array) -> Built:
+    claims, pool = civil.claims, civil.companies
+    kinds = params()[DATASET]["party_types"]
     n = len(claims.p_case)
     rows = np.flatnonzero(claims.p_person >= 0)
     co = np.flatnonzero(claims.p_person < 0)
-    person, company = claims.p_person[rows], claims.p_company[co]
     when = claims.issue[claims.p_case[rows]]
-    ident = record_identity(world, DATASET, person, when, "civil:parties")
+    rec = record(world, DATASET, claims.p_person[rows], when, "civil:parties", order=np.argsort(when, kind="stable"))
+    rows = rows[rec.kept]  # a person omitted is not among the claim's parties at all
+    company, ident = claims.p_company[co], rec.identity
     placed = np.argsort(np.r_[rows, co], kind="stable")
-    party_id = pa.concat_arrays(
-        [person_party_ids(world, DATASET, person, when), organisation_keys(world, "civil.company", company)]
-    ).take(pa.array(placed))
-    postcode = pa.concat_arrays([ident["postcode"], _company_postcodes(world, company)]).take(pa.array(placed))
+    present = np.sort(np.r_[rows, co])
+    party_id = pa.concat_arrays([to_hex(rec.person_ids), organisation_keys(world, "civil.company", company)]).take(
+        pa.array(placed)
+    )
+    postcode = pa.concat_arrays([ident["postcode"], world.hoods.postcodes(*company_offices(world, company))]).take(
+        pa.array(placed)
+    )
     is_co = claims.p_person < 0
     return Built(
         columns={
             "row_id_hash": world.ids(f"{DATASET}.parties.row", n),
             "case_number_hash": case_hash.take(pa.array(claims.p_case)),
-            "party_id": party_id,
+            "party_id": scatter(party_id, present, n),
             "party_role": as_strings(claims.p_role),
-            "party_type": either(is_co, "Company", "Person"),
+            "party_type": either(is_co, kinds["organisation"], kinds["person"]),
             "organisation_name": pool.names.take(pa.array(np.maximum(claims.p_company, 0), mask=~is_co)),
             **{col: scatter(ident[col], rows, n) for col in ("forename", "surname", "date_of_birth", "sex")},
-            "postcode": postcode,
+            "postcode": scatter(postcode, present, n),
         },
         person=np.where(is_co, -1, claims.p_person).astype(np.int64),
-    )
+    ).rows(present)
 
 
 def build(world: World) -> dict[str, Built]:
     """The civil court tables of one chunk: cases, events and parties."""
-    window = coverage(world, DATASET)
-    claims = simulate_claims(world, window)
-    case_hash = world.ids(f"{DATASET}.case", len(claims.issue))
+    civil = simulate_civil_courts(world)
+    case_hash = world.ids(f"{DATASET}.case", len(civil.claims.issue))
     return {
-        "cases": _cases_table(world, claims, case_hash),
-        "events": _events_table(world, claims, case_hash, window),
-        "parties": _parties_table(world, claims, case_hash, company_pool(world)),
+        "cases": _cases_table(world, civil, case_hash),
+        "events": _events_table(world, civil.events, case_hash, civil.window),
+        "parties": _parties_table(world, civil, case_hash),
     }

@@ -1,15 +1,15 @@
-"""Pieces shared by the criminal court builders: case keys, offence columns, courts and the offence-level table."""
+"""Pieces shared by the criminal justice builders: case keys, offence columns, court names and the offence-level
+table. Only mappings of process results to columns, and id hashing: no draws."""
 
 from __future__ import annotations
 
 import numpy as np
 import pyarrow as pa
 
-from sdfirst.specs import datasets
 from sdfirst.synth import dates
-from sdfirst.synth.columns import labels
+from sdfirst.synth.codes import code_list
 from sdfirst.synth.ids import id_key, mix64, to_hex
-from sdfirst.synth.offending import DISPOSAL_LABELS, offence_table
+from sdfirst.synth.offending import offence_table
 
 
 def keyed_hex(world, kind: str, values: np.ndarray) -> pa.Array:
@@ -18,10 +18,19 @@ def keyed_hex(world, kind: str, values: np.ndarray) -> pa.Array:
     return to_hex(mix64(raw ^ id_key(world.seed, kind)))
 
 
+def mags_case_ids(world, case_group: np.ndarray) -> pa.Array:
+    """Magistrates' case keys: one per case group (co-defendants share a case)."""
+    return keyed_hex(world, "magistrates.case", case_group)
+
+
+def crown_case_ids(world, case_group: np.ndarray, case_type: np.ndarray) -> pa.Array:
+    """Crown case keys: one per case group and route (a group's trial and a later appeal are different cases)."""
+    return keyed_hex(world, "crown_court.case", case_group.astype(np.int64) * 4 + case_type)
+
+
 def dataset_window(world, dataset: str):
     """The user's years narrowed to the dataset's coverage."""
-    start, end = datasets()[dataset].coverage
-    return world.coverage(start, end)
+    return world.dataset_window(dataset)
 
 
 def identity(ident: dict[str, pa.Array], *names: str, **renamed: str) -> dict[str, pa.Array]:
@@ -40,7 +49,7 @@ def offence_columns(code: np.ndarray) -> dict[str, pa.Array]:
 
 
 def disposal_strings(disposal: np.ndarray) -> pa.Array:
-    return labels(DISPOSAL_LABELS, disposal)
+    return code_list("disposals").strings(disposal)
 
 
 def court_names(world, person: np.ndarray, when: np.ndarray, suffix: str) -> pa.Array:

@@ -1,9 +1,9 @@
-"""The MoJ-DfE share: Police National Computer offending histories and National Pupil Database records.
+"""The MoJ-DfE share's tables: Police National Computer offending histories and National Pupil Database records.
 
-The NPD tables come from :mod:`sdfirst.synth.education`; the PNC table from the shared offending process
-(`world.offending`), restricted to cautions and convictions of people in scope. The two sides are released
-pre-matched and without names: NPD rows carry a pupil matching reference, PNC rows a PNC person id, and
-`matched_lookup` is the data owners' (imperfect) match between them.
+Nothing is simulated here. The NPD tables map the schooling and care of :mod:`sdfirst.synth.education`; the PNC
+table maps the police records and `matched_lookup` the data owners' match of :mod:`sdfirst.synth.data_share`.
+The two sides are released pre-matched and without names: NPD rows carry a pupil matching reference, PNC rows a
+PNC person id (with the recording errors of `recording_errors.yaml`), and the lookup joins them.
 """
 
 from __future__ import annotations
@@ -17,11 +17,13 @@ import pyarrow.compute as pc
 
 from sdfirst.specs import load_yaml
 from sdfirst.synth import dates
+from sdfirst.synth.codes import code_list
 from sdfirst.synth.columns import Deferred, defer, either, labels, taken_from
+from sdfirst.synth.data_share import extract_police_records, match_pupils
 from sdfirst.synth.education import (
-    YEAR_GROUPS,
     Schooling,
     academic_year_label,
+    academic_year_of,
     attainment8,
     day_in_year,
     ks2_level,
@@ -29,18 +31,11 @@ from sdfirst.synth.education import (
     simulate_schooling,
 )
 from sdfirst.synth.ids import make_ids, to_hex
-from sdfirst.synth.offending import DISPOSAL_LABELS, offence_table
-from sdfirst.synth.recording import (
-    dataset_person_ids,
-    error_rates,
-    ethnicity_other,
-    ethnicity_strings,
-    record_identity,
-)
+from sdfirst.synth.offending import offence_table
+from sdfirst.synth.recording import error_rates, ethnicity_other, ethnicity_strings, record
 from sdfirst.synth.tables import Built
 
 DATASET = "moj_dfe"
-DISPOSAL_CATEGORIES = ["Reprimand", "Final warning", "Youth caution", "Caution", "Conviction"]
 
 
 def _pmr(world, person: np.ndarray) -> np.ndarray:
@@ -82,12 +77,13 @@ def _census(world, s: Schooling, pmr: pa.Array) -> tuple[Built, np.ndarray]:
     person = s.person[child]
     # ethnicity: the pupil's recorded value, recorded afresh now and then
     eth = SimpleNamespace(ethnicity=s.ethnicity[child].copy())
-    rate = error_rates(DATASET)["ethnicity_other"] * par["recording"]["ethnicity_row_share"]
+    rate = error_rates(DATASET)["ethnicity.other"] * par["recording"]["ethnicity_row_share"]
     ethnicity_other(eth, world.rng(f"{DATASET}:census-ethnicity"), rate, world)
     birth_year, birth_month, _ = dates.ymd(p.dob[person])
     sector = s.sector[child, g]
     school_labels = par["schools"]["labels"]
-    kinds = [school_labels[kind] for kind in ("primary", "secondary", "pupil_referral_unit")]
+    coding = par["recording"]["census_ethnicity_coding"]
+    kinds = list(school_labels.values())  # school kinds are coded by their order here (see education.py)
     sen_labels = par["special_educational_needs"]["labels"]
     district = pc.list_element(pc.split_pattern(world.hoods.sector, " "), 0)
     built = Built(
@@ -98,11 +94,11 @@ def _census(world, s: Schooling, pmr: pa.Array) -> tuple[Built, np.ndarray]:
             "census_date": dates.to_arrow(s.census_day[child, g]),
             "school_urn": defer(_urn, s.school[child, g]),
             "school_type": defer(functools.partial(labels, kinds), s.school_kind[child, g]),
-            "year_group": (g + 1).astype(np.int64),
+            "year_group": s.year_group[g].astype(np.int64),
             "sex": defer(_sex, p.male[person]),
             "year_of_birth": birth_year,
             "month_of_birth": birth_month,
-            "ethnicity": defer(functools.partial(ethnicity_strings, coding="dfe_major"), eth.ethnicity),
+            "ethnicity": defer(functools.partial(ethnicity_strings, coding=coding), eth.ethnicity),
             "fsm_eligible": s.fsm[child, g],
             "sen_provision": defer(functools.partial(labels, sen_labels), s.sen[child, g]),
             "lsoa": defer(taken_from(world.hoods.lsoa), sector),
@@ -114,7 +110,8 @@ def _census(world, s: Schooling, pmr: pa.Array) -> tuple[Built, np.ndarray]:
 
 
 def _ks2(world, s: Schooling, pmr: pa.Array) -> Built:
-    year = s.cohort + 11
+    k2 = load_yaml("education.yaml")["attainment"]["ks2"]
+    year = academic_year_of(s.cohort, k2["year_group"])
     child = np.flatnonzero(s.ks2_sat & _window(world).contains(_results_day(year)))
     new = s.ks2_new[child]
     mz, ez = s.ks2_maths_z[child], s.ks2_english_z[child]
@@ -123,7 +120,7 @@ def _ks2(world, s: Schooling, pmr: pa.Array) -> Built:
             "row_id_hash": _row_ids(world, "ks2", len(child)),
             "pupil_matching_reference": pmr.take(pa.array(child)),
             "academic_year": academic_year_label(year[child]),
-            "school_urn": _urn(s.school[child, 5]),
+            "school_urn": _urn(s.school[child, s.column(k2["year_group"])]),
             "maths_level": _ints(ks2_level(mz), new),
             "maths_scaled_score": _ints(ks2_scaled_score(mz), ~new),
             "maths_expected": mz >= 0,
@@ -137,12 +134,12 @@ def _ks2(world, s: Schooling, pmr: pa.Array) -> Built:
 
 def _results_day(year: np.ndarray) -> np.ndarray:
     """A day in the summer term of each academic year, when key stage tests and examinations are sat."""
-    return day_in_year(year + 1, 6, 1)
+    return day_in_year(year + 1, *load_yaml("education.yaml")["attainment"]["results_day"])
 
 
 def _ks4(world, s: Schooling, pmr: pa.Array) -> Built:
     k4 = load_yaml("education.yaml")["attainment"]["ks4"]
-    year = s.cohort + 16
+    year = academic_year_of(s.cohort, k4["year_group"])
     child = np.flatnonzero(s.ks4_sat & _window(world).contains(_results_day(year)))
     y = year[child]
     z = s.ks4_z[child]
@@ -152,7 +149,7 @@ def _ks4(world, s: Schooling, pmr: pa.Array) -> Built:
             "row_id_hash": _row_ids(world, "ks4", len(child)),
             "pupil_matching_reference": pmr.take(pa.array(child)),
             "academic_year": academic_year_label(y),
-            "school_urn": _urn(s.school[child, YEAR_GROUPS - 1]),
+            "school_urn": _urn(s.school[child, s.column(k4["year_group"])]),
             "five_ac_em": pa.array(z >= 0, mask=no_five),
             "attainment8": pa.array(attainment8(z), mask=y < k4["attainment8_first_year"]),
         },
@@ -187,14 +184,14 @@ def _exclusions(world, s: Schooling, pmr: pa.Array) -> Built:
     perm = s.excl_permanent[keep]
     # the excluding school: for a permanent exclusion, the school before the move
     school = s.school[child, g]
-    reasons = list(par["exclusions"]["reasons"])
+    reasons, types = list(par["exclusions"]["reasons"]), par["exclusions"]["types"]
     return Built(
         {
             "row_id_hash": _row_ids(world, "exclusions", len(child)),
             "pupil_matching_reference": pmr.take(pa.array(child)),
             "academic_year": academic_year_label(s.year[child, g]),
             "school_urn": _urn(school),
-            "exclusion_type": either(perm, "Permanent", "Fixed period"),
+            "exclusion_type": either(perm, types["permanent"], types["fixed"]),
             "start_date": dates.to_arrow(s.excl_date[keep]),
             "length_days": _ints(s.excl_days[keep], perm),
             "reason": labels(reasons, s.excl_reason[keep]),
@@ -237,42 +234,15 @@ def _children_looked_after(world, s: Schooling, pmr: pa.Array) -> Built:
 
 
 def _police(world, s: Schooling) -> tuple[Built, np.ndarray, np.ndarray]:
-    """pnc_offences: cautions and convictions of people in scope; returns the table, pnc keys and persons."""
-    pol = load_yaml("education.yaml")["police"]
+    """pnc_offences: the share's police records; returns the table, each row's PNC key and true person."""
+    pol = extract_police_records(world, s)
     off = world.offending
-    in_scope = np.zeros(len(world.people), dtype=bool)
-    in_scope[s.person] = True
-    win = world.coverage(str(pol["first_day"]), str(pol["last_day"]))
-    dob = world.people.dob[off.person]
-    age = dates.age_on(dob, off.date)
-    dealt = off.recordable & (off.cautioned | off.convicted)
-    rows = np.flatnonzero(
-        dealt
-        & in_scope[off.person]
-        & (age >= 10)
-        & win.contains(off.outcome_date)
-        & (off.date >= win.start)
-        & (off.date <= off.outcome_date)
-    )
-    person, when, outcome = off.person[rows], off.date[rows], off.outcome_date[rows]
-    cautioned = off.cautioned[rows]
-    youth = age[rows] < 18
-    # reprimand for a youth's first caution, final warning after, until youth cautions came in
-    first_caution = np.ones(len(rows), dtype=bool)
-    if len(rows):
-        c_rows = np.flatnonzero(cautioned)
-        prev_same = np.r_[False, person[c_rows][1:] == person[c_rows][:-1]]
-        first_caution[c_rows] = ~prev_same
-    old_regime = outcome < dates.day(str(pol["youth_caution_from"]))
-    category = np.where(
-        ~cautioned,
-        4,
-        np.where(~youth, 3, np.where(old_regime, np.where(first_caution, 0, 1), 2)),
-    )
-    order = np.lexsort((when, person))
-    keys = dataset_person_ids(world, DATASET, person, order)
-    coding = "pnc_self_defined"
-    ident = record_identity(world, DATASET, person, outcome, "moj_dfe.pnc", ethnicity_coding=coding)
+    order = np.lexsort((pol.date, pol.person))
+    coding = load_yaml("education.yaml")["recording"]["pnc_ethnicity_coding"]
+    rec = record(world, DATASET, pol.person, pol.outcome_date, "moj_dfe.pnc", coding, order=order)
+    kept = rec.kept  # an omitted police record is not in the share
+    rows, person, when, outcome = pol.rows[kept], pol.person[kept], pol.date[kept], pol.outcome_date[kept]
+    keys, ident = rec.person_ids, rec.identity
     t = offence_table()
     code = pa.array(off.code[rows].astype(np.int64))
     disposal = off.disposal[rows].astype(np.int64)
@@ -282,15 +252,15 @@ def _police(world, s: Schooling) -> tuple[Built, np.ndarray, np.ndarray]:
             "pnc_id": to_hex(keys),
             "sex": ident["sex"],
             "ethnicity": ident["ethnicity"],
-            "age_at_offence": age[rows].astype(np.int64),
+            "age_at_offence": pol.age[kept].astype(np.int64),
             "offence_date": dates.to_arrow(when),
             "offence_code": pa.array(t.code).take(code),
             "offence_description": pa.array(t.description).take(code),
             "offence_group": pa.array(t.group).take(code),
             "serious_violence": off.serious_violence[rows].astype(bool),
             "disposal_date": dates.to_arrow(outcome),
-            "disposal_category": labels(DISPOSAL_CATEGORIES, category),
-            "sentence": labels(DISPOSAL_LABELS, np.where(cautioned, -1, disposal)),
+            "disposal_category": labels(pol.categories, pol.category[kept]),
+            "sentence": code_list("disposals").strings(np.where(pol.cautioned[kept], -1, disposal)),
         },
         person,
     )
@@ -298,31 +268,15 @@ def _police(world, s: Schooling) -> tuple[Built, np.ndarray, np.ndarray]:
 
 
 def _matched_lookup(world, s: Schooling, pmr_keys: np.ndarray, keys: np.ndarray, person: np.ndarray) -> Built:
-    """The data owners' match of PNC ids to pupils: state-school pupils, less failures, a few wrong pupils."""
-    par = load_yaml("education.yaml")["matching"]
-    rng = world.rng(f"{DATASET}:matching")
-    ids, first = np.unique(keys, return_index=True)
-    who = person[first]
-    child = np.searchsorted(s.person, who)
-    in_npd = s.state_school[child]
-    matched = in_npd & (rng.random(len(ids)) >= par["failure"])
-    wrong = matched & (rng.random(len(ids)) < par["false_match"])
-    # a wrong match goes to another state-school pupil of a nearby birth cohort
-    pupils = np.flatnonzero(s.state_school)
-    pupils = pupils[np.argsort(s.cohort[pupils], kind="stable")]
-    target = child.copy()
-    if len(pupils):
-        near = np.searchsorted(s.cohort[pupils], s.cohort[child[wrong]])
-        pick = np.clip(near + rng.integers(-50, 50, wrong.sum()), 0, len(pupils) - 1)
-        target[wrong] = pupils[pick]
-    rows = np.flatnonzero(matched)
+    """matched_lookup: the data owners' match of PNC ids to pupil matching references."""
+    found = match_pupils(world, s, keys, person)
     return Built(
         {
-            "row_id_hash": _row_ids(world, "matched_lookup", len(rows)),
-            "pnc_id": to_hex(ids[rows]),
-            "pupil_matching_reference": to_hex(pmr_keys[target[rows]]),
+            "row_id_hash": _row_ids(world, "matched_lookup", len(found.pnc_key)),
+            "pnc_id": to_hex(found.pnc_key),
+            "pupil_matching_reference": to_hex(pmr_keys[found.pupil]),
         },
-        who[rows],
+        found.person,
     )
 
 

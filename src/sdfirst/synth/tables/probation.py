@@ -7,23 +7,23 @@ import pyarrow as pa
 
 from sdfirst.specs import code_lists, load_yaml
 from sdfirst.synth import dates
+from sdfirst.synth.codes import code_list
 from sdfirst.synth.columns import labels
 from sdfirst.synth.ids import to_hex
-from sdfirst.synth.offending import DISPOSAL_KEYS, offence_table
-from sdfirst.synth.recording import dataset_person_ids, record_identity, released_person_ids
+from sdfirst.synth.offending import offence_table
+from sdfirst.synth.recording import record, released_person_ids
 from sdfirst.synth.supervision import REPORT, requirement_codes
 from sdfirst.synth.tables import Built
 from sdfirst.synth.tables.common import age_years, dataset_window, identity
 
 DATASET = "probation"
-EVENT_REASONS = ["Completed", "Expired", "Revoked following breach", "Revoked due to further offence"]
 
 
 def _disposal_labels(ev) -> pa.Array:
     s = load_yaml("justice.yaml")["supervision"]
     table = s["disposal_labels"]
     ora = ev.referral >= dates.day(str(s["ora_start"]))
-    key = np.where(ev.kind == REPORT, "presentence_report", np.array([*DISPOSAL_KEYS, "x"])[ev.disposal])
+    key = np.where(ev.kind == REPORT, "presentence_report", np.array([*code_list("disposals").keys, "x"])[ev.disposal])
     before = np.array([table[k][0] for k in key], dtype=object) if len(key) else np.array([], dtype=object)
     after = np.array([table[k][1] for k in key], dtype=object) if len(key) else np.array([], dtype=object)
     return pa.array(np.where(ora, after, before), type=pa.string())
@@ -43,11 +43,13 @@ def build(world) -> dict[str, Built]:
     c = world.courts.cases
     window = dataset_window(world, DATASET)
     rows = np.flatnonzero(window.contains(ev.referral))
+    order = np.argsort(ev.referral[rows], kind="stable")
+    rec = record(world, DATASET, ev.person[rows], ev.referral[rows], "probation", "census_label", order=order)
+    rows = rows[rec.kept]  # an omitted event takes its requirements with it
     person, referral = ev.person[rows], ev.referral[rows]
     case = ev.case[rows]
-    ident = record_identity(world, DATASET, person, referral, "probation", "census_label")
+    ident = rec.identity
     event_ids = world.ids("probation.event", len(rows))
-    order = np.argsort(referral, kind="stable")
     t = offence_table()
     code = c.code[case].astype(np.int64)
     ended = ev.termination[rows] <= window.end
@@ -55,7 +57,7 @@ def build(world) -> dict[str, Built]:
     flat = {
         "row_id_hash": world.ids("probation.flatfile.row", len(rows)),
         "event_id_hash": event_ids,
-        "offender_id": to_hex(dataset_person_ids(world, DATASET, person, order)),
+        "offender_id": to_hex(rec.person_ids),
         "estimated_offender_id": to_hex(released_person_ids(world, DATASET, person)),
         **identity(
             ident,
@@ -73,7 +75,7 @@ def build(world) -> dict[str, Built]:
         "disposal_type_description": _disposal_labels(sub),
         "referral_date": dates.to_arrow(referral),
         "termination_date": dates.to_arrow(np.where(ended, ev.termination[rows], dates.NEVER)),
-        "termination_reason_desc": labels(EVENT_REASONS, np.where(ended, ev.reason[rows], -1)),
+        "termination_reason_desc": code_list("termination_reasons").strings(np.where(ended, ev.reason[rows], -1)),
         "sentence_length_days": pa.array(ev.length_days[rows], mask=ev.kind[rows] == REPORT),
         "recall_count": ev.recalls[rows].astype(np.int64),
         "probation_area_desc": _areas(world, person, referral),
@@ -89,7 +91,8 @@ def _requirements(world, sup, rows, event_ids, window) -> Built:
     codes = requirement_codes()
     spec = code_lists()["requirements"]["codes"]
     units = load_yaml("justice.yaml")["supervision"]["requirement_lengths"]
-    reasons = list(code_lists()["requirement_termination_reasons"].values())
+    recorded = code_lists()["requirement_termination_reasons"]
+    reasons = [recorded[key] for key in code_list("termination_reasons").keys]
     kind = req.kind[keep]
     ended = req.end[keep] <= window.end
     columns = {

@@ -6,13 +6,12 @@ import numpy as np
 import pyarrow as pa
 
 from sdfirst.synth import dates
+from sdfirst.synth.codes import code_list
 from sdfirst.synth.columns import either
 from sdfirst.synth.courts import NONE
 from sdfirst.synth.population import ethnicity_table
 from sdfirst.synth.tables import Built
-from sdfirst.synth.tables.common import dataset_window
-from sdfirst.synth.tables.crown_court import CASE_TYPES, crown_case_ids
-from sdfirst.synth.tables.magistrates import mags_case_ids
+from sdfirst.synth.tables.common import crown_case_ids, dataset_window, mags_case_ids
 
 
 def _people(world) -> Built:
@@ -76,7 +75,7 @@ def _case_journey(world) -> Built:
         {
             "mags_case_id_hash": mags_case_ids(world, group),
             "crown_case_id_hash": crown_case_ids(world, group, ctype),
-            "crown_case_type": pa.array(CASE_TYPES).take(pa.array(ctype)),
+            "crown_case_type": code_list("crown_case_types").strings(ctype),
         },
         np.full(len(group), -1, dtype=np.int64),
     )
