@@ -1,10 +1,11 @@
 """Where the linkage meets a database: an Engine that runs the pipeline's SQL on DuckDB or on Spark.
 
-Every stage of the linkage (sources.py, model.py, pipeline.py, cases.py) writes its SQL once, in DuckDB's dialect,
-and hands it to an Engine, which translates it with sqlglot (the SQL translator Splink itself uses) for its backend
-and runs it there; the Splink model runs on the Engine's `db_api` (Splink's `DuckDBAPI` or `SparkAPI`). Only this
-module knows which backend it is: how a generated folder's tables are opened, how a table is made, how Parquet is
-written and how a Spark session is started. A stage never asks.
+Every stage of the linkage (sources.py, model.py, pipeline.py, stages.py, cases.py) writes its SQL once, in DuckDB's
+dialect, and hands it to an Engine, which translates it with sqlglot (the SQL translator Splink itself uses) for its
+backend and runs it there; both Splink models (the persons', the case journey's) and Splink's connected components
+run on the Engine's `db_api` (Splink's `DuckDBAPI` or `SparkAPI`). Only this module knows which backend it is: how
+a generated folder's tables are opened, how a table is made, how Parquet is written and how a Spark session is
+started. A stage never asks.
 
 Splink 5 has no public way to do two things the pipeline needs; their fallbacks are kept here, in one place:
 
@@ -12,7 +13,7 @@ Splink 5 has no public way to do two things the pipeline needs; their fallbacks 
   only it to `model.train`): read from `Linker._db_api`;
 - a model trained on one backend used on another: `save_model_to_json` writes each level's SQL in the dialect it
   was trained in, so the parameters (prior, m and u) are carried instead, onto settings made afresh for the other
-  backend (`model.parameters` and `model.settings`), which is public API.
+  backend (`model.parameters`, with `model.settings` or `cases.journey_settings`), which is public API.
 """
 
 from __future__ import annotations
