@@ -69,3 +69,24 @@ def returned_six_plus_pct(con) -> float:
 @metric("theft_returned_pct")
 def theft_returned_pct(con) -> float:
     return _returns(con, "returns >= 1", "first_group = 'Theft offences'")
+
+
+def _mags_records_in(con, year: int) -> int:
+    sql = "SELECT count(*) FROM magistrates.case_summary WHERE year(first_hearing_date) = ?"
+    return con.execute(sql, [year]).fetchone()[0]
+
+
+def _mags_ratio(con, year: int, base: int) -> float:
+    """Magistrates' court defendant records first heard in one year per 100 in another: the national trend."""
+    before = _mags_records_in(con, base)
+    return 100 * _mags_records_in(con, year) / before if before else float("nan")
+
+
+@metric("mags_2020_per_100_2019")
+def mags_2020_per_100_2019(con) -> float:
+    return _mags_ratio(con, 2020, 2019)
+
+
+@metric("mags_2019_per_100_2016")
+def mags_2019_per_100_2016(con) -> float:
+    return _mags_ratio(con, 2019, 2016)

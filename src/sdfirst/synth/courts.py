@@ -18,6 +18,7 @@ from sdfirst.synth import dates
 from sdfirst.synth.codes import code_list
 from sdfirst.synth.offending import Offences, offence_codes, offence_table, simulate_offences
 from sdfirst.synth.sentencing import Convictions, pass_sentences
+from sdfirst.synth.trends import prosecuted
 
 NONE = -1  # no code: not at the Crown Court, not convicted, not sentenced
 MAGISTRATES, CROWN = 0, 1  # the court that passed sentence (Cases.sentence_court)
@@ -117,14 +118,14 @@ def _crown(rng, c: dict, n):
 
 
 def simulate_courts(world) -> Courts:
-    """Take every prosecuted offence through the courts."""
+    """Take every prosecuted offence through the courts (which offences are prosecuted: sdfirst.synth.trends)."""
     rng = world.rng("courts")
     c = load_yaml("justice.yaml")["courts"]
     results, route, pleas = code_list("magistrates_results"), code_list("crown_case_types"), code_list("pleas")
     table = offence_table()
     off = simulate_offences(world)
     p = world.people
-    idx = np.flatnonzero(~off.cautioned)
+    idx = np.flatnonzero(prosecuted(world, off))
     n = len(idx)
     person, code, when = off.person[idx], off.code[idx], off.date[idx]
     severity = table.severity[code].astype(np.int64)
