@@ -16,7 +16,8 @@ import numpy as np
 from sdfirst.specs import load_yaml
 from sdfirst.synth import dates
 from sdfirst.synth.codes import code_list
-from sdfirst.synth.offending import Offences, offence_codes, offence_table, simulate_offences
+from sdfirst.synth.offending import Offences, broad_group_of, offence_codes, offence_table, simulate_offences
+from sdfirst.synth.population import broad_groups
 from sdfirst.synth.sentencing import Convictions, pass_sentences
 from sdfirst.synth.trends import prosecuted
 
@@ -145,7 +146,7 @@ def simulate_courts(world) -> Courts:
             < np.array(c["either_way_to_crown"])[severity - 1] * np.where(youth, c["youth_to_crown_factor"], 1)
         )
     )
-    remanded = rng.random(n) < np.array(c["remand_in_custody"])[severity - 1]
+    remanded = rng.random(n) < remand_probability(c, severity, p.ethnicity[person])
     previous = _previous(person, first)
     plea, result, mags_delay = _mags(rng, c, severity, youth, n)
     result = np.where(to_crown, results["sent_for_trial"], result)
@@ -198,6 +199,16 @@ def simulate_courts(world) -> Courts:
     )
     sec_case, sec_code = _secondary(rng, world, cases)
     return Courts(off, cases, sec_case, sec_code, _offending_view(off, cases))
+
+
+def remand_probability(c: dict, severity: np.ndarray, ethnicity: np.ndarray) -> np.ndarray:
+    """The chance of remand in custody: courts.remand_in_custody by the offence's severity, its odds multiplied by
+    the defendant's broad ethnic group's ratio (justice.yaml `ethnic_groups.remand_odds`, 1 for a group not named)."""
+    base = np.array(c["remand_in_custody"])[severity - 1]
+    odds = load_yaml("justice.yaml").get("ethnic_groups", {}).get("remand_odds", {})
+    names, _ = broad_groups()
+    ratio = np.array([odds.get(name, 1.0) for name in names])[broad_group_of(ethnicity)]
+    return base * ratio / (1.0 - base + base * ratio)
 
 
 def _previous(person: np.ndarray, when: np.ndarray) -> np.ndarray:

@@ -9,13 +9,13 @@ magistrates' courts.
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import numpy as np
 
 from sdfirst.specs import code_lists, derived_cache, load_yaml
 from sdfirst.synth import dates
-from sdfirst.synth.population import history
+from sdfirst.synth.population import broad_groups, history
 
 
 @dataclass(frozen=True)
@@ -168,9 +168,64 @@ def offence_codes(world, rng, person: np.ndarray, when: np.ndarray) -> np.ndarra
         + p.acquisitive[person][:, None] * acquisitive[None, :]
         + np.log(_young_violence(params["young_violence"], youngest, (when - p.dob[person]) / dates.YEAR))[:, None]
         * table.serious_violence[recordable][None, :]
+        + ethnic_mix_logits(groups)[broad_group_of(p.ethnicity[person])]
     )
     gumbel = -np.log(-np.log(rng.random(logits.shape)))
     return recordable[np.argmax(logits + gumbel, axis=1)].astype(np.int16)
+
+
+class _Members:
+    """A chunk's world seen through some of its people: `people` holds only them, everything else is the world's.
+    Lets a process drawn per person (:func:`_draw_recordable`) be drawn again for a subset, whatever it reads."""
+
+    def __init__(self, world, members: np.ndarray):
+        self._world = world
+        whole = world.people
+        self.people = type(whole)(**{f.name: getattr(whole, f.name)[members] for f in fields(whole)})
+
+    def __getattr__(self, name: str):
+        return getattr(self._world, name)
+
+
+def with_recorded_rate_ratios(world, person: np.ndarray, when: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Recorded offences with each broad ethnic group's rate multiplied by justice.yaml
+    `ethnic_groups.recorded_rate_ratio` (1 for a group not named; at least 1).
+
+    Recorded offending differs by group (arrest rates per 1,000 people do, partly through policing); a ratio r is
+    made by drawing the group's recordable offences again, whole for each unit of r - 1 and thinned for its
+    fraction, and adding them: independent Poisson processes of the same intensity sum to one of r times it. So the
+    offences keep the age curve and every other term of :func:`_draw_recordable`, whatever those become. The
+    extra draws come from a stream of their own.
+    """
+    ratios = load_yaml("justice.yaml").get("ethnic_groups", {}).get("recorded_rate_ratio", {})
+    names, _ = broad_groups()
+    group = broad_group_of(world.people.ethnicity)
+    rng = world.rng("offending_ethnic_groups")
+    persons, whens = [person], [when]
+    for g, name in enumerate(names):
+        extra = ratios.get(name, 1.0) - 1.0
+        members = np.flatnonzero(group == g)
+        while extra > 1e-12 and len(members):
+            extra_person, extra_when = _draw_recordable(_Members(world, members), rng)
+            keep = rng.random(len(extra_person)) < min(extra, 1.0)
+            persons.append(members[extra_person[keep]])
+            whens.append(extra_when[keep])
+            extra -= 1.0
+    return np.concatenate(persons), np.concatenate(whens)
+
+
+def broad_group_of(ethnicity: np.ndarray) -> np.ndarray:
+    """The broad ethnic group (an index into :func:`sdfirst.synth.population.broad_groups`) of ethnicity codes."""
+    return broad_groups()[1][ethnicity]
+
+
+def ethnic_mix_logits(offence_groups: np.ndarray) -> np.ndarray:
+    """Log-multipliers of each broad ethnic group (rows) on the weight of each offence (columns, whose groups are
+    `offence_groups`): justice.yaml `ethnic_groups.offence_group_factor`, 1 where a group is not named. They shift
+    a group's offence mix, not how often its members offend."""
+    factors = load_yaml("justice.yaml").get("ethnic_groups", {}).get("offence_group_factor", {})
+    names, _ = broad_groups()
+    return np.array([[np.log(factors.get(name, {}).get(g, 1.0)) for g in offence_groups] for name in names])
 
 
 def _motoring_codes(rng, n: int) -> np.ndarray:
@@ -213,6 +268,7 @@ def simulate_offences(world) -> Offences:
     """Every offence of the chunk's people, 2000-2023, with cautions and co-defendants decided."""
     rng = world.rng("offending")
     r_person, r_when = _draw_recordable(world, rng)
+    r_person, r_when = with_recorded_rate_ratios(world, r_person, r_when)
     m_person, m_when = _draw_motoring(world, rng)
     r_code = offence_codes(world, rng, r_person, r_when)
     m_code = _motoring_codes(rng, len(m_person))
