@@ -151,8 +151,8 @@ REFUSED = {
         "recording_errors.yaml: datasets.prison.alias: expected a number from 0 to 1, got 1.5",
     ),
     "a negative probability": (
-        {"justice.yaml": {"offending": {"co_defendant": {"probability": -0.1}}}},
-        "justice.yaml: offending.co_defendant.probability: expected a number from 0 to 1, got -0.1",
+        {"justice.yaml": {"offending": {"co_defendant": {"probability": {"Robbery": -0.1}}}}},
+        "justice.yaml: offending.co_defendant.probability.Robbery: expected a number from 0 to 1, got -0.1",
     ),
     "no neighbourhoods": (
         {"population.yaml": {"addresses": {"neighbourhoods": 0}}},

@@ -1,9 +1,11 @@
-"""Calibration metrics for the criminal courts: volumes and returning defendants (MoJ 2022)."""
+"""Calibration metrics for the criminal courts: volumes and returning defendants (MoJ 2022), and serious and
+organised crime in the Crown Court (McSweeney 2023)."""
 
 from __future__ import annotations
 
 import duckdb
 
+from sdfirst.analysis.soc import SocCriteria, build_soc_frame, soc_shares
 from sdfirst.calibration import metric
 from sdfirst.journeys.returning import returns_sql
 from sdfirst.journeys.timeline import TRUTH, event_sources, event_sql
@@ -69,3 +71,40 @@ def returned_six_plus_pct(con) -> float:
 @metric("theft_returned_pct")
 def theft_returned_pct(con) -> float:
     return _returns(con, "returns >= 1", "first_group = 'Theft offences'")
+
+
+def _soc_measure(con, measure: str) -> float:
+    """One of the serious and organised crime study's headline measures, with the criteria as the SOC chapter
+    applies them (`sdfirst.analysis.soc`: co-defendants, three years' immediate custody, offence type) to every
+    Crown Court trial and sentence case. No person key is needed (the flag is built within the Crown Court data),
+    so the truth's is used."""
+    build_soc_frame(con, SocCriteria(), key=TRUTH, table="calibration_soc")
+    value = soc_shares(con, "calibration_soc").set_index("measure").loc[measure, "synthetic"]
+    return float("nan") if value is None else float(value)
+
+
+@metric("soc_appearances_pct")
+def soc_appearances_pct(con) -> float:
+    return _soc_measure(con, "appearances flagged (%)")
+
+
+@metric("soc_cases_pct")
+def soc_cases_pct(con) -> float:
+    return _soc_measure(con, "cases flagged (%)")
+
+
+@metric("soc_male_pct")
+def soc_male_pct(con) -> float:
+    return _soc_measure(con, "male (%)")
+
+
+@metric("soc_mean_age")
+def soc_mean_age(con) -> float:
+    return _soc_measure(con, "mean age (years)")
+
+
+@metric("crown_male_pct")
+def crown_male_pct(con) -> float:
+    """Men among the defendants (appearances) of Crown Court trial and sentence cases, sex as recorded."""
+    sql = "SELECT 100 * avg((sex = 'M')::INT) FROM crown_court.case_summary WHERE case_type IN ('Trial', 'Sentence')"
+    return con.execute(sql).fetchone()[0]
