@@ -35,3 +35,18 @@ def test_pipes_in_text_do_not_break_the_table():
     row = table_markdown(table).splitlines()[-1]
     assert row.count(" | ") == 4
     assert "one \\| two" in row
+
+
+def test_the_recording_errors_table_reads_the_spec_and_its_overrides():
+    """One line per error in the order applied (row-level first), one column per dataset, and an override shows."""
+    from sdfirst import specs
+    from sdfirst.dictionary import recording_errors_markdown
+    from sdfirst.synth.recording import applied_order, recording_datasets
+
+    lines = recording_errors_markdown().splitlines()
+    assert len(lines) == 2 + len(applied_order()) and all(f"`{d}`" in lines[0] for d in recording_datasets())
+    assert lines[2].startswith("| 1 | row: omitted |") and lines[-1].startswith("| 20 | sex: other |")
+    change = {"recording_errors.yaml": {"datasets": {"civil": {"columns": {"sex": {"other": 0.125}}}}}}
+    with specs.overridden(specs.read_overrides(change)):
+        row = recording_errors_markdown().splitlines()[-1].split(" | ")
+    assert row[1 + recording_datasets().index("civil") + 1] == "12.5"

@@ -18,6 +18,7 @@ import sys
 import time
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 import sdfirst.linkage.pipeline as pipeline
@@ -164,6 +165,9 @@ def test_link_without_the_truth_links_and_says_it_cannot_score(small, tmp_path):
     evaluation = json.loads((folder / "linking" / "evaluation.json").read_text(encoding="utf-8"))
     assert evaluation["records"] > 0 and "xjs" not in evaluation
     assert (folder / "linking" / "xjs_link.parquet").is_file()
+    # the case journey needs the courts, not the truth: it is made, only not scored
+    journey = pd.read_parquet(folder / "linking" / "mags_crown_journey.parquet")
+    assert len(journey) > 0 and "case_journey" not in evaluation
     assert out.splitlines()[-1].startswith("linked ") and "precision" not in out  # the summary: counts only
     assert _snapshot(folder, skip="linking") == before
 
@@ -183,6 +187,9 @@ def test_link_without_the_courts_links_what_is_there_and_says_so(prison_probatio
     evaluation = json.loads((folder / "linking" / "evaluation.json").read_text(encoding="utf-8"))
     assert set(evaluation["records_by_source"]) == {"prison_nomis", "prison_oasys", "probation_delius"}
     assert "case_journey" not in evaluation and evaluation["xjs"]["people"] > 0
+    # prison and probation are criminal sources: every record has its cjs id, scored like the xjs one
+    xjs = pd.read_parquet(folder / "linking" / "xjs_link.parquet")
+    assert xjs["estimated_mc_cc_ps_dp"].notna().all() and evaluation["cjs"]["records"] == len(xjs)
     assert _snapshot(folder, skip="linking") == before
 
 
@@ -305,21 +312,33 @@ def edited_specs(tmp_path, monkeypatch):
 SPEC_EDITS = {
     "misspelt key": (
         "recording_errors.yaml",
-        "  forename_nickname: 0.04",
-        "  forename_nicknames: 0.04",
-        "default: unknown key 'forename_nicknames' (did you mean 'forename_nickname'?)",
+        "    forename: {nickname: 0.04,",
+        "    forename: {nicknames: 0.04,",
+        "default.columns.forename: unknown key 'nicknames' (did you mean 'nickname'?)",
     ),
     "misspelt key in an override": (
         "recording_errors.yaml",
-        "    alias: 0.03",
-        "    alais: 0.03",
-        "datasets.prison: unknown key 'alais' (did you mean 'alias'?)",
+        "      surname: {alias: 0.03}",
+        "      surname: {alais: 0.03}",
+        "datasets.prison.columns.surname: unknown key 'alais' (did you mean 'alias'?)",
     ),
     "misspelt error kind": (
         "recording_errors.yaml",
-        "  - dob_shifted ",
-        "  - dob_shift ",
-        "order[9]: unknown value 'dob_shift' (did you mean 'dob_shifted'?)",
+        "  - date_of_birth.shifted ",
+        "  - date_of_birth.shift ",
+        "order[9]: unknown value 'date_of_birth.shift' (did you mean 'date_of_birth.shifted'?)",
+    ),
+    "an error kind listed twice": (
+        "recording_errors.yaml",
+        "  - date_of_birth.shifted ",
+        "  - date_of_birth.defaulted ",
+        "order[9]: 'date_of_birth.defaulted' is listed twice",
+    ),
+    "an error kind left out of the order": (
+        "recording_errors.yaml",
+        "  - sex.other ",
+        "",
+        "order: missing 'sex.other' (every one must be listed once)",
     ),
     "missing key": (
         "linkage.yaml",
@@ -387,11 +406,14 @@ def test_every_shipped_spec_file_has_a_shape_and_passes():
 
 
 def test_the_error_kinds_of_the_schema_are_the_generator_s():
-    """The kinds the schema allows are those recording.py applies (duplicate ids are made with the person ids)."""
+    """The cell-level kinds the schema allows are those recording.py applies, and each is a column and a type of
+    the default's tree; the row-level kinds are the two that `record` applies."""
     from sdfirst.synth.recording import ERRORS
 
     shape = spec_schema.shape_of("recording_errors.yaml")
-    assert set(shape["order"][0]["$one_of"]) == {*ERRORS, "duplicate_id"} == set(shape["default"])
+    tree = {f"{column}.{kind}" for column, kinds in shape["default"]["columns"].items() for kind in kinds}
+    assert set(shape["order"]["$each_once"]) == set(ERRORS) == tree
+    assert set(shape["default"]["rows"]) == {"omitted", "duplicate"}
 
 
 def test_the_shape_language():

@@ -3,18 +3,27 @@
 from __future__ import annotations
 
 import json
+import logging
+import re
 import shutil
 from pathlib import Path
 
 import duckdb
 import pandas as pd
+import pyarrow.parquet as pq
 import pytest
+from splink import DuckDBAPI, Linker
 
 import sdfirst
 from sdfirst.cli import main
-from sdfirst.linkage import link, load_config
+from sdfirst.dictionary import linking_markdown, linking_tables
+from sdfirst.exceptions import DataFirstError
+from sdfirst.linkage import cases, link, load_config
+from sdfirst.linkage.cases import check_journey
 from sdfirst.linkage.evaluate import cluster_metrics, pair_metrics
+from sdfirst.linkage.model import train
 from sdfirst.linkage.sources import available_sources, load_person_records
+from sdfirst.linkage.stages import check_stages
 from sdfirst.synth import generate
 
 PEOPLE = 20_000
@@ -51,10 +60,23 @@ def test_output_tables(linked):
     xjs = pd.read_parquet(out / "xjs_link.parquet")
     ids = pd.read_parquet(out / "person_ids.parquet")
     journey = pd.read_parquet(out / "mags_crown_journey.parquet")
-    assert list(xjs.columns[:3]) == ["source_dataset", "row_id_hash", "estimated_xjs_id"]
-    assert {"cluster_high", "cluster_medium", "cluster_low"} <= set(xjs.columns)
+    assert list(xjs.columns) == [
+        "source_dataset",
+        "row_id_hash",
+        "estimated_mc_cc_ps_dp",
+        "estimated_xjs_id",
+        "cluster_high",
+        "cluster_medium",
+        "cluster_low",
+    ]
     assert list(ids.columns) == ["source_dataset", "row_id_hash", "estimated_person_id"]
-    assert list(journey.columns) == ["mags_case_id_hash", "crown_case_id_hash"]
+    assert list(journey.columns) == [
+        "mags_case_id_hash",
+        "mags_row_id_hash",
+        "crown_case_id_hash",
+        "crown_defendant_on_case_id",
+        "estimated_match_score",
+    ]
     assert len(xjs) == len(ids) == len(records) == evaluation["records"]
     # every person record exactly once, and nothing else
     key = ["source_dataset", "row_id_hash"]
@@ -65,6 +87,20 @@ def test_output_tables(linked):
     # a per-dataset id never spans two datasets
     assert (ids.groupby("estimated_person_id")["source_dataset"].nunique() == 1).all()
     assert json.loads((out / "evaluation.json").read_text()) == json.loads(json.dumps(evaluation))
+
+
+def test_linking_dictionary_describes_the_written_tables(linked):
+    """Every linking table's dictionary entry lists exactly its columns, in order, with their Parquet types."""
+    folder, _ = linked
+    tables = linking_tables()
+    written = sorted((folder / "linking").glob("*.parquet"))
+    assert sorted(tables) == [p.stem for p in written]
+    for path in written:
+        schema = pq.read_schema(path)
+        spec = tables[path.stem]
+        assert [c.name for c in spec.columns] == schema.names, path.stem
+        assert [c.arrow_type for c in spec.columns] == schema.types, path.stem
+    assert "confirmed (MoJ internal journey table" in linking_markdown()
 
 
 def test_connect_shows_linking_schema(linked):
@@ -99,7 +135,104 @@ def test_accuracy_beats_exact_match_baseline(linked):
     assert model["pairwise_f1"] > baseline["pairwise_f1"] + 0.05
     assert model["b3_f1"] > baseline["b3_f1"]
     assert evaluation["person_ids"]["pairwise_f1"] >= F1_FLOOR
-    assert evaluation["case_journey"]["precision"] >= 0.9 and evaluation["case_journey"]["recall"] >= 0.85
+    assert evaluation["cjs"]["pairwise_f1"] >= F1_FLOOR
+
+
+def _partition_of(frame: pd.DataFrame, column: str) -> set[frozenset[str]]:
+    """The records (source and row) grouped by an id column."""
+    keys = frame["source_dataset"] + ":" + frame["row_id_hash"]
+    return {frozenset(group) for _, group in keys.groupby(frame[column])}
+
+
+def test_cjs_stage_ids_and_their_relation_to_xjs(linked):
+    """The cjs id covers exactly the criminal sources; a cjs cluster lies inside one xjs cluster; and where no
+    family or civil record is involved, the two stages agree."""
+    folder, evaluation = linked
+    cfg = load_config()
+    xjs = pd.read_parquet(folder / "linking" / "xjs_link.parquet")
+    criminal = xjs["source_dataset"].isin(cfg["stages"]["cjs"]["sources"])
+    assert criminal.any() and (~criminal).any()
+    assert xjs.loc[criminal, "estimated_mc_cc_ps_dp"].notna().all()
+    assert xjs.loc[~criminal, "estimated_mc_cc_ps_dp"].isna().all()
+    cjs = xjs[criminal]
+    assert (cjs.groupby("estimated_mc_cc_ps_dp")["estimated_xjs_id"].nunique() == 1).all()  # never split
+    # xjs clusters of criminal records only: there the two stages cluster the same pairs, so give the same groups
+    only_criminal = xjs.groupby("estimated_xjs_id")["source_dataset"].agg(
+        lambda s: s.isin(cfg["stages"]["cjs"]["sources"]).all()
+    )
+    same = cjs[cjs["estimated_xjs_id"].map(only_criminal)]
+    assert _partition_of(same, "estimated_mc_cc_ps_dp") == _partition_of(same, "estimated_xjs_id")
+    # elsewhere xjs may join cjs clusters (through family or civil records): counted in the evaluation
+    stages = evaluation["stages"]
+    joined = cjs.groupby("estimated_xjs_id")["estimated_mc_cc_ps_dp"].nunique()
+    assert stages["cjs_clusters_split_by_xjs"] == 0
+    assert stages["cjs_clusters"] == cjs["estimated_mc_cc_ps_dp"].nunique() == evaluation["cjs"]["clusters"]
+    assert stages["xjs_clusters_joining_cjs_clusters"] == int((joined > 1).sum())
+    assert evaluation["cjs"]["records"] == int(criminal.sum())
+
+
+def test_case_journey_is_scored_and_one_per_crown_defendant(linked):
+    """Released rows: a Crown Court defendant on a case at most once, with its best magistrates' case, every score
+    at or above the threshold; every id is a real row of its court; and the journey scores the truth well."""
+    folder, evaluation = linked
+    cfg = load_config()
+    journey = pd.read_parquet(folder / "linking" / "mags_crown_journey.parquet")
+    con = sdfirst.connect(folder)
+    assert journey["crown_defendant_on_case_id"].is_unique
+    threshold = cfg["case_journey"]["threshold"]
+    assert journey["estimated_match_score"].between(threshold, 1).all()
+    pairs = con.execute("""
+        SELECT count(*) FROM linking.mags_crown_journey j
+        JOIN magistrates.case_summary m ON m.row_id_hash = j.mags_row_id_hash AND m.case_id_hash = j.mags_case_id_hash
+        JOIN crown_court.case_summary c
+          ON c.defendant_on_case_id = j.crown_defendant_on_case_id AND c.case_id_hash = j.crown_case_id_hash""")
+    assert pairs.fetchall()[0][0] == len(journey)
+    scored = evaluation["case_journey"]
+    case_pairs = journey[["mags_case_id_hash", "crown_case_id_hash"]].drop_duplicates()
+    assert scored["threshold"] == threshold and scored["predicted"] == len(case_pairs)
+    # measured on this folder (20,000 people, seed 11): 1.0 and 1.0 for the cases, as for the defendants
+    assert scored["precision"] >= 0.99 and scored["recall"] >= 0.99
+    assert scored["defendants"]["precision"] >= 0.99 and scored["defendants"]["recall"] >= 0.99
+    assert scored["defendants"]["predicted"] == len(journey)
+
+
+def test_stage_and_journey_settings_are_checked():
+    cfg = load_config()
+    cfg["stages"]["cjs"]["sources"].append("prison_nomsi")
+    with pytest.raises(DataFirstError, match=re.escape("stages.cjs.sources names ['prison_nomsi']")):
+        check_stages(cfg, "linkage.yaml")
+    cfg = load_config()
+    del cfg["case_journey"]["crown"]["receipt_date"]
+    with pytest.raises(DataFirstError, match=re.escape("case_journey.crown has no receipt_date")):
+        check_journey(cfg, "linkage.yaml")
+
+
+def test_a_level_no_em_session_trains_is_named(linked):
+    """One session alone (the same offence date) trains neither the offence date nor, as it sees no Crown Court
+    receipt more than a year after the hearing, that level: they are named, where the pipeline's two sessions leave
+    none untrained."""
+    folder, _ = linked
+    cfg = load_config()
+    con = sdfirst.connect(folder)
+    con.execute("CREATE TABLE xjs AS SELECT * FROM linking.xjs_link")
+    for side, table in cases.RECORDS.items():
+        con.execute(f"CREATE TABLE {table} AS {cases.records_sql(cfg, side, 'xjs')}")
+    db = DuckDBAPI(connection=con)
+
+    def trained(em_rules: list) -> Linker:
+        linker = Linker(
+            [db.register(table, table_name=f"{side}_{len(em_rules)}") for side, table in cases.RECORDS.items()],
+            cases.journey_settings(cfg),
+            log_level=logging.ERROR,
+        )
+        train(linker, {"training": cfg["case_journey"]["training"] | {"em_blocking_rules": em_rules}})
+        return linker
+
+    alone = cases.untrained_levels(trained([["offence_date"]]))
+    # the comparison in the session's own rule, and the one level its pairs never reach
+    assert {level.split(":")[0] for level in alone} == {"offence_date", "hearing_to_receipt"}
+    assert [level for level in alone if level.startswith("hearing")] == ["hearing_to_receipt: more than a year"]
+    assert cases.untrained_levels(trained(cfg["case_journey"]["training"]["em_blocking_rules"])) == []
 
 
 def test_metrics_known_answer():
@@ -149,8 +282,10 @@ def test_deterministic_and_cli(linked, tmp_path, capsys):
     assert "pairwise precision" in printed and "B-cubed" in printed and "mags_crown_journey" in printed
     second = pd.read_parquet(copy / "linking" / "xjs_link.parquet")
     assert first[["source_dataset", "row_id_hash"]].equals(second[["source_dataset", "row_id_hash"]])
-    for column in ("estimated_xjs_id", "cluster_high", "cluster_low"):
+    for column in ("estimated_mc_cc_ps_dp", "estimated_xjs_id", "cluster_high", "cluster_low"):
         assert _partition(first, column) == _partition(second, column)
+    journeys = [pd.read_parquet(f / "linking" / "mags_crown_journey.parquet") for f in (folder, copy)]
+    pd.testing.assert_frame_equal(journeys[0], journeys[1], check_exact=True)
     assert not list(copy.glob(".linking*"))  # no temporary folders left behind
 
 

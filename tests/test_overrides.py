@@ -28,7 +28,7 @@ from sdfirst.synth.offending import offence_table
 from sdfirst.synth.pools import company_names
 
 TYPO = 0.5  # forename typos, against 0.02 by default
-TYPOS = {"recording_errors.yaml": {"default": {"forename_typo": TYPO}}}
+TYPOS = {"recording_errors.yaml": {"default": {"columns": {"forename": {"typo": TYPO}}}}}
 SMALL = {"people": 2_000, "seed": 3, "chunk_people": 1_000}
 
 
@@ -91,7 +91,7 @@ def test_the_manifest_records_the_override_and_the_digest_of_each_spec_as_used(r
     assert differ == {"recording_errors.yaml"}
     assert set(plain["files"]) == set(specs.spec_files()) and "datasets/magistrates.yaml" in plain["files"]
     assert runs["two"][1]["specs"]["overrides"]["source"].endswith("typos.yaml")
-    assert "forename_typo=0.5" in report(runs["one"][0]) and "no overrides" in report(runs["plain"][0])
+    assert "default.columns.forename.typo=0.5" in report(runs["one"][0]) and "no overrides" in report(runs["plain"][0])
 
 
 def test_the_same_override_gives_the_same_data_at_one_and_two_workers(runs):
@@ -102,7 +102,7 @@ def test_no_override_outlives_its_run(runs):
     """The run without an override, after two with one in this process, has the golden pins' data."""
     pinned = {k: v for k, v in golden.load_pins()["tables"].items() if not k.startswith("linking.")}
     assert _hashes(runs["plain"][1]) == pinned
-    assert specs.load_yaml("recording_errors.yaml")["default"]["forename_typo"] != TYPO
+    assert specs.load_yaml("recording_errors.yaml")["default"]["columns"]["forename"]["typo"] != TYPO
 
 
 def test_caches_of_values_made_from_the_specs_follow_the_overrides():
@@ -123,19 +123,20 @@ def test_caches_of_values_made_from_the_specs_follow_the_overrides():
 def test_lists_are_replaced_whole_and_optional_keys_may_be_added():
     change = {
         "justice.yaml": {"courts": {"either_way_to_crown": [0.5]}},
-        "recording_errors.yaml": {"datasets": {"prison": {"dob_shifted": 0.2}}},
+        "recording_errors.yaml": {"datasets": {"prison": {"columns": {"date_of_birth": {"shifted": 0.2}}}}},
     }
     with specs.overridden(specs.read_overrides(change)):
         assert specs.load_yaml("justice.yaml")["courts"]["either_way_to_crown"] == [0.5]
         prison = specs.load_yaml("recording_errors.yaml")["datasets"]["prison"]
-        assert prison["dob_shifted"] == 0.2 and "alias" in prison  # the shipped key beside it is kept
+        assert prison["columns"]["date_of_birth"] == {"shifted": 0.2}
+        assert "surname" in prison["columns"] and "rows" in prison  # the shipped keys beside it are kept
         assert specs.load_yaml("justice.yaml")["courts"]["youth_to_crown_factor"] is not None
 
 
 REFUSED = {
     "misspelt key": (
-        {"recording_errors.yaml": {"default": {"forename_typpo": 0.05}}},
-        "recording_errors.yaml: default: unknown key 'forename_typpo' (did you mean 'forename_typo'?)",
+        {"recording_errors.yaml": {"default": {"columns": {"forename": {"typpo": 0.05}}}}},
+        "recording_errors.yaml: default.columns.forename: unknown key 'typpo' (did you mean 'typo'?)",
     ),
     "a key the shipped file does not have": (
         {"justice.yaml": {"custody": {"prisons": {"men": ["A"], "children": ["B"]}}}},
@@ -147,8 +148,25 @@ REFUSED = {
         "Assault on staff, Death in custody)",
     ),
     "a rate above one": (
-        {"recording_errors.yaml": {"datasets": {"prison": {"alias": 1.5}}}},
-        "recording_errors.yaml: datasets.prison.alias: expected a number from 0 to 1, got 1.5",
+        {"recording_errors.yaml": {"datasets": {"prison": {"columns": {"surname": {"alias": 1.5}}}}}},
+        "recording_errors.yaml: datasets.prison.columns.surname.alias: expected a number from 0 to 1, got 1.5",
+    ),
+    "an unknown dataset": (
+        {"recording_errors.yaml": {"datasets": {"prisons": {"rows": {"omitted": 0.1}}}}},
+        "recording_errors.yaml: datasets: unknown key 'prisons' (did you mean 'prison'?)",
+    ),
+    "an unknown column": (
+        {"recording_errors.yaml": {"datasets": {"prison": {"columns": {"gender": {"other": 0.1}}}}}},
+        "recording_errors.yaml: datasets.prison.columns: unknown key 'gender' (known keys: forename, middle_name, "
+        "surname, date_of_birth, sex, postcode, ethnicity)",
+    ),
+    "an error type the column does not have": (
+        {"recording_errors.yaml": {"default": {"columns": {"sex": {"typo": 0.1}}}}},
+        "recording_errors.yaml: default.columns.sex: unknown key 'typo' (known keys: missing, other)",
+    ),
+    "a row-level rate above one": (
+        {"recording_errors.yaml": {"datasets": {"civil": {"rows": {"omitted": 2}}}}},
+        "recording_errors.yaml: datasets.civil.rows.omitted: expected a number from 0 to 1, got 2",
     ),
     "a negative probability": (
         {"justice.yaml": {"offending": {"co_defendant": {"probability": {"Robbery": -0.1}}}}},
@@ -199,7 +217,7 @@ def test_a_bad_override_mapping_is_refused_by_generate_and_left_behind(tmp_path)
     with pytest.raises(DataFirstError, match=f"^config: {re.escape(expected)}$"):
         generate(tmp_path / "out", people=100, config=change)
     assert not (tmp_path / "out").exists()
-    assert specs.load_yaml("recording_errors.yaml")["datasets"]["prison"]["alias"] != 1.5
+    assert specs.load_yaml("recording_errors.yaml")["datasets"]["prison"]["columns"]["surname"]["alias"] != 1.5
 
 
 @pytest.mark.parametrize(
@@ -235,7 +253,16 @@ def test_the_range_notation_of_the_shape_language():
 def test_every_recording_error_rate_is_a_rate():
     """The schema bounds every rate of the error tree, so that a rate of 5 (meant as 5%) is refused."""
     shape = spec_schema.shape_of("recording_errors.yaml")
-    assert {rule for rule in shape["default"].values()} == {"number 0..1"}
+
+    def leaves(node):
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key != "$each_once":
+                    yield from leaves(value)
+        else:
+            yield node
+
+    assert set(leaves(shape["default"])) == set(leaves(shape["datasets?"])) == {"number 0..1"}
     assert json.dumps(shape["released_id_errors"]) == json.dumps({"split": "number 0..1", "merge": "number 0..1"})
 
 

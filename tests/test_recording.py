@@ -4,24 +4,27 @@ from __future__ import annotations
 
 import datetime as dt
 
+import duckdb
 import numpy as np
 import pyarrow as pa
 import pytest
 
+from sdfirst import specs
+from sdfirst.cli import main
 from sdfirst.specs import load_yaml
-from sdfirst.synth import dates, recording
+from sdfirst.synth import dates
 from sdfirst.synth.ids import hex_ids, make_ids, mix64, to_hex
 from sdfirst.synth.recording import (
     ERRORS,
     Draft,
     _swap_two,
-    dataset_person_ids,
     dob_day_month_swapped,
     dob_defaulted,
     dob_shifted,
+    error_rates,
     ethnicity_strings,
     forename_nickname,
-    record_identity,
+    record,
     released_person_ids,
 )
 from sdfirst.synth.world import Window, World
@@ -77,6 +80,35 @@ def _draft(
 @pytest.fixture(scope="module")
 def world() -> World:
     return World(SEED, 0, 0, 400, Window.of_years(2000, 2023))
+
+
+def _rates(**set_to: float) -> dict:
+    """An override of recording_errors.yaml: every rate of the default 0 (and no dataset's own), except those named
+    (`omitted=1.0`, or a cell-level kind with its dot written as a double underscore: `sex__other=1.0`)."""
+    spec = load_yaml("recording_errors.yaml")
+    rows = {kind: set_to.get(kind, 0.0) for kind in spec["default"]["rows"]}
+    columns = {
+        column: {kind: set_to.get(f"{column}__{kind}", 0.0) for kind in kinds}
+        for column, kinds in spec["default"]["columns"].items()
+    }
+    own = {  # each dataset's own rates set like the default's, so that no dataset departs from it
+        name: {
+            "rows": {kind: rows[kind] for kind in mine.get("rows", {})},
+            "columns": {c: {k: columns[c][k] for k in kinds} for c, kinds in mine.get("columns", {}).items()},
+        }
+        for name, mine in spec["datasets"].items()
+    }
+    return {"recording_errors.yaml": {"default": {"rows": rows, "columns": columns}, "datasets": own}}
+
+
+def _recorded(world: World, config: dict | None, dataset: str = "magistrates", seed: int = 4, order: bool = False):
+    """Every person of the small world recorded once by `dataset` on a random day, under the overrides `config`."""
+    person = np.arange(len(world.people))
+    when = np.random.default_rng(seed).integers(dates.day("2001-01-01"), dates.day("2023-12-31"), len(person))
+    when = when.astype(np.int32)
+    with specs.overridden(specs.read_overrides(config)):
+        rec = record(world, dataset, person, when, "test", order=np.argsort(when, kind="stable") if order else None)
+    return person, when, rec
 
 
 # ---- dates of birth ------------------------------------------------------------------------------------
@@ -150,15 +182,187 @@ def test_nickname_leaves_names_without_one(world):
     assert np.array_equal(d.forename, without)
 
 
-def test_swapped_names_are_written_the_other_way_round(world, monkeypatch):
-    rates = {k: 0.0 for k in ERRORS} | {"names_swapped": 1.0}
-    monkeypatch.setattr(recording, "error_rates", lambda dataset: rates)
-    person = np.arange(30)
-    when = np.full(30, dates.day("2015-06-01"), dtype=np.int32)
-    ident = record_identity(world, "magistrates", person, when, "test")
+def test_swapped_names_are_written_the_other_way_round(world):
+    person, when, rec = _recorded(world, _rates(forename__swapped_with_surname=1.0))
     truth = _true_identity(world, person, when)
-    assert ident["forename"].to_pylist() == truth["surname"]
-    assert ident["surname"].to_pylist() == truth["forename"]
+    assert rec.identity["forename"].to_pylist() == truth["surname"]
+    assert rec.identity["surname"].to_pylist() == truth["forename"]
+
+
+# ---- sex ---------------------------------------------------------------------------------------------------
+
+
+def test_sex_other_records_the_other_sex(world):
+    person, when, rec = _recorded(world, _rates(sex__other=1.0))
+    truth = _true_identity(world, person, when)["sex"]
+    assert rec.identity["sex"].to_pylist() == [{"M": "F", "F": "M"}[s] for s in truth]
+
+
+def test_a_sex_left_unrecorded_is_not_misrecorded(world):
+    """sex.missing comes before sex.other in the order: a missing sex stays missing."""
+    _, _, rec = _recorded(world, _rates(sex__missing=1.0, sex__other=1.0))
+    assert rec.identity["sex"].null_count == len(world.people)
+
+
+def test_sex_is_misrecorded_at_about_its_rate(world):
+    """At the shipped rate, a small share of sexes disagree with the truth (none did before the error existed)."""
+    big = World(SEED, 0, 0, 20_000, Window.of_years(2000, 2023))
+    person, when, rec = _recorded(big, None, "prison")
+    truth = np.array(_true_identity(big, person, when)["sex"])
+    recorded = np.array(rec.identity["sex"].to_pylist(), dtype=object)
+    wrong = np.mean((recorded != truth) & (recorded != None))  # noqa: E711 (element-wise)
+    rate = error_rates("prison")["sex.other"]
+    assert 0 < rate <= 0.02
+    assert abs(wrong - rate) < 4 * np.sqrt(rate / len(person))
+
+
+# ---- row-level errors ----------------------------------------------------------------------------------
+
+
+def test_omitted_records_are_left_out_and_the_rest_unchanged(world):
+    """Omission removes rows and nothing else: the records kept say what they would have said without it."""
+    _, _, full = _recorded(world, None, order=True)
+    change = {"recording_errors.yaml": {"datasets": {"magistrates": {"rows": {"omitted": 0.3}}}}}
+    _, _, part = _recorded(world, change, order=True)
+    assert 0.6 * len(world.people) < len(part.kept) < 0.8 * len(world.people)
+    assert np.all(np.diff(part.kept) > 0)
+    for column, values in part.identity.items():
+        assert values.to_pylist() == full.identity[column].take(pa.array(part.kept)).to_pylist(), column
+    assert np.array_equal(part.person_ids, full.person_ids[part.kept])  # one record a person: each the first
+
+
+def test_an_omitted_first_record_passes_the_first_id_to_the_next(world):
+    """Row-level errors in their order: omitted first, then duplicates, so a person's first *kept* record has the
+    first id, even when the record before it was omitted."""
+    person = np.repeat(np.arange(50), 4)
+    when = np.tile(np.arange(4), 50).astype(np.int32) + dates.day("2015-01-01")
+    config = _rates(omitted=0.5, duplicate=1.0)
+    with specs.overridden(specs.read_overrides(config)):
+        rec = record(world, "prison", person, when, "test", order=np.arange(len(person)))
+    kept = person[rec.kept]
+    first_ids = world.person_keys("person-id:prison", np.arange(50), np.zeros(50, dtype=np.int64))
+    starts = np.r_[0, np.flatnonzero(np.diff(kept)) + 1]
+    assert np.array_equal(rec.person_ids[starts], first_ids[kept[starts]])
+    assert len(np.unique(rec.person_ids)) > len(np.unique(kept))  # and later records under a second id
+
+
+def test_split_keeps_each_part_s_own_rows():
+    from sdfirst.synth.recording import Recorded
+
+    rec = Recorded(np.array([0, 2, 3, 5]), {}, None)
+    a, b = rec.split(np.array([10, 11, 12]), np.array([20, 21, 22]))
+    assert a.tolist() == [10, 12] and b.tolist() == [20, 22]
+
+
+# ---- every rate can be reached -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", sorted(ERRORS))
+def test_an_override_of_one_dataset_s_cell_rate_reaches_its_records(world, kind):
+    """Every cell-level rate of a dataset can be set by an override, and only that dataset's changes."""
+    column, error = kind.split(".")
+    one = {"recording_errors.yaml": {"datasets": {"crown_court": {"columns": {column: {error: 1.0}}}}}}
+    shipped = error_rates("magistrates")[kind]
+    with specs.overridden(specs.read_overrides(one)):
+        assert error_rates("crown_court")[kind] == 1.0 and error_rates("magistrates")[kind] == shipped
+    hit = _rates()
+    hit["recording_errors.yaml"]["datasets"]["crown_court"]["columns"][column] = {error: 1.0}
+    _, _, plain = _recorded(world, _rates(), "crown_court")
+    _, _, changed = _recorded(world, hit, "crown_court")
+    assert changed.identity[column].to_pylist() != plain.identity[column].to_pylist(), kind
+
+
+def test_an_override_of_a_row_rate_reaches_its_records(world):
+    person = np.repeat(np.arange(len(world.people)), 3)
+    when = np.tile(np.arange(3), len(world.people)).astype(np.int32) + dates.day("2015-01-01")
+    order = np.arange(len(person))
+    found = {}
+    for name, config in {"none": _rates(), "omitted": _rates(omitted=1.0), "duplicate": _rates(duplicate=1.0)}.items():
+        with specs.overridden(specs.read_overrides(config)):
+            found[name] = record(world, "probation", person, when, "test", order=order)
+    assert len(found["none"].kept) == len(person) and len(found["omitted"].kept) == 0
+    assert len(np.unique(found["none"].person_ids)) == len(world.people)
+    assert len(np.unique(found["duplicate"].person_ids)) > 1.3 * len(world.people)  # about half get a second id
+
+
+def test_synth_config_omits_records_and_the_truth_lacks_them(tmp_path):
+    """`synth --config` reaches a row-level rate: fewer probation records, requirements only of the events kept,
+    and truth.record_person holding exactly the rows written."""
+    override = tmp_path / "omit.yaml"
+    override.write_text("recording_errors.yaml: {datasets: {probation: {rows: {omitted: 0.25}}}}\n", encoding="utf-8")
+    common = ["synth", "--people", "2000", "--seed", "3", "--datasets", "probation"]
+    assert main([*common, "--out", str(tmp_path / "plain")]) == 0
+    assert main([*common, "--out", str(tmp_path / "omit"), "--config", str(override)]) == 0
+
+    def count(folder: str, sql: str) -> int:
+        con = duckdb.connect()
+        for view in ("probation/flatfile", "probation/rqmnts", "truth/record_person"):
+            files = tmp_path / folder / view / "*.parquet"
+            con.execute(f"CREATE VIEW {view.replace('/', '_')} AS SELECT * FROM read_parquet('{files}')")
+        return con.execute(sql).fetchone()[0]
+
+    events, requirements = "SELECT count(*) FROM probation_flatfile", "SELECT count(*) FROM probation_rqmnts"
+    assert 0.65 * count("plain", events) < count("omit", events) < 0.85 * count("plain", events)
+    assert count("omit", requirements) < count("plain", requirements)
+    orphans = f"{requirements} WHERE event_id_hash NOT IN (SELECT event_id_hash FROM probation_flatfile)"
+    assert count("omit", orphans) == 0
+    truth = "SELECT count(*) FROM truth_record_person WHERE dataset = 'probation'"
+    assert count("omit", truth) == count("omit", events) + count("omit", requirements)
+    unknown = f"{events} WHERE row_id_hash NOT IN (SELECT row_id_hash FROM truth_record_person)"
+    assert count("omit", unknown) == 0
+
+
+def test_omitted_prison_journeys_take_their_assessments_incidents_and_licences_with_them(tmp_path):
+    """An omitted custodial journey leaves no OASys assessment, incident or licence pointing at a journey that is
+    not there, and omitted family and civil parties leave their cases' other parties in place."""
+    override = tmp_path / "omit.yaml"
+    override.write_text(
+        "recording_errors.yaml: {datasets: {prison: {rows: {omitted: 0.3}}, family: {rows: {omitted: 0.3}},"
+        " civil: {rows: {omitted: 0.3}}}}\n",
+        encoding="utf-8",
+    )
+    common = ["synth", "--people", "3000", "--seed", "5", "--datasets", "prison,family,civil"]
+    assert main([*common, "--out", str(tmp_path / "plain")]) == 0
+    assert main([*common, "--out", str(tmp_path / "omit"), "--config", str(override)]) == 0
+
+    def count(folder: str, sql: str) -> int:
+        con = duckdb.connect()
+        for view in (
+            "prison/custodial_journey",
+            "prison/oasys_assessment",
+            "prison/safety_incident",
+            "prison/rotl",
+            "family/parties",
+            "civil/parties",
+            "truth/record_person",
+        ):
+            files = tmp_path / folder / view / "*.parquet"
+            con.execute(f"CREATE VIEW {view.replace('/', '_')} AS SELECT * FROM read_parquet('{files}')")
+        return con.execute(sql).fetchone()[0]
+
+    journeys = "SELECT count(*) FROM prison_custodial_journey"
+    assert 0.6 * count("plain", journeys) < count("omit", journeys) < 0.8 * count("plain", journeys)
+    for table in ("oasys_assessment", "safety_incident", "rotl"):
+        rows = f"SELECT count(*) FROM prison_{table}"
+        assert count("omit", rows) < count("plain", rows), table
+        orphans = f"{rows} WHERE offender_id NOT IN (SELECT offender_id FROM prison_custodial_journey)"
+        assert count("omit", orphans) == 0, table
+    licences = "SELECT count(*) FROM prison_rotl WHERE journey_row_id_hash NOT IN"
+    assert count("omit", f"{licences} (SELECT row_id_hash FROM prison_custodial_journey)") == 0
+    for dataset in ("family", "civil"):
+        people = f"SELECT count(*) FROM {dataset}_parties WHERE party_type = 'Person'"
+        organisations = f"SELECT count(*) FROM {dataset}_parties WHERE party_type <> 'Person'"
+        assert count("omit", people) < 0.8 * count("plain", people), dataset
+        assert count("omit", organisations) == count("plain", organisations), dataset
+        assert count("omit", f"{people} AND party_id IS NULL") == 0, dataset
+    for table in ("prison_custodial_journey", "family_parties", "civil_parties"):
+        assert (
+            count(
+                "omit",
+                f"SELECT count(*) FROM {table} WHERE row_id_hash NOT IN (SELECT row_id_hash FROM truth_record_person)",
+            )
+            == 0
+        ), table
 
 
 # ---- error rates of zero -------------------------------------------------------------------------------
@@ -193,32 +397,22 @@ def test_each_error_at_rate_zero_changes_nothing(world, kind):
         assert np.array_equal(getattr(d, name), value), f"{kind} at rate 0 changed {name}"
 
 
-def test_record_identity_with_no_errors_is_the_truth(world, monkeypatch):
-    monkeypatch.setattr(recording, "error_rates", lambda dataset: dict.fromkeys(ERRORS, 0.0))
-    person = np.arange(len(world.people))
-    when = np.random.default_rng(4).integers(dates.day("2001-01-01"), dates.day("2023-12-31"), len(person))
-    when = when.astype(np.int32)
-    ident = record_identity(world, "magistrates", person, when, "test")
+def test_record_with_no_errors_is_the_truth(world):
+    person, when, rec = _recorded(world, _rates())
+    assert np.array_equal(rec.kept, person)
     for column, values in _true_identity(world, person, when).items():
-        assert ident[column].to_pylist() == values, column
+        assert rec.identity[column].to_pylist() == values, column
 
 
-def test_person_ids_with_no_errors_are_one_per_person(world, monkeypatch):
-    monkeypatch.setattr(recording, "error_rates", lambda dataset: {"duplicate_id": 0.0})
-    real = recording.load_yaml
-
-    def no_linkage_errors(name):
-        spec = real(name)
-        if name == "recording_errors.yaml":
-            spec = {**spec, "released_id_errors": {"split": 0.0, "merge": 0.0}}
-        return spec
-
-    monkeypatch.setattr(recording, "load_yaml", no_linkage_errors)
+def test_person_ids_with_no_errors_are_one_per_person(world):
+    config = _rates()
+    config["recording_errors.yaml"]["released_id_errors"] = {"split": 0.0, "merge": 0.0}
     person = np.repeat(np.arange(100), 3)
-    for ids in (
-        dataset_person_ids(world, "prison", person, np.arange(len(person))),
-        released_person_ids(world, "prison", person),
-    ):
+    when = np.full(len(person), dates.day("2015-06-01"), dtype=np.int32)
+    with specs.overridden(specs.read_overrides(config)):
+        rec = record(world, "prison", person, when, "test", order=np.arange(len(person)))
+        released = released_person_ids(world, "prison", person)
+    for ids in (rec.person_ids, released):
         assert len(np.unique(ids)) == 100
         assert all(len(set(ids[person == i])) == 1 for i in range(100))
 

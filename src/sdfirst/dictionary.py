@@ -1,9 +1,11 @@
-"""The data dictionary, rendered from the specs in `synthetic/datasets/`: the book's pages and the template's
-checks read the same YAML as the generator, so they cannot drift apart."""
+"""The data dictionary, rendered from the specs in `synthetic/datasets/`, and the recording errors' rates, from
+`synthetic/recording_errors.yaml`: the book's pages and the template's checks read the same YAML as the generator,
+so they cannot drift apart."""
 
 from __future__ import annotations
 
-from sdfirst.specs import ColumnSpec, DatasetSpec, TableSpec, datasets
+from sdfirst.specs import ColumnSpec, DatasetSpec, TableSpec, datasets, load_yaml, table_spec
+from sdfirst.synth.recording import applied_order, error_rates, recording_datasets
 
 _PIPE = "\\|"
 
@@ -64,3 +66,39 @@ def markdown(level: int = 2) -> str:
         "release; real research extracts do not carry them. All data described here are synthetic.\n"
     )
     return intro + "\n" + "\n".join(dataset_markdown(d, level) for d in datasets().values())
+
+
+def _percent(rate: float) -> str:
+    return "" if rate == 0 else f"{100 * rate:.1f}".rstrip("0").rstrip(".")
+
+
+def recording_errors_markdown() -> str:
+    """The recording errors as the generator applies them, in order, with each dataset's rate (per cent of
+    records; blank for none), read from the spec and its overrides in use."""
+    names = recording_datasets()
+    rates = {name: error_rates(name) for name in names}
+    lines = [
+        "| | error | " + " | ".join(f"`{name}`" for name in names) + " |",
+        "|---|---|" + "---|" * len(names),
+    ]
+    for step, kind in enumerate(applied_order(), start=1):
+        where = "row" if "." not in kind else kind.split(".")[0]
+        label = f"{where}: {kind.rpartition('.')[2].replace('_', ' ')}"
+        lines.append(f"| {step} | {label} | " + " | ".join(_percent(rates[n][kind]) for n in names) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def linking_tables() -> dict[str, TableSpec]:
+    """The tables `sdfirst link` writes, as linkage.yaml's `output.dictionary` describes them, by name."""
+    output = load_yaml("linkage.yaml")["output"]
+    return {name: table_spec(output["folder"], name, raw) for name, raw in output.get("dictionary", {}).items()}
+
+
+def linking_markdown(level: int = 3) -> str:
+    """The data dictionary of the linking tables as Markdown (the linking chapter shows it)."""
+    intro = (
+        "The tables `sdfirst link` writes, from `output.dictionary` in `synthetic/linkage.yaml`. In the *name* "
+        "column, *confirmed* means MoJ uses this column name (the source is given); *inferred* means this project "
+        "chose it.\n"
+    )
+    return intro + "\n" + "\n".join(table_markdown(t, level) for t in linking_tables().values())

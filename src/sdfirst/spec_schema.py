@@ -97,6 +97,8 @@ def _check(value: Any, shape: Any, at: str) -> None:
         _check_either(value, shape["$either"], at)
     elif "$one_of" in shape:
         _check_choice(value, shape["$one_of"], at)
+    elif "$each_once" in shape:
+        _check_each_once(value, shape["$each_once"], at)
     elif "$optional" in shape:
         _check_mapping(value, shape["$optional"], at, all_optional=True)
     else:
@@ -130,6 +132,22 @@ def _check_choice(value: Any, choices: list, at: str) -> None:
         near = difflib.get_close_matches(str(value), [str(c) for c in choices], n=1)
         hint = f" (did you mean {near[0]!r}?)" if near else f" (choose from {', '.join(map(str, choices))})"
         raise ShapeError(f"{_where(at)}: unknown value {_describe(value)}{hint}")
+
+
+def _check_each_once(value: Any, choices: list, at: str) -> None:
+    """A list naming every one of `choices` exactly once: an order of application, in which a name left out would
+    silently switch something off and a name given twice would apply it twice."""
+    if not isinstance(value, list):
+        raise ShapeError(f"{_where(at)}: expected a list, got {_describe(value)}")
+    seen: set[str] = set()
+    for i, item in enumerate(value):
+        _check_choice(item, choices, f"{at}[{i}]")
+        if item in seen:
+            raise ShapeError(f"{at}[{i}]: {item!r} is listed twice")
+        seen.add(item)
+    missing = [str(c) for c in choices if c not in seen]
+    if missing:
+        raise ShapeError(f"{_where(at)}: missing {', '.join(map(repr, missing))} (every one must be listed once)")
 
 
 def _check_list(value: Any, shape: list, at: str) -> None:
@@ -168,20 +186,28 @@ def names_key(name: str, keys: list[str]) -> bool:
     An override may set a key the shipped file leaves out only if the shape names it (an optional key, such as one
     error rate of one dataset), not one an open map would take (a new code or name), which is more likely a typo.
     """
+    return bool(keys) and str(keys[-1]) in named_keys(name, keys[:-1])
+
+
+def named_keys(name: str, keys: list[str]) -> list[str]:
+    """The keys that the shape of spec file `name` names at the mapping reached by `keys` (in the shape's order;
+    none where the shape is an open map, or the path leaves it), for an override's message of what it may set."""
     shape = shape_of(name)
-    for i, key in enumerate(keys):
+    for key in [*keys, None]:
         if isinstance(shape, Mapping) and "$optional" in shape:
             shape = shape["$optional"]
         if not isinstance(shape, Mapping) or any(str(k).startswith("$") for k in shape):
-            return False
+            return []
         named = {str(k).removesuffix(OPTIONAL): v for k, v in shape.items()}
+        if key is None:
+            return [k for k in named if k != OPEN]
         if str(key) in named and str(key) != OPEN:
             shape = named[str(key)]
-        elif i < len(keys) - 1 and OPEN in named:  # a key on the way down, which the shipped file has
+        elif OPEN in named:  # a key on the way down, which the shipped file has
             shape = named[OPEN]
         else:
-            return False
-    return True
+            return []
+    return []
 
 
 def _check_mapping(value: Any, shape: Mapping, at: str, all_optional: bool = False) -> None:

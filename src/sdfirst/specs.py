@@ -71,7 +71,7 @@ def _read_yaml(path: Path, what: str) -> Any:
 
 @dataclass(frozen=True)
 class Overrides:
-    """Partial spec files keyed by file name (`{"recording_errors.yaml": {"default": {"forename_typo": 0.05}}}`),
+    """Partial spec files keyed by file name (`{"recording_errors.yaml": {"default": {"rows": {"omitted": 0.05}}}}`),
     with where they came from (the override file, or `config` for a mapping), which messages name."""
 
     source: str
@@ -101,7 +101,7 @@ def read_overrides(config: Mapping[str, Any] | str | Path | None) -> Overrides |
     else:
         source, files = str(config), _read_yaml(Path(config), "override file")
         if not isinstance(files, Mapping) or not files:
-            example = "recording_errors.yaml: {default: {forename_typo: 0.05}}"
+            example = "recording_errors.yaml: {default: {rows: {omitted: 0.05}}}"
             raise DataFirstError(f"{source}: expected spec file names with the keys to change, such as {example!r}")
     known = spec_files()
     for name, change in files.items():
@@ -167,7 +167,8 @@ def _merged(base: Any, change: Any, name: str, at: list[str], where: str) -> Any
     for key, value in change.items():
         path = [*at, str(key)]
         if key not in base and not spec_schema.names_key(name, path):
-            raise spec_schema.unknown_key(".".join(at), key, [str(k) for k in base]).prefixed(where)
+            known = spec_schema.named_keys(name, at) or [str(k) for k in base]
+            raise spec_schema.unknown_key(".".join(at), key, known).prefixed(where)
         out[key] = _merged(base.get(key), value, name, path, where)
     return out
 
@@ -265,21 +266,24 @@ def _column(raw: dict[str, Any], where: str) -> ColumnSpec:
     )
 
 
+def table_spec(dataset: str, name: str, raw: dict[str, Any]) -> TableSpec:
+    """A table from its spec (description, row, columns), as in synthetic/datasets/ and linkage.yaml's dictionary."""
+    cols = tuple(_column(c, f"{dataset}.{name}") for c in raw["columns"])
+    names = [c.name for c in cols]
+    if len(set(names)) != len(names):
+        raise DataFirstError(f"{dataset}.{name}: duplicate column names")
+    return TableSpec(
+        dataset=dataset,
+        name=name,
+        description=" ".join(str(raw["description"]).split()),
+        row=raw["row"],
+        columns=cols,
+    )
+
+
 def _dataset(raw: dict[str, Any]) -> DatasetSpec:
     name = raw["dataset"]
-    tables = {}
-    for tname, traw in raw["tables"].items():
-        cols = tuple(_column(c, f"{name}.{tname}") for c in traw["columns"])
-        names = [c.name for c in cols]
-        if len(set(names)) != len(names):
-            raise DataFirstError(f"{name}.{tname}: duplicate column names")
-        tables[tname] = TableSpec(
-            dataset=name,
-            name=tname,
-            description=" ".join(str(traw["description"]).split()),
-            row=traw["row"],
-            columns=cols,
-        )
+    tables = {tname: table_spec(name, tname, traw) for tname, traw in raw["tables"].items()}
     return DatasetSpec(
         name=name,
         title=raw["title"],

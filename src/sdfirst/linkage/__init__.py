@@ -1,7 +1,8 @@
 """Person linkage of a generated folder with Splink, as in MoJ's Data First pipeline (settings: synthetic/linkage.yaml).
 
-Each dataset is de-duplicated (`estimated_person_id`), all datasets are linked (`estimated_xjs_id`), magistrates'
-cases are linked to Crown Court cases (`mags_crown_journey`), and the result is scored against the ground truth.
+Each dataset is de-duplicated (`estimated_person_id`), the criminal datasets are linked (`estimated_mc_cc_ps_dp`)
+and then all datasets (`estimated_xjs_id`), magistrates' cases are linked to Crown Court cases by a scored model of
+their own (`mags_crown_journey`), and the result is scored against the ground truth.
 Everything it reads and writes is synthetic.
 """
 

@@ -1,37 +1,251 @@
-"""The magistrates' to Crown Court case journey (`mags_crown_journey`), from the estimated person ids.
+"""The magistrates' to Crown Court case journey (`mags_crown_journey`): a scored Splink model of its own, as MoJ's.
 
-A magistrates' case is linked to a Crown Court case when a defendant record of each has the same estimated person
-(estimated_xjs_id), the same principal offence code and offence date, and the Crown Court received the case on or
-after the magistrates' first hearing. Columns are named in linkage.yaml (`cases`).
+Its records are defendants on cases: a magistrates' case and defendant (a case_summary row) and a Crown Court
+defendant on a case. The two tables are linked (`link_only`) on what MoJ would hold: the estimated person (the cjs
+id of xjs_link), offence code, offence date, the days from the magistrates' first hearing to the Crown Court's
+receipt, and the court's area; the pairs are blocked on the estimated person, or on the same offence code and date.
+The model is trained as the person model is (prior from deterministic rules, u by seeded random sampling, m by EM at
+one DuckDB thread), then each Crown Court defendant on a case keeps its best-scored magistrates' case at or above
+the threshold (ties broken by the smaller magistrates' case id, then defendant id). Released columns: the two
+cases' and defendants' ids (prefixed `mags_` and `crown_`) and `estimated_match_score`. Settings: linkage.yaml
+`case_journey`.
+
+SQL is DuckDB's dialect without DuckDB-only forms, built by small functions and run through `stages.Sql`.
 """
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
-import duckdb
+import splink.comparison_level_library as cll
+import splink.comparison_library as cl
+from splink import Linker, SettingsCreator, block_on
+
+from sdfirst.exceptions import DataFirstError
+from sdfirst.linkage.model import comparison, train
+from sdfirst.linkage.stages import Sql
+
+MAGS, CROWN = "mags", "crown"
+#: the journey's internal tables (one per side: the records the model reads) and Splink's name for each side
+RECORDS = {MAGS: "journey_mags_records", CROWN: "journey_crown_records"}
+#: the common columns of both sides' records, in order: each side's entry in linkage.yaml maps them to its columns
+COLUMNS = ("case_id", "person_id", "offence_code", "offence_date", "hearing_date", "receipt_date", "court_area")
+DATES = ("offence_date", "hearing_date", "receipt_date")
+#: the configuration keys that are SQL expressions rather than column names
+EXPRESSIONS = ("court_area",)
+#: Splink's logger of EM, and the start of the message it gives for a level that one session saw no pair of
+EM_LOGGER = "splink.internals.expectation_maximisation"
+UNOBSERVED = "not observed in dataset, unable to train m value"
+
+log = logging.getLogger(__name__)
 
 
-def journey_sql(cfg: dict[str, Any], xjs_table: str) -> str:
-    """SELECT mags_case_id_hash, crown_case_id_hash (distinct) given a table of (row_id_hash, estimated_xjs_id)."""
-    m, c = cfg["cases"]["mags"], cfg["cases"]["crown"]
+def sides(cfg: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The two sides of the journey (linkage.yaml `case_journey.mags` and `.crown`)."""
+    journey = cfg["case_journey"]
+    return {MAGS: journey[MAGS], CROWN: journey[CROWN]}
+
+
+def check_journey(cfg: dict[str, Any], file: str) -> None:
+    """One-line errors for a journey the code cannot build: the magistrates' side needs its hearing date, the Crown
+    Court side its receipt date (the gap between them is compared)."""
+    s = sides(cfg)
+    for side, needs in ((MAGS, "hearing_date"), (CROWN, "receipt_date")):
+        if needs not in s[side]:
+            raise DataFirstError(f"{file}: case_journey.{side} has no {needs}")
+    if s[MAGS]["prefix"] == s[CROWN]["prefix"]:
+        raise DataFirstError(f"{file}: case_journey's two sides need different prefixes")
+
+
+def datasets(cfg: dict[str, Any]) -> tuple[str, str]:
+    """The datasets the journey reads (magistrates', Crown Court)."""
+    s = sides(cfg)
+    return s[MAGS]["dataset"], s[CROWN]["dataset"]
+
+
+def output_columns(cfg: dict[str, Any]) -> list[str]:
+    """The released columns: magistrates' case and defendant, Crown Court case and defendant, the score."""
+    s = sides(cfg)
+    names = [f"{s[side]['prefix']}_{s[side][key]}" for side in (MAGS, CROWN) for key in ("case_id", "defendant_id")]
+    return [*names, cfg["case_journey"]["score_column"]]
+
+
+def _source_column(side: dict[str, Any], column: str, table_alias: str) -> str:
+    """The SQL of one common column on one side (NULL where the side has none, e.g. the Crown Court's hearing)."""
+    if column not in side:
+        return f"CAST(NULL AS {'DATE' if column in DATES else 'VARCHAR'})"
+    if column in EXPRESSIONS:
+        return side[column]
+    return f'{table_alias}."{side[column]}"'
+
+
+def records_sql(cfg: dict[str, Any], side_name: str, xjs_table: str) -> str:
+    """SELECT of one side's records in the journey's common columns, each with its estimated person."""
+    side = sides(cfg)[side_name]
+    person = cfg["case_journey"]["person_id"]
+    columns = [f'CAST(t."{side["defendant_id"]}" AS VARCHAR) AS unique_id']
+    for column in COLUMNS:
+        value = f"x.{person}" if column == "person_id" else _source_column(side, column, "t")
+        columns.append(f"{value} AS {column}")
     return f"""
-        SELECT DISTINCT m."{m["case_id"]}" AS mags_case_id_hash, c."{c["case_id"]}" AS crown_case_id_hash
-        FROM "{m["dataset"]}"."{m["table"]}" m
-        JOIN {xjs_table} xm ON xm.row_id_hash = m.row_id_hash
-        JOIN {xjs_table} xc ON xc.estimated_xjs_id = xm.estimated_xjs_id
-        JOIN "{c["dataset"]}"."{c["table"]}" c ON c.row_id_hash = xc.row_id_hash
-        WHERE m."{m["offence_code"]}" = c."{c["offence_code"]}"
-          AND m."{m["offence_date"]}" = c."{c["offence_date"]}"
-          AND c."{c["date"]}" >= m."{m["date"]}"
-        ORDER BY mags_case_id_hash, crown_case_id_hash"""
+        SELECT {", ".join(columns)}
+        FROM "{side["dataset"]}"."{side["table"]}" t
+        LEFT JOIN {xjs_table} x ON x.row_id_hash = t.row_id_hash"""
 
 
-def build_journey(con: duckdb.DuckDBPyConnection, cfg: dict[str, Any], xjs_table: str, out_table: str) -> int:
-    """Create `out_table` holding the case journey; returns its rows.
+def _level(spec: dict[str, Any]):
+    """One comparison level from its spec: `type` (a splink.comparison_level_library class) and its arguments;
+    `is_null_level` and `label_for_charts` go to the level's configure()."""
+    spec = dict(spec)
+    kind = spec.pop("type")
+    creator = getattr(cll, kind, None)
+    if creator is None:
+        raise DataFirstError(f"linkage.yaml: unknown comparison level type {kind!r}")
+    options = {key: spec.pop(key) for key in ("is_null_level", "label_for_charts") if key in spec}
+    if kind == "CustomLevel":
+        spec.setdefault("base_dialect_str", "duckdb")  # the SQL is DuckDB's: Splink translates it for other engines
+    made = creator(**spec)
+    return made.configure(**options) if options else made
 
-    Only called when the folder holds both court datasets: the pipeline's plan (`linkage.pipeline.plan`) leaves the
-    journey out, and says so, for a folder generated without them.
+
+def journey_comparison(spec: dict[str, Any]):
+    """A comparison of the journey model: a CustomComparison of listed levels, or any comparison the person model
+    accepts (`model.comparison`)."""
+    if spec["type"] != "CustomComparison":
+        return comparison(spec)
+    return cl.CustomComparison(
+        comparison_levels=[_level(level) for level in spec["comparison_levels"]],
+        output_column_name=spec["output_column_name"],
+        comparison_description=spec.get("comparison_description"),
+    )
+
+
+def journey_settings(cfg: dict[str, Any]) -> SettingsCreator:
+    """Splink settings of the journey model (linkage.yaml `case_journey.model`)."""
+    model = cfg["case_journey"]["model"]
+    rules = [r if isinstance(r, str) else block_on(*r) for r in model["blocking_rules_to_generate_predictions"]]
+    return SettingsCreator(
+        link_type=model["link_type"],
+        unique_id_column_name="unique_id",
+        comparisons=[journey_comparison(c) for c in model["comparisons"]],
+        blocking_rules_to_generate_predictions=rules,
+        retain_matching_columns=False,
+        retain_intermediate_calculation_columns=False,
+    )
+
+
+class _Unobserved(logging.Filter):
+    """Drops Splink's message that one EM session saw no pair at a level (another session may train it)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return UNOBSERVED not in record.getMessage()
+
+
+@contextmanager
+def _sessions_may_miss_levels() -> Iterator[None]:
+    """Inside the block, a level missing from one EM session is not reported (checked once at the end instead).
+
+    Each journey session is blocked so that its pairs tell cases apart, and so some see no pair at a level: the
+    same offence date finds almost no Crown Court receipt more than a year after the first hearing. The other
+    session trains that level; `untrained_levels` names any level that no session trained.
     """
-    con.execute(f"CREATE OR REPLACE TABLE {out_table} AS {journey_sql(cfg, xjs_table)}")
-    return con.execute(f"SELECT count(*) FROM {out_table}").fetchall()[0][0]
+    quiet = _Unobserved()
+    logger = logging.getLogger(EM_LOGGER)
+    logger.addFilter(quiet)
+    try:
+        yield
+    finally:
+        logger.removeFilter(quiet)
+
+
+def untrained_levels(linker: Linker) -> list[str]:
+    """The levels (not null levels) whose m probability no EM session estimated ('comparison: level')."""
+    model = linker.misc.save_model_to_json()
+    return [
+        f"{c['output_column_name']}: {level.get('label_for_charts', '')}"
+        for c in model["comparisons"]
+        for level in c["comparison_levels"]
+        if not level.get("is_null_level") and level.get("m_probability") is None
+    ]
+
+
+def scored_sql(cfg: dict[str, Any], predictions: str) -> str:
+    """The scored pairs with each side's case and defendant, whichever side of the pair Splink put it on."""
+    mags_case, mags_defendant, crown_case, crown_defendant, score = output_columns(cfg)
+    left_is_mags = f"p.source_dataset_l = '{MAGS}'"
+    return f"""
+        SELECT m.case_id AS {mags_case}, m.unique_id AS {mags_defendant},
+               c.case_id AS {crown_case}, c.unique_id AS {crown_defendant}, p.match_probability AS {score}
+        FROM {predictions} p
+        JOIN {RECORDS[MAGS]} m ON m.unique_id = CASE WHEN {left_is_mags} THEN p.unique_id_l ELSE p.unique_id_r END
+        JOIN {RECORDS[CROWN]} c ON c.unique_id = CASE WHEN {left_is_mags} THEN p.unique_id_r ELSE p.unique_id_l END"""
+
+
+def best_sql(cfg: dict[str, Any], scored: str) -> str:
+    """At most one magistrates' case per Crown Court defendant on a case: the best score at or above the threshold
+    (ties: the smaller magistrates' case id, then defendant id), in a fixed row order."""
+    mags_case, mags_defendant, crown_case, crown_defendant, score = output_columns(cfg)
+    threshold = float(cfg["case_journey"]["threshold"])
+    return f"""
+        SELECT {mags_case}, {mags_defendant}, {crown_case}, {crown_defendant}, {score}
+        FROM (
+            SELECT s.*, row_number() OVER (
+                PARTITION BY {crown_defendant} ORDER BY {score} DESC, {mags_case}, {mags_defendant}) AS choice
+            FROM ({scored}) s
+            WHERE {score} >= {threshold}) ranked
+        WHERE choice = 1
+        ORDER BY {crown_case}, {crown_defendant}"""
+
+
+def build_journey(sql: Sql, db_api: Any, cfg: dict[str, Any], xjs_table: str, out_table: str) -> int:
+    """Train and run the journey model; create `out_table` (the released journey) and return its rows.
+
+    `xjs_table` holds each person record's ids (its `case_journey.person_id` column is used); `sql` runs the SQL and
+    `db_api` is the Splink database API on the same database. Only called when the folder holds both court
+    datasets: the pipeline's plan (`linkage.pipeline.plan`) leaves the journey out, and says so, for a folder
+    generated without them.
+    """
+    for side in (MAGS, CROWN):
+        sql.run(RECORDS[side], f"{records_sql(cfg, side, xjs_table)} ORDER BY unique_id")
+    inputs = [db_api.register(RECORDS[side], dataset_display_name=side) for side in (MAGS, CROWN)]
+    linker = Linker(inputs, journey_settings(cfg), log_level=logging.WARNING)
+    with _sessions_may_miss_levels():
+        train(linker, {"training": cfg["case_journey"]["training"]})
+    missed = untrained_levels(linker)
+    if missed:
+        log.warning("case journey: no EM session saw a pair at %s (Splink's starting m is used)", "; ".join(missed))
+    predictions = linker.inference.predict(threshold_match_probability=cfg["case_journey"]["threshold"])
+    sql.run(out_table, best_sql(cfg, scored_sql(cfg, predictions.physical_name)))
+    return sql.fetch(f"SELECT count(*) FROM {out_table}")[0][0]
+
+
+def truth_sql(cfg: dict[str, Any], level: str) -> str:
+    """The true journeys with the released columns' names: (a, b) pairs of magistrates' and Crown Court cases
+    (`level` "cases", from truth.case_journey) or of their defendants (`level` "defendants": the two defendant rows
+    of one true person on a truly linked pair of cases, from truth.record_person)."""
+    s = sides(cfg)
+    m, c = s[MAGS], s[CROWN]
+    mags_case, _, crown_case, _, _ = output_columns(cfg)  # the truth names its case columns as the release does
+    if level == "cases":
+        return f"SELECT {mags_case} AS a, {crown_case} AS b FROM truth.case_journey"
+    return f"""
+        SELECT m."{m["defendant_id"]}" AS a, c."{c["defendant_id"]}" AS b
+        FROM truth.case_journey j
+        JOIN "{m["dataset"]}"."{m["table"]}" m ON m."{m["case_id"]}" = j.{mags_case}
+        JOIN "{c["dataset"]}"."{c["table"]}" c ON c."{c["case_id"]}" = j.{crown_case}
+        JOIN truth.record_person pm
+          ON pm.dataset = '{m["dataset"]}' AND pm.table_name = '{m["table"]}' AND pm.row_id_hash = m.row_id_hash
+        JOIN truth.record_person pc
+          ON pc.dataset = '{c["dataset"]}' AND pc.table_name = '{c["table"]}' AND pc.row_id_hash = c.row_id_hash
+        WHERE pm.person_id = pc.person_id"""
+
+
+def predicted_sql(cfg: dict[str, Any], journey_table: str, level: str) -> str:
+    """The released journey as (a, b) pairs of cases or of defendants, to score against `truth_sql`."""
+    mags_case, mags_defendant, crown_case, crown_defendant, _ = output_columns(cfg)
+    if level == "cases":
+        return f"SELECT {mags_case} AS a, {crown_case} AS b FROM {journey_table}"
+    return f"SELECT {mags_defendant} AS a, {crown_defendant} AS b FROM {journey_table}"

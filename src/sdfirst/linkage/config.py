@@ -6,6 +6,8 @@ import copy
 from typing import Any
 
 from sdfirst.exceptions import DataFirstError
+from sdfirst.linkage.cases import check_journey
+from sdfirst.linkage.stages import check_stages
 from sdfirst.specs import load_yaml
 
 CONFIG_FILE = "linkage.yaml"
@@ -22,6 +24,8 @@ def load_config() -> dict[str, Any]:
     chosen = cfg["thresholds"]["chosen"]
     if not 0 < chosen < 1:
         raise DataFirstError(f"{CONFIG_FILE}: the chosen threshold {chosen} is not between 0 and 1")
+    check_stages(cfg, CONFIG_FILE)
+    check_journey(cfg, CONFIG_FILE)
     return cfg
 
 

@@ -117,6 +117,12 @@ def summary(evaluation: dict[str, Any]) -> str:
         f"  B-cubed precision {x['b3_precision']:.4f}  recall {x['b3_recall']:.4f}; "
         f"people found exactly {x['exact_person_share']:.2%}",
     ]
+    cjs = evaluation.get("cjs")
+    if cjs and cjs["records"]:
+        lines.append(
+            f"estimated_mc_cc_ps_dp (the criminal records only): {cjs['clusters']:,} clusters for "
+            f"{cjs['people']:,} true people, pairwise F1 {cjs['pairwise_f1']:.4f}, B-cubed F1 {cjs['b3_f1']:.4f}"
+        )
     for name, level in evaluation["levels"].items():
         lines.append(
             f"  {name} (>= {level['threshold']}): pairwise F1 {level['pairwise_f1']:.4f}, "
@@ -129,7 +135,8 @@ def summary(evaluation: dict[str, Any]) -> str:
     if "case_journey" in evaluation:
         cj = evaluation["case_journey"]
         lines.append(
-            f"mags_crown_journey: {cj['predicted']:,} links, precision {cj['precision']:.4f}, "
-            f"recall {cj['recall']:.4f} ({cj['found']:,} of {cj['true']:,} true)"
+            f"mags_crown_journey at estimated_match_score {cj['threshold']}: {cj['predicted']:,} case links, "
+            f"precision {cj['precision']:.4f}, recall {cj['recall']:.4f} ({cj['found']:,} of {cj['true']:,} true); "
+            f"defendants: precision {cj['defendants']['precision']:.4f}, recall {cj['defendants']['recall']:.4f}"
         )
     return "\n".join(lines)

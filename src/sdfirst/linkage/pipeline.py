@@ -1,10 +1,11 @@
-"""The linkage pipeline: person records -> Splink model -> per-dataset and cross-dataset person ids -> case journey.
+"""The linkage pipeline: person records -> Splink model -> per-dataset, cjs and xjs person ids -> case journey.
 
 One Splink model is trained on all person records together (one table, `dedupe_only`) and scores every blocked
 pair once. Its pairs within a dataset are clustered into the per-dataset id (`estimated_person_id`, MoJ's
-`estimated_offender_id`), and all its pairs into the cross-justice id (`estimated_xjs_id`) at the chosen threshold
-and at each level of linkage.yaml (`cluster_high`, ...). Outputs go to DIR/linking/, written to a temporary folder
-and renamed into place.
+`estimated_offender_id`), its pairs between criminal records into the cjs stage's id (`estimated_mc_cc_ps_dp`,
+`linkage.stages`), and all its pairs into the cross-justice id (`estimated_xjs_id`) at the chosen threshold and at
+each level of linkage.yaml (`cluster_high`, ...). The case journey is a second Splink model (`linkage.cases`).
+Outputs go to DIR/linking/, written to a temporary folder and renamed into place.
 """
 
 from __future__ import annotations
@@ -26,17 +27,20 @@ from splink.internals.clustering import cluster_pairwise_predictions_at_multiple
 
 from sdfirst.database import connect, made_by, read_manifest
 from sdfirst.exceptions import DataFirstError
+from sdfirst.linkage import cases
 from sdfirst.linkage.cases import build_journey
 from sdfirst.linkage.config import check_threshold, load_config
 from sdfirst.linkage.evaluate import cluster_metrics, pair_metrics
 from sdfirst.linkage.model import settings, train
 from sdfirst.linkage.sources import PERSON_TABLE, available_sources, load_person_records
+from sdfirst.linkage.stages import CJS, XJS, cluster_cjs, stage_id, stage_relation
 from sdfirst.synth.output import move_into_place, temporary_folder
 
 TRUTH = "truth"
 XJS_TABLE = "xjs_link"
 PERSON_IDS_TABLE = "person_ids"
 JOURNEY_TABLE = "mags_crown_journey"
+CJS_TABLE = "cjs_clusters"
 
 
 def _opaque(prefix: str, column: str) -> str:
@@ -82,7 +86,7 @@ def plan(folder: Path, cfg: dict[str, Any]) -> Plan:
     manifest = read_manifest(folder)
     sources = available_sources(folder, cfg)
     held = {key.split(".", 1)[0] for key in manifest["tables"]}
-    needed = (cfg["cases"]["mags"]["dataset"], cfg["cases"]["crown"]["dataset"])
+    needed = cases.datasets(cfg)
     absent = [d for d in dict.fromkeys([s["dataset"] for s in cfg["sources"]] + list(needed)) if d not in held]
     journey = all(d in held for d in needed)
     truth = TRUTH in held and (folder / TRUTH).is_dir()
@@ -138,6 +142,7 @@ def run_linkage(
     say(f"{records:,} person records from {len(sources)} sources")
 
     db = DuckDBAPI(connection=con)
+    sql = _DuckDBSql(con)
     linker = Linker(db.register(PERSON_TABLE, table_name="persons"), settings(cfg), log_level=logging.WARNING)
     train(linker, cfg)
     trained = time.perf_counter()
@@ -151,7 +156,7 @@ def run_linkage(
 
     # Cross-dataset ids: connected components of all pairs, at the chosen threshold and at each level (Splink
     # clusters at the lowest threshold and refines the clusters upwards).
-    columns = {"estimated_xjs_id": threshold, **levels}
+    columns = {stage_id(cfg, XJS): threshold, **levels}
     thresholds = sorted(set(columns.values()))
     nodes = db.register(PERSON_TABLE, table_name="xjs_nodes")
     multi = cluster_pairwise_predictions_at_multiple_thresholds(
@@ -159,10 +164,14 @@ def run_linkage(
     )
     by_threshold = dict(zip(thresholds, _cluster_columns(con, multi.physical_name), strict=True))
     selects = [f"{_opaque('xjs', 'c.' + by_threshold[level])} AS {name}" for name, level in columns.items()]
+    # The cjs stage: connected components of the pairs between records of its sources (empty for the others)
+    cluster_cjs(sql, db, cfg, predict.physical_name, PERSON_TABLE, threshold, CJS_TABLE)
+    selects.insert(0, f"{_opaque('cjs', 'k.cluster_id')} AS {stage_id(cfg, CJS)}")
     con.execute(f"""
         CREATE OR REPLACE TABLE {XJS_TABLE} AS
         SELECT p.source_dataset, p.unique_id AS row_id_hash, {", ".join(selects)}
         FROM {PERSON_TABLE} p JOIN {multi.physical_name} c USING (unique_id)
+        LEFT JOIN {CJS_TABLE} k USING (unique_id)
         ORDER BY source_dataset, row_id_hash""")
 
     # Per-dataset ids: connected components of the pairs within a dataset, at the chosen threshold.
@@ -187,9 +196,13 @@ def run_linkage(
         ORDER BY source_dataset, row_id_hash""")
 
     if what.journey:
-        journeys = build_journey(con, cfg, XJS_TABLE, JOURNEY_TABLE)
+        before_journey = time.perf_counter()
+        journeys = build_journey(sql, db, cfg, XJS_TABLE, JOURNEY_TABLE)
         clustered = time.perf_counter()
-        say(f"clustered and linked {journeys:,} case journeys in {clustered - trained:.1f} s")
+        say(
+            f"clustered in {before_journey - trained:.1f} s; case journey model: "
+            f"{journeys:,} Crown Court defendants linked in {clustered - before_journey:.1f} s"
+        )
     else:
         clustered = time.perf_counter()
         say(f"clustered in {clustered - trained:.1f} s (no case journey: this folder lacks the courts)")
@@ -208,8 +221,11 @@ def run_linkage(
     }
     if not what.truth:
         return evaluation
+    cjs_records = f"SELECT * FROM ({_truth_sql(sources, XJS_TABLE, stage_id(cfg, CJS), per_dataset=False)}) r"
     evaluation |= {
-        "xjs": cluster_metrics(con, _truth_sql(sources, XJS_TABLE, "estimated_xjs_id", per_dataset=False)),
+        "stages": stage_relation(sql, XJS_TABLE, cfg),
+        "cjs": cluster_metrics(con, f"{cjs_records} WHERE cluster_id IS NOT NULL"),
+        "xjs": cluster_metrics(con, _truth_sql(sources, XJS_TABLE, stage_id(cfg, XJS), per_dataset=False)),
         "levels": {
             name: {"threshold": level, **cluster_metrics(con, _truth_sql(sources, XJS_TABLE, name, per_dataset=False))}
             for name, level in levels.items()
@@ -219,12 +235,31 @@ def run_linkage(
         ),
     }
     if what.journey_truth:
-        evaluation["case_journey"] = pair_metrics(
-            con,
-            f"SELECT mags_case_id_hash AS a, crown_case_id_hash AS b FROM {JOURNEY_TABLE}",
-            "SELECT mags_case_id_hash AS a, crown_case_id_hash AS b FROM truth.case_journey",
-        )
+        evaluation["case_journey"] = _journey_metrics(con, cfg)
     return evaluation
+
+
+def _journey_metrics(con: duckdb.DuckDBPyConnection, cfg: dict[str, Any]) -> dict[str, Any]:
+    """The journey against the truth at its threshold: pairs of cases (as truth.case_journey holds them) and, under
+    `defendants`, pairs of defendant records (the released rows)."""
+    scored = {
+        level: pair_metrics(con, cases.predicted_sql(cfg, JOURNEY_TABLE, level), cases.truth_sql(cfg, level))
+        for level in ("cases", "defendants")
+    }
+    return {"threshold": cfg["case_journey"]["threshold"], **scored["cases"], "defendants": scored["defendants"]}
+
+
+class _DuckDBSql:
+    """`stages.Sql` on a DuckDB connection: where the stages and the case journey run their SQL."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+        self.con = con
+
+    def run(self, name: str, select: str) -> None:
+        self.con.execute(f"CREATE TABLE {name} AS {select}")
+
+    def fetch(self, select: str) -> list[tuple[Any, ...]]:
+        return self.con.execute(select).fetchall()
 
 
 def _write(

@@ -26,8 +26,8 @@ def generate(
     """Generate synthetic Data First into `out` and return its manifest.
 
     `config` overrides the specs for this run only: partial spec files keyed by file name, as a mapping or a YAML
-    file (`{"recording_errors.yaml": {"default": {"forename_typo": 0.05}}}`), deep-merged over `synthetic/` and
-    checked like the specs; the manifest records them and a digest of every spec file as used.
+    file (`{"recording_errors.yaml": {"datasets": {"prison": {"rows": {"omitted": 0.05}}}}}`), deep-merged over
+    `synthetic/` and checked like the specs; the manifest records them and a digest of every spec file as used.
     The same seed, people, overrides and package versions give the same content hashes whatever `workers` is.
     Raises DataFirstError (one clear message) for bad settings or an output folder that may not be replaced.
     """

@@ -264,7 +264,7 @@ def simulate_schooling(world) -> Schooling:
     # who is in state schools, and their recorded ethnicity
     state = pupils.rng.random(pupils.n) >= logistic(pupils.lin(par["scope"]["independent_school"]))
     eth = SimpleNamespace(ethnicity=p.ethnicity[person].astype(np.int16))
-    ethnicity_other(eth, pupils.rng, error_rates("moj_dfe")["ethnicity_other"], world)
+    ethnicity_other(eth, pupils.rng, error_rates("moj_dfe")["ethnicity.other"], world)
     grid = _grid(world, par, pupils, person, cohort)
     fsm = _free_school_meals(par["free_school_meals"], pupils, grid["year"])
     sen = _special_needs(par["special_educational_needs"], pupils)

@@ -1,8 +1,14 @@
 """How each system records a person: the recording errors, applied vectorised and in one written-down order.
 
-A record starts from the truth on the day it was made (the surname then in use, the address then lived at)
-and then passes through each error kind in `synthetic/recording_errors.yaml` `order`. Each kind is one small
-function over the whole batch; rates come from the YAML, per dataset.
+`synthetic/recording_errors.yaml` holds the errors as a tree, dataset -> rows or columns -> error type -> rate,
+each dataset inheriting the default where it says nothing. `record` applies them to a batch of would-be records
+of one dataset, in the order the file's header gives: the row-level errors first (a record omitted; a person's
+second id in the dataset), then the cell-level ones in the file's `order`. A record starts from the truth on the
+day it was made (the surname then in use, the address then lived at) and each cell-level error is one small
+function over the whole batch.
+
+Each error draws from random streams of its own call site, and the cell-level errors draw for every row, omitted
+or not, so that switching omission on removes rows without changing what the remaining rows say.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from sdfirst import spec_schema
 from sdfirst.specs import code_lists, load_yaml
 from sdfirst.synth import dates
 from sdfirst.synth.columns import either
@@ -22,9 +29,25 @@ from sdfirst.synth.population import ethnicity_table
 
 
 def error_rates(dataset: str) -> dict[str, float]:
-    """The recording error rates of one dataset: its own where it has them, the default otherwise."""
+    """The recording error rates of one dataset, flat: `omitted` and `duplicate` for the rows, `column.type` (such as
+    `ethnicity.other`) for the cells; each the dataset's own where the file gives one, the default's otherwise."""
     spec = load_yaml("recording_errors.yaml")
-    return {**spec["default"], **spec.get("datasets", {}).get(dataset, {})}
+    own = spec.get("datasets", {}).get(dataset, {})
+    rates = {kind: float(own.get("rows", {}).get(kind, rate)) for kind, rate in spec["default"]["rows"].items()}
+    for column, kinds in spec["default"]["columns"].items():
+        mine = own.get("columns", {}).get(column, {})
+        rates |= {f"{column}.{kind}": float(mine.get(kind, rate)) for kind, rate in kinds.items()}
+    return rates
+
+
+def recording_datasets() -> list[str]:
+    """The datasets whose records pass through the recording errors (those the file's shape names)."""
+    return spec_schema.named_keys("recording_errors.yaml", ["datasets"])
+
+
+def applied_order() -> list[str]:
+    """Every error in the order `record` applies them: the row-level ones, then the file's `order`."""
+    return ["omitted", "duplicate", *load_yaml("recording_errors.yaml")["order"]]
 
 
 @dataclass
@@ -155,6 +178,12 @@ def sex_missing(d: Draft, rng, rate, world) -> None:
     d.male[_hit(rng, rate, len(d.male))] = -1
 
 
+def sex_other(d: Draft, rng, rate, world) -> None:
+    """Recorded as the other sex; a sex left unrecorded stays unrecorded."""
+    rows = np.flatnonzero((d.male >= 0) & _hit(rng, rate, len(d.male)))
+    d.male[rows] = 1 - d.male[rows]
+
+
 def forename_missing(d: Draft, rng, rate, world) -> None:
     d.forename_missing |= _hit(rng, rate, len(d.person))
 
@@ -167,27 +196,25 @@ def postcode_missing(d: Draft, rng, rate, world) -> None:
     d.postcode_missing |= _hit(rng, rate, len(d.person))
 
 
-ERRORS: dict[str, Error] = {
-    f.__name__: f
-    for f in (
-        forename_nickname,
-        forename_typo,
-        surname_typo,
-        surname_old,
-        alias,
-        names_swapped,
-        middle_name_missing,
-        dob_day_month_swapped,
-        dob_defaulted,
-        dob_shifted,
-        postcode_stale,
-        postcode_typo,
-        ethnicity_other,
-        sex_missing,
-        forename_missing,
-        dob_missing,
-        postcode_missing,
-    )
+ERRORS: dict[str, Error] = {  # each cell-level error by its name in the file: column.type
+    "forename.nickname": forename_nickname,
+    "forename.typo": forename_typo,
+    "surname.typo": surname_typo,
+    "surname.old": surname_old,
+    "surname.alias": alias,
+    "forename.swapped_with_surname": names_swapped,
+    "middle_name.missing": middle_name_missing,
+    "date_of_birth.day_month_swapped": dob_day_month_swapped,
+    "date_of_birth.defaulted": dob_defaulted,
+    "date_of_birth.shifted": dob_shifted,
+    "postcode.stale": postcode_stale,
+    "postcode.typo": postcode_typo,
+    "ethnicity.other": ethnicity_other,
+    "sex.missing": sex_missing,
+    "sex.other": sex_other,
+    "forename.missing": forename_missing,
+    "date_of_birth.missing": dob_missing,
+    "postcode.missing": postcode_missing,
 }
 
 
@@ -227,23 +254,62 @@ def ethnicity_strings(index: np.ndarray, coding: str) -> pa.Array:
     return table.take(pa.array(np.where(index < 0, len(labels), index)))
 
 
-def record_identity(
+@dataclass(frozen=True)
+class Recorded:
+    """What one system recorded of a batch of would-be records: which were recorded at all, and how.
+
+    `kept` indexes the batch's rows that were recorded (the others were omitted); `identity` and `person_ids` are
+    of those rows only, in the same order.
+    """
+
+    kept: np.ndarray
+    identity: dict[str, pa.Array]
+    person_ids: np.ndarray | None
+
+    def split(self, *parts: np.ndarray) -> tuple[np.ndarray, ...]:
+        """Each of the arrays whose concatenation was the batch, less its omitted rows (a builder that records two
+        kinds of row together, such as cases and breach hearings, keeps each kind's own rows)."""
+        ends = np.cumsum([len(part) for part in parts])
+        starts = ends - [len(part) for part in parts]
+        return tuple(
+            part[self.kept[(self.kept >= lo) & (self.kept < hi)] - lo]
+            for part, lo, hi in zip(parts, starts, ends, strict=True)
+        )
+
+
+def record(
     world,
     dataset: str,
     person: np.ndarray,
     when: np.ndarray,
     stream: str,
     ethnicity_coding: str = "census_label",
-) -> dict[str, pa.Array]:
-    """Identity columns as one system recorded them for each record (person, on the day `when`).
+    order: np.ndarray | None = None,
+) -> Recorded:
+    """Record a batch of one dataset's records (person, on the day `when`), with every recording error in order.
 
-    Returns forename, middle_name, surname, date_of_birth, sex, postcode, ethnicity and lsoa (the LSOA of the
-    address actually lived at, as a release derives it, free of recording error).
+    Row-level first: some records are omitted, then, if `order` (sorting the batch in time) is given, each kept
+    record gets the dataset's own person id, with some people's later records under a second id. Cell-level next:
+    the identity columns, through each error of the file's `order`. `stream` names the random streams, one per
+    call site. The identity holds forename, middle_name, surname, date_of_birth, sex, postcode, ethnicity and lsoa
+    (the LSOA of the address actually lived at, as a release derives it, free of recording error).
     """
-    rng = world.rng(f"recording:{stream}")
-    p = world.people
     person = np.asarray(person, dtype=np.int64)
     when = np.asarray(when, dtype=np.int32)
+    rates = error_rates(dataset)
+    omitted = _hit(world.rng(f"omitted:{stream}"), rates["omitted"], len(person)) if rates["omitted"] > 0 else None
+    kept = np.arange(len(person)) if omitted is None else np.flatnonzero(~omitted)
+    ids = None if order is None else _person_ids(world, dataset, person, order, kept, rates["duplicate"])
+    identity = _cells(world, rates, person, when, stream, ethnicity_coding)
+    if omitted is not None:
+        identity = {name: column.take(pa.array(kept)) for name, column in identity.items()}
+    return Recorded(kept, identity, ids)
+
+
+def _cells(world, rates: dict[str, float], person: np.ndarray, when: np.ndarray, stream: str, coding: str) -> dict:
+    """The identity columns of every row of the batch, through the cell-level errors in the file's order."""
+    rng = world.rng(f"recording:{stream}")
+    p = world.people
     n = len(person)
     k = p.address_index(person, when)
     draft = Draft(
@@ -262,10 +328,9 @@ def record_identity(
         postcode_missing=np.zeros(n, bool),
         postcode_typo=np.zeros(n, bool),
     )
-    rates = error_rates(dataset)
     for kind in load_yaml("recording_errors.yaml")["order"]:
-        if kind in ERRORS and rates.get(kind, 0) > 0:
-            ERRORS[kind](draft, rng, float(rates[kind]), world)
+        if rates[kind] > 0:
+            ERRORS[kind](draft, rng, rates[kind], world)
     postcode = world.hoods.postcodes(draft.sector, draft.unit)
     typo_rows = np.flatnonzero(draft.postcode_typo & ~draft.postcode_missing)
     if len(typo_rows):
@@ -281,28 +346,29 @@ def record_identity(
         "date_of_birth": dates.to_arrow(draft.dob, draft.dob_missing),
         "sex": either(draft.male == 1, "M", "F", missing=draft.male < 0),
         "postcode": pc.if_else(pa.array(draft.postcode_missing), pa.scalar(None, pa.string()), postcode),
-        "ethnicity": ethnicity_strings(draft.ethnicity, ethnicity_coding),
+        "ethnicity": ethnicity_strings(draft.ethnicity, coding),
         "lsoa": world.hoods.lsoa.take(pa.array(p.addr_sector[person, k])),
     }
 
 
-def dataset_person_ids(world, dataset: str, person: np.ndarray, order: np.ndarray) -> np.ndarray:
-    """A system's own person id for each record: one per person, except that some people get a second id.
+def _person_ids(world, dataset: str, person: np.ndarray, order: np.ndarray, kept: np.ndarray, rate: float):
+    """A system's own person id for each kept record: one per person, except that some people get a second id.
 
-    `order` sorts the records in time; a person's first record always carries the first id, later ones carry
-    the duplicate half the time, as when a clerk fails to find the existing record.
+    `order` sorts the batch in time; a person's first kept record always carries the first id, later ones carry
+    the duplicate half the time, as when a clerk fails to find the existing record. The draws are made for every
+    row of the batch, so that omitting records changes no other record's id.
     """
     rng = world.rng(f"duplicate-ids:{dataset}")
-    rate = error_rates(dataset)["duplicate_id"]
-    n_people = len(world.people)
-    has_dup = rng.random(n_people) < rate
+    has_dup = rng.random(len(world.people)) < rate
     pick = (rng.random(len(person)) < 0.5) & has_dup[person]
+    recorded = np.zeros(len(person), dtype=bool)
+    recorded[kept] = True
+    ordered = np.asarray(order)[recorded[order]]
     first = np.zeros(len(person), dtype=bool)
-    ordered = person[order]
-    _, first_pos = np.unique(ordered, return_index=True)
-    first[order[first_pos]] = True
+    _, first_pos = np.unique(person[ordered], return_index=True)
+    first[ordered[first_pos]] = True
     variant = np.where(pick & ~first, 1, 0)
-    return world.person_keys(f"person-id:{dataset}", person, variant)
+    return world.person_keys(f"person-id:{dataset}", person[kept], variant[kept])
 
 
 def released_person_ids(world, dataset: str, person: np.ndarray) -> np.ndarray:

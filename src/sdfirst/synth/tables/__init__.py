@@ -29,10 +29,25 @@ class Built:
         if len(set(lengths.values()) | {len(self.person)}) > 1:
             raise ValueError(f"columns of unequal length: {lengths}, person {len(self.person)}")
 
+    def rows(self, index: np.ndarray) -> Built:
+        """The rows at `index`, in that order: a table less the records that were never made (omitted)."""
+        index = np.asarray(index, dtype=np.int64)
+        take = pa.array(index)
+        columns = {name: _taken(col, index, take) for name, col in self.columns.items()}
+        return Built(columns, self.person[index])
+
     def made(self) -> Built:
         """The same rows with every Deferred column made, in the order built (for reading a builder directly)."""
         columns = {name: col.made() if isinstance(col, Deferred) else col for name, col in self.columns.items()}
         return Built(columns, self.person)
+
+
+def _taken(column: pa.Array | np.ndarray | Deferred, index: np.ndarray, take: pa.Array):
+    if isinstance(column, Deferred):
+        return column.take(index)
+    if isinstance(column, pa.Array):
+        return column.take(take)
+    return np.asarray(column)[index]
 
 
 def builder(dataset: str) -> Callable[..., dict[str, Built]]:

@@ -14,14 +14,14 @@ import pyarrow.compute as pc
 from sdfirst.synth import dates
 from sdfirst.synth.civil_courts import CivilCourts, company_offices, simulate_civil_courts
 from sdfirst.synth.columns import either, labels
+from sdfirst.synth.ids import to_hex
 from sdfirst.synth.parties import Chain, params
-from sdfirst.synth.recording import record_identity
+from sdfirst.synth.recording import record
 from sdfirst.synth.tables import Built
 from sdfirst.synth.tables.party_columns import (
     as_strings,
     court_names,
     organisation_keys,
-    person_party_ids,
     scatter,
     sequence_in_group,
 )
@@ -79,13 +79,15 @@ def _parties_table(world: World, civil: CivilCourts, case_hash: pa.Array) -> Bui
     n = len(claims.p_case)
     rows = np.flatnonzero(claims.p_person >= 0)
     co = np.flatnonzero(claims.p_person < 0)
-    person, company = claims.p_person[rows], claims.p_company[co]
     when = claims.issue[claims.p_case[rows]]
-    ident = record_identity(world, DATASET, person, when, "civil:parties")
+    rec = record(world, DATASET, claims.p_person[rows], when, "civil:parties", order=np.argsort(when, kind="stable"))
+    rows = rows[rec.kept]  # a person omitted is not among the claim's parties at all
+    company, ident = claims.p_company[co], rec.identity
     placed = np.argsort(np.r_[rows, co], kind="stable")
-    party_id = pa.concat_arrays(
-        [person_party_ids(world, DATASET, person, when), organisation_keys(world, "civil.company", company)]
-    ).take(pa.array(placed))
+    present = np.sort(np.r_[rows, co])
+    party_id = pa.concat_arrays([to_hex(rec.person_ids), organisation_keys(world, "civil.company", company)]).take(
+        pa.array(placed)
+    )
     postcode = pa.concat_arrays([ident["postcode"], world.hoods.postcodes(*company_offices(world, company))]).take(
         pa.array(placed)
     )
@@ -94,15 +96,15 @@ def _parties_table(world: World, civil: CivilCourts, case_hash: pa.Array) -> Bui
         columns={
             "row_id_hash": world.ids(f"{DATASET}.parties.row", n),
             "case_number_hash": case_hash.take(pa.array(claims.p_case)),
-            "party_id": party_id,
+            "party_id": scatter(party_id, present, n),
             "party_role": as_strings(claims.p_role),
             "party_type": either(is_co, kinds["organisation"], kinds["person"]),
             "organisation_name": pool.names.take(pa.array(np.maximum(claims.p_company, 0), mask=~is_co)),
             **{col: scatter(ident[col], rows, n) for col in ("forename", "surname", "date_of_birth", "sex")},
-            "postcode": postcode,
+            "postcode": scatter(postcode, present, n),
         },
         person=np.where(is_co, -1, claims.p_person).astype(np.int64),
-    )
+    ).rows(present)
 
 
 def build(world: World) -> dict[str, Built]:

@@ -9,7 +9,7 @@ from sdfirst.synth import dates
 from sdfirst.synth.codes import code_list
 from sdfirst.synth.courts import CROWN
 from sdfirst.synth.offending import offence_table
-from sdfirst.synth.recording import record_identity
+from sdfirst.synth.recording import record
 from sdfirst.synth.tables import Built
 from sdfirst.synth.tables.common import (
     age_years,
@@ -45,13 +45,15 @@ def build(world) -> dict[str, Built]:
     disposals = code_list("disposals")
     window = dataset_window(world, DATASET)
     rows = np.flatnonzero((c.crown_type >= 0) & window.contains(c.crown_receipt))
+    rec = record(world, DATASET, c.person[rows], c.crown_receipt[rows], "crown_court", "broad_group")
+    rows = rows[rec.kept]
     person = c.person[rows]
     receipt = c.crown_receipt[rows]
     code = c.code[rows].astype(np.int64)
     decided = c.crown_result_date[rows] <= window.end  # later outcomes are not in the extract yet
     sentenced = (c.sentence_court[rows] == CROWN) & decided
     disposal = np.where(sentenced, c.disposal[rows], -1)
-    ident = record_identity(world, DATASET, person, receipt, "crown_court", "broad_group")
+    ident = rec.identity
     row_ids = world.ids("crown_court.case_summary.row", len(rows))
     case_ids = crown_case_ids(world, c.case_group[rows], c.crown_type[rows])
     _, inverse, counts = np.unique(c.case_group[rows] * 4 + c.crown_type[rows], return_inverse=True, return_counts=True)

@@ -15,15 +15,15 @@ import pyarrow as pa
 from sdfirst.synth import dates
 from sdfirst.synth.columns import either, labels
 from sdfirst.synth.family_courts import Cases, FamilyCourts, simulate_family_courts
+from sdfirst.synth.ids import to_hex
 from sdfirst.synth.parties import Chain, params
-from sdfirst.synth.recording import record_identity
+from sdfirst.synth.recording import record
 from sdfirst.synth.tables import Built
 from sdfirst.synth.tables.party_columns import (
     as_strings,
     court_names,
     null_where,
     organisation_keys,
-    person_party_ids,
     scatter,
     sequence_in_group,
 )
@@ -74,23 +74,22 @@ def _parties_table(world: World, cases: Cases, organisations: tuple[str, ...], c
     cfg = params()[DATASET]
     n = len(cases.p_case)
     rows = np.flatnonzero(cases.p_person >= 0)
-    person = cases.p_person[rows]
     when = cases.issue[cases.p_case[rows]]
-    ident = record_identity(world, DATASET, person, when, "family:parties", ethnicity_coding="broad_group")
-    ident = _role_missingness(world, cfg, cases.p_role[rows], ident)
+    order = np.argsort(when, kind="stable")
+    rec = record(world, DATASET, cases.p_person[rows], when, "family:parties", "broad_group", order=order)
+    rows = rows[rec.kept]  # a person omitted is not among the case's parties at all
+    ident = _role_missingness(world, cfg, cases.p_role[rows], rec.identity)
     org = cases.p_org >= 0
     party_id = pa.concat_arrays(
-        [
-            person_party_ids(world, DATASET, person, when),
-            organisation_keys(world, "family.local-authority", cases.p_org[org]),
-        ]
+        [to_hex(rec.person_ids), organisation_keys(world, "family.local-authority", cases.p_org[org])]
     )
     placed = np.r_[rows, np.flatnonzero(org)]
+    present = np.sort(placed)
     return Built(
         columns={
             "row_id_hash": world.ids(f"{DATASET}.parties.row", n),
             "case_number_hash": case_hash.take(pa.array(cases.p_case)),
-            "party_id": party_id.take(pa.array(np.argsort(placed, kind="stable"))),
+            "party_id": scatter(party_id.take(pa.array(np.argsort(placed, kind="stable"))), present, n),
             "party_role": as_strings(cases.p_role),
             "party_type": either(org, cfg["party_types"]["organisation"], cfg["party_types"]["person"]),
             "organisation_name": labels(organisations, np.maximum(cases.p_org, 0), missing=~org),
@@ -100,7 +99,7 @@ def _parties_table(world: World, cases: Cases, organisations: tuple[str, ...], c
             },
         },
         person=np.where(org, -1, cases.p_person).astype(np.int64),
-    )
+    ).rows(present)
 
 
 def _role_missingness(

@@ -11,7 +11,7 @@ from sdfirst.synth.codes import code_list
 from sdfirst.synth.columns import either
 from sdfirst.synth.courts import MAGISTRATES
 from sdfirst.synth.offending import offence_table
-from sdfirst.synth.recording import record_identity
+from sdfirst.synth.recording import record
 from sdfirst.synth.tables import Built
 from sdfirst.synth.tables.common import (
     age_years,
@@ -52,6 +52,15 @@ def build(world) -> dict[str, Built]:
     breaches = world.supervision.breach_cases
     rows = np.flatnonzero(window.contains(c.first_hearing))
     b_rows = np.flatnonzero(window.contains(breaches.hearing))
+    rec = record(
+        world,
+        DATASET,
+        np.concatenate([c.person[rows], breaches.person[b_rows]]),
+        np.concatenate([c.first_hearing[rows], breaches.hearing[b_rows]]),
+        "magistrates",
+        "broad_group",
+    )
+    rows, b_rows = rec.split(rows, b_rows)
     person = np.concatenate([c.person[rows], breaches.person[b_rows]])
     first = np.concatenate([c.first_hearing[rows], breaches.hearing[b_rows]]).astype(np.int32)
     code = np.concatenate([c.code[rows], breaches.code[b_rows]]).astype(np.int64)
@@ -73,7 +82,7 @@ def build(world) -> dict[str, Built]:
     has_length = np.isin(disposal, disposals.indices("immediate_custody", "suspended_sentence"))
     fine = np.where(still_open, np.nan, fine)
     groups = np.concatenate([c.case_group[rows], (1 << 39) + breaches.key[b_rows]])
-    ident = record_identity(world, DATASET, person, first, "magistrates", "broad_group")
+    ident = rec.identity
     row_ids = world.ids("magistrates.case_summary.row", len(person))
     case_ids = mags_case_ids(world, groups)
     plea = np.concatenate([c.mags_plea[rows], np.full(len(b_rows), pleas["guilty"], np.int8)])

@@ -32,13 +32,7 @@ from sdfirst.synth.education import (
 )
 from sdfirst.synth.ids import make_ids, to_hex
 from sdfirst.synth.offending import offence_table
-from sdfirst.synth.recording import (
-    dataset_person_ids,
-    error_rates,
-    ethnicity_other,
-    ethnicity_strings,
-    record_identity,
-)
+from sdfirst.synth.recording import error_rates, ethnicity_other, ethnicity_strings, record
 from sdfirst.synth.tables import Built
 
 DATASET = "moj_dfe"
@@ -83,7 +77,7 @@ def _census(world, s: Schooling, pmr: pa.Array) -> tuple[Built, np.ndarray]:
     person = s.person[child]
     # ethnicity: the pupil's recorded value, recorded afresh now and then
     eth = SimpleNamespace(ethnicity=s.ethnicity[child].copy())
-    rate = error_rates(DATASET)["ethnicity_other"] * par["recording"]["ethnicity_row_share"]
+    rate = error_rates(DATASET)["ethnicity.other"] * par["recording"]["ethnicity_row_share"]
     ethnicity_other(eth, world.rng(f"{DATASET}:census-ethnicity"), rate, world)
     birth_year, birth_month, _ = dates.ymd(p.dob[person])
     sector = s.sector[child, g]
@@ -243,11 +237,12 @@ def _police(world, s: Schooling) -> tuple[Built, np.ndarray, np.ndarray]:
     """pnc_offences: the share's police records; returns the table, each row's PNC key and true person."""
     pol = extract_police_records(world, s)
     off = world.offending
-    rows, person, when, outcome = pol.rows, pol.person, pol.date, pol.outcome_date
-    order = np.lexsort((when, person))
-    keys = dataset_person_ids(world, DATASET, person, order)
+    order = np.lexsort((pol.date, pol.person))
     coding = load_yaml("education.yaml")["recording"]["pnc_ethnicity_coding"]
-    ident = record_identity(world, DATASET, person, outcome, "moj_dfe.pnc", ethnicity_coding=coding)
+    rec = record(world, DATASET, pol.person, pol.outcome_date, "moj_dfe.pnc", coding, order=order)
+    kept = rec.kept  # an omitted police record is not in the share
+    rows, person, when, outcome = pol.rows[kept], pol.person[kept], pol.date[kept], pol.outcome_date[kept]
+    keys, ident = rec.person_ids, rec.identity
     t = offence_table()
     code = pa.array(off.code[rows].astype(np.int64))
     disposal = off.disposal[rows].astype(np.int64)
@@ -257,15 +252,15 @@ def _police(world, s: Schooling) -> tuple[Built, np.ndarray, np.ndarray]:
             "pnc_id": to_hex(keys),
             "sex": ident["sex"],
             "ethnicity": ident["ethnicity"],
-            "age_at_offence": pol.age.astype(np.int64),
+            "age_at_offence": pol.age[kept].astype(np.int64),
             "offence_date": dates.to_arrow(when),
             "offence_code": pa.array(t.code).take(code),
             "offence_description": pa.array(t.description).take(code),
             "offence_group": pa.array(t.group).take(code),
             "serious_violence": off.serious_violence[rows].astype(bool),
             "disposal_date": dates.to_arrow(outcome),
-            "disposal_category": labels(pol.categories, pol.category),
-            "sentence": code_list("disposals").strings(np.where(pol.cautioned, -1, disposal)),
+            "disposal_category": labels(pol.categories, pol.category[kept]),
+            "sentence": code_list("disposals").strings(np.where(pol.cautioned[kept], -1, disposal)),
         },
         person,
     )

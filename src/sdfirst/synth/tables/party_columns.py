@@ -11,7 +11,6 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from sdfirst.synth.ids import id_key, mix64, to_hex
-from sdfirst.synth.recording import dataset_person_ids
 from sdfirst.synth.world import World
 
 
@@ -26,12 +25,6 @@ def organisation_keys(world: World, kind: str, index: np.ndarray) -> pa.Array:
     """Stable hashed party ids of organisations (a council, a company): the same in every chunk."""
     raw = np.asarray(index, dtype=np.uint64)
     return to_hex(mix64(raw ^ id_key(world.seed, kind)))
-
-
-def person_party_ids(world: World, dataset: str, person: np.ndarray, when: np.ndarray) -> pa.Array:
-    """The system's own party id of each person row (with the dataset's duplicate ids)."""
-    order = np.argsort(when, kind="stable")
-    return to_hex(dataset_person_ids(world, dataset, person, order))
 
 
 def scatter(values: pa.Array, rows: np.ndarray, n: int) -> pa.Array:

@@ -11,7 +11,7 @@ from sdfirst.synth.codes import code_list
 from sdfirst.synth.columns import labels
 from sdfirst.synth.ids import to_hex
 from sdfirst.synth.offending import offence_table
-from sdfirst.synth.recording import dataset_person_ids, record_identity, released_person_ids
+from sdfirst.synth.recording import record, released_person_ids
 from sdfirst.synth.supervision import REPORT, requirement_codes
 from sdfirst.synth.tables import Built
 from sdfirst.synth.tables.common import age_years, dataset_window, identity
@@ -43,11 +43,13 @@ def build(world) -> dict[str, Built]:
     c = world.courts.cases
     window = dataset_window(world, DATASET)
     rows = np.flatnonzero(window.contains(ev.referral))
+    order = np.argsort(ev.referral[rows], kind="stable")
+    rec = record(world, DATASET, ev.person[rows], ev.referral[rows], "probation", "census_label", order=order)
+    rows = rows[rec.kept]  # an omitted event takes its requirements with it
     person, referral = ev.person[rows], ev.referral[rows]
     case = ev.case[rows]
-    ident = record_identity(world, DATASET, person, referral, "probation", "census_label")
+    ident = rec.identity
     event_ids = world.ids("probation.event", len(rows))
-    order = np.argsort(referral, kind="stable")
     t = offence_table()
     code = c.code[case].astype(np.int64)
     ended = ev.termination[rows] <= window.end
@@ -55,7 +57,7 @@ def build(world) -> dict[str, Built]:
     flat = {
         "row_id_hash": world.ids("probation.flatfile.row", len(rows)),
         "event_id_hash": event_ids,
-        "offender_id": to_hex(dataset_person_ids(world, DATASET, person, order)),
+        "offender_id": to_hex(rec.person_ids),
         "estimated_offender_id": to_hex(released_person_ids(world, DATASET, person)),
         **identity(
             ident,
