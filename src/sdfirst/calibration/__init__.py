@@ -136,7 +136,9 @@ def evaluate_connection(con: duckdb.DuckDBPyConnection, only: Collection[str] | 
     return out
 
 
-def _verdict(estimate, multiple: float) -> str:
+def verdict(estimate, multiple: float) -> str:
+    """The report's word for a figure: ``n/a`` (the folder lacks its data), ``too noisy`` (no one in its group,
+    or ``multiple`` standard errors exceed the tolerance), else ``yes`` or ``NO`` (within tolerance or not)."""
     result = estimate.result
     if not result.available:
         return "n/a"
@@ -164,11 +166,11 @@ def report(folder: str | Path, found: list | None = None) -> str:
         r = e.result
         lines.append(
             f"{r.figure:<{width}}  {r.published:>9.4g}  {r.synthetic:>9.4g}  {e.standard_error:>9.2g}  "
-            f"{e.method_short:<7}  {r.tolerance:>9.3g}  {_verdict(e, multiple)}"
+            f"{e.method_short:<7}  {r.tolerance:>9.3g}  {verdict(e, multiple)}"
         )
     ok = sum(e.within for e in found)
     lines.append(f"{ok} of {len(found)} figures within tolerance.")
-    noisy = [e.result.id for e in found if _verdict(e, multiple) == "too noisy"]
+    noisy = [e.result.id for e in found if verdict(e, multiple) == "too noisy"]
     people = manifest["people"]
     if noisy:
         text = (
