@@ -19,12 +19,16 @@ import textwrap
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
 
 from sdfirst.database import connect, read_manifest
 from sdfirst.exceptions import DataFirstError
 from sdfirst.specs import load_yaml, provenance_line
+
+if TYPE_CHECKING:
+    from sdfirst.calibration.replicates import Estimate
 
 
 class Share(float):
@@ -136,7 +140,7 @@ def evaluate_connection(con: duckdb.DuckDBPyConnection, only: Collection[str] | 
     return out
 
 
-def verdict(estimate, multiple: float) -> str:
+def verdict(estimate: Estimate, multiple: float) -> str:
     """The report's word for a figure: ``n/a`` (the folder lacks its data), ``too noisy`` (no one in its group,
     or ``multiple`` standard errors exceed the tolerance), else ``yes`` or ``NO`` (within tolerance or not)."""
     result = estimate.result
@@ -148,10 +152,11 @@ def verdict(estimate, multiple: float) -> str:
 
 
 def _times(multiple: float) -> str:
-    return {1: "the standard error", 2: "twice the standard error"}.get(multiple, f"{multiple:g} standard errors")
+    words = {1: "the standard error", 2: "twice the standard error"}
+    return words.get(multiple, f"{multiple:g} times the standard error")
 
 
-def report(folder: str | Path, found: list | None = None) -> str:
+def report(folder: str | Path, found: list[Estimate] | None = None) -> str:
     """A plain-text table of published against synthetic figures, each with its standard error at the folder's
     size, marking those too noisy to judge (``found``: the folder's :func:`noise.standard_errors`, if known)."""
     from sdfirst.calibration import noise
