@@ -6,7 +6,7 @@ from __future__ import annotations
 import duckdb
 
 from sdfirst.analysis.soc import SocCriteria, build_soc_frame, soc_shares
-from sdfirst.calibration import metric
+from sdfirst.calibration import Share, metric
 from sdfirst.journeys.returning import returns_sql
 from sdfirst.journeys.timeline import TRUTH, event_sources, event_sql
 
@@ -42,34 +42,37 @@ def crown_per_100_mags_2020(con) -> float:
     return 100 * crown / mags if mags else float("nan")
 
 
-def _returns(con, condition: str, where: str = "TRUE") -> float:
+def _returns(con, condition: str, where: str = "TRUE") -> Share:
     """Share (%) of defendants first seen in 2011 meeting a condition on their number of returns by December 2019.
 
     The true person is used here, as MoJ used its linked person id: this measures the simulation itself. The
     measure is the course's own (`sdfirst.journeys.returning`), run on the magistrates' cases of the truth.
     """
     cases = f"({event_sql(event_sources(['magistrates_case'])[0], TRUTH)})"  # a missing table: CatalogException
-    sql = f"SELECT 100 * avg(CASE WHEN {condition} THEN 1 ELSE 0 END) FROM ({returns_sql(cases, TRUTH)}) WHERE {where}"
-    return con.execute(sql).fetchone()[0]
+    sql = (
+        f"SELECT 100 * avg(CASE WHEN {condition} THEN 1 ELSE 0 END), count(*) "
+        f"FROM ({returns_sql(cases, TRUTH)}) WHERE {where}"
+    )
+    return Share(*con.execute(sql).fetchone())  # one row per defendant: a share of people
 
 
 @metric("returned_pct")
-def returned_pct(con) -> float:
+def returned_pct(con) -> Share:
     return _returns(con, "returns >= 1")
 
 
 @metric("returned_once_pct")
-def returned_once_pct(con) -> float:
+def returned_once_pct(con) -> Share:
     return _returns(con, "returns = 1")
 
 
 @metric("returned_six_plus_pct")
-def returned_six_plus_pct(con) -> float:
+def returned_six_plus_pct(con) -> Share:
     return _returns(con, "returns >= 6")
 
 
 @metric("theft_returned_pct")
-def theft_returned_pct(con) -> float:
+def theft_returned_pct(con) -> Share:
     return _returns(con, "returns >= 1", "first_group = 'Theft offences'")
 
 
