@@ -7,7 +7,9 @@ module of this package (`courts.py` for the courts, `education.py` for the MoJ-D
 imported, none is listed); the report (`sdfirst synth --report`) and the slow calibration test read the YAML and
 pick the figure up with no further change. A metric returns a plain number, whose standard error then comes from
 random groups of the folder's people (`replicates.py`), or a :class:`Share` (a percentage of people with how many
-people it is of), whose standard error is binomial (`noise.py`).
+people it is of), whose standard error is binomial (`noise.py`), or a :class:`Clustered` figure, a ratio over
+clusters of records that random groups of people would split (the defendants of one case), which carries the
+standard error its metric computed over the clusters.
 """
 
 from __future__ import annotations
@@ -44,6 +46,21 @@ class Share(float):
         share = super().__new__(cls, math.nan if percent is None else percent)
         share.people = int(people)
         return share
+
+
+class Clustered(float):
+    """A figure that is a ratio of totals over clusters of records (Crown Court cases, whose defendants share the
+    case's flag), with its standard error over the clusters (``standard_error``, :func:`noise.ratio_error`).
+
+    Random groups of people cannot give this error: a group holds only some of a case's defendants, so a case with
+    co-defendants is no longer one in the group and the group's figure is not the figure of a smaller folder."""
+
+    standard_error: float
+
+    def __new__(cls, value: float | None, standard_error: float) -> Clustered:
+        figure = super().__new__(cls, math.nan if value is None else value)
+        figure.standard_error = float(standard_error)
+        return figure
 
 
 Metric = Callable[[duckdb.DuckDBPyConnection], float]  # a Share, for a percentage of people
@@ -87,6 +104,7 @@ class Result:
     source: str
     people: int | None = None
     available: bool = True
+    clustered_error: float | None = None  # the standard error a Clustered metric computed over its clusters
 
     @property
     def within(self) -> bool:
@@ -103,14 +121,16 @@ def evaluate(folder: str | Path) -> list[Result]:
     return evaluate_connection(connect(folder))
 
 
-def _value(func: Metric, con: duckdb.DuckDBPyConnection) -> tuple[float, int | None, bool]:
-    """A metric's value, the people it is a share of (or None) and whether the folder has the data for it."""
+def _value(func: Metric, con: duckdb.DuckDBPyConnection) -> tuple[float, int | None, bool, float | None]:
+    """A metric's value, the people it is a share of (or None), whether the folder has the data for it, and the
+    standard error it computed over its clusters (or None)."""
     try:
         value = func(con)
     except duckdb.CatalogException:
-        return math.nan, None, False  # a dataset the run did not write
+        return math.nan, None, False, None  # a dataset the run did not write
     people = value.people if isinstance(value, Share) else None
-    return (math.nan if value is None else float(value)), people, True
+    clustered = value.standard_error if isinstance(value, Clustered) else None
+    return (math.nan if value is None else float(value)), people, True, clustered
 
 
 def evaluate_connection(con: duckdb.DuckDBPyConnection, only: Collection[str] | None = None) -> list[Result]:
@@ -124,7 +144,7 @@ def evaluate_connection(con: duckdb.DuckDBPyConnection, only: Collection[str] | 
         func = METRICS.get(target["metric"])
         if func is None:
             raise DataFirstError(f"calibration target {target['id']} names unknown metric {target['metric']!r}")
-        value, people, available = _value(func, con)
+        value, people, available, clustered = _value(func, con)
         out.append(
             Result(
                 target["id"],
@@ -135,6 +155,7 @@ def evaluate_connection(con: duckdb.DuckDBPyConnection, only: Collection[str] | 
                 target["source"],
                 people,
                 available,
+                clustered,
             )
         )
     return out

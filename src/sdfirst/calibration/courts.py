@@ -4,9 +4,11 @@ organised crime in the Crown Court (McSweeney 2023)."""
 from __future__ import annotations
 
 import duckdb
+import pandas as pd
 
-from sdfirst.analysis.soc import SocCriteria, build_soc_frame, soc_shares
-from sdfirst.calibration import Share, metric
+from sdfirst.analysis.soc import SocCriteria, soc_cases_sql
+from sdfirst.calibration import Clustered, Share, metric
+from sdfirst.calibration.noise import ratio_error
 from sdfirst.journeys.returning import returns_sql
 from sdfirst.journeys.timeline import TRUTH, event_sources, event_sql
 
@@ -76,34 +78,50 @@ def theft_returned_pct(con) -> Share:
     return _returns(con, "returns >= 1", "first_group = 'Theft offences'")
 
 
-def _soc_measure(con, measure: str) -> float:
-    """One of the serious and organised crime study's headline measures, with the criteria as the SOC chapter
-    applies them (`sdfirst.analysis.soc`: co-defendants, three years' immediate custody, offence type) to every
-    Crown Court trial and sentence case. No person key is needed (the flag is built within the Crown Court data),
-    so the truth's is used."""
-    build_soc_frame(con, SocCriteria(), key=TRUTH, table="calibration_soc")
-    value = soc_shares(con, "calibration_soc").set_index("measure").loc[measure, "synthetic"]
-    return float("nan") if value is None else float(value)
+def _soc_cases(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """One row per Crown Court trial or sentence case, flagged with the serious and organised crime criteria as the
+    SOC chapter applies them (`sdfirst.analysis.soc.soc_cases_sql`: co-defendants, three years' immediate custody,
+    offence type): soc (0/1), appearances, men and appearances of known sex (sex as recorded), and the sum and count
+    of known ages at receipt. No person key is needed: the flag is built within the Crown Court data."""
+    return con.execute(
+        f"""SELECT any_value(k.soc::INT) AS soc, count(*) AS appearances, sum((c.sex = 'M')::INT) AS men,
+                   count(c.sex) AS sexes, coalesce(sum(c.age_at_receipt), 0) AS age_sum, count(c.age_at_receipt) AS ages
+            FROM crown_court.case_summary c JOIN ({soc_cases_sql(SocCriteria())}) k USING (case_id_hash)
+            WHERE c.case_type IN ('Trial', 'Sentence')
+            GROUP BY case_id_hash ORDER BY case_id_hash"""
+    ).df()
+
+
+def _ratio(numerators: pd.Series, denominators: pd.Series, scale: float = 100.0) -> Clustered:
+    """A ratio of totals over cases, with its standard error over the cases (defendants of a case are not
+    independent: they share its flag, and random groups of people would split them)."""
+    total = float(denominators.sum())
+    value = scale * float(numerators.sum()) / total if total else None
+    return Clustered(value, ratio_error(numerators.to_numpy(), denominators.to_numpy(), scale))
 
 
 @metric("soc_appearances_pct")
-def soc_appearances_pct(con) -> float:
-    return _soc_measure(con, "appearances flagged (%)")
+def soc_appearances_pct(con) -> Clustered:
+    cases = _soc_cases(con)
+    return _ratio(cases.soc * cases.appearances, cases.appearances)
 
 
 @metric("soc_cases_pct")
-def soc_cases_pct(con) -> float:
-    return _soc_measure(con, "cases flagged (%)")
+def soc_cases_pct(con) -> Clustered:
+    cases = _soc_cases(con)
+    return _ratio(cases.soc, pd.Series(1.0, index=cases.index))
 
 
 @metric("soc_male_pct")
-def soc_male_pct(con) -> float:
-    return _soc_measure(con, "male (%)")
+def soc_male_pct(con) -> Clustered:
+    flagged = _soc_cases(con).query("soc == 1")
+    return _ratio(flagged.men, flagged.sexes)  # sex as recorded, where it is
 
 
 @metric("soc_mean_age")
-def soc_mean_age(con) -> float:
-    return _soc_measure(con, "mean age (years)")
+def soc_mean_age(con) -> Clustered:
+    flagged = _soc_cases(con).query("soc == 1")
+    return _ratio(flagged.age_sum, flagged.ages, scale=1.0)
 
 
 @metric("crown_male_pct")

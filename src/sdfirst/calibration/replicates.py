@@ -48,8 +48,9 @@ class Estimate:
 
     @property
     def method_short(self) -> str:
-        """How the standard error was found, in a word and the number of groups: ``binomial`` or ``groups/10``."""
-        return "binomial" if self.groups is None else f"groups/{self.groups}"
+        """How the standard error was found, in a word and the number of groups: ``binomial``, ``clusters`` or
+        ``groups/10``."""
+        return self.method if self.groups is None else f"groups/{self.groups}"
 
     def too_noisy(self, multiple: float) -> bool:
         """Whether ``multiple`` standard errors exceed the tolerance (or the error is unknown): then a folder of
