@@ -84,7 +84,7 @@ def _soc_cases(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     offence type): soc (0/1), appearances, men and appearances of known sex (sex as recorded), and the sum and count
     of known ages at receipt. No person key is needed: the flag is built within the Crown Court data."""
     return con.execute(
-        f"""SELECT any_value(k.soc::INT) AS soc, count(*) AS appearances, sum((c.sex = 'M')::INT) AS men,
+        f"""SELECT any_value(k.soc::INT) AS soc, count(*) AS appearances, coalesce(sum((c.sex = 'M')::INT), 0) AS men,
                    count(c.sex) AS sexes, coalesce(sum(c.age_at_receipt), 0) AS age_sum, count(c.age_at_receipt) AS ages
             FROM crown_court.case_summary c JOIN ({soc_cases_sql(SocCriteria())}) k USING (case_id_hash)
             WHERE c.case_type IN ('Trial', 'Sentence')
