@@ -133,18 +133,17 @@ def simulate_courts(world) -> Courts:
     mode = table.mode[code]
     motoring = table.motoring[code]
     # co-defendants share a first hearing: draw per case group, then look up
-    groups, inverse = np.unique(off.case_group[idx], return_inverse=True)
+    groups, inverse, members = np.unique(off.case_group[idx], return_inverse=True, return_counts=True)
     delay = _gamma_days(rng, c["first_hearing_delay"], len(groups))[inverse] + np.where(
         motoring, c["motoring_extra_delay"], 0
     )
     first = (when + 1 + delay).astype(np.int32)
     youth = (first - p.dob[person]) / dates.YEAR < c["youth_under_age"]
+    # co-defendants are tried together: an either-way case goes to the Crown Court for all of them or none
+    venue = rng.random(len(groups))[inverse]
     to_crown = (mode == "indictable") | (
         (mode == "either_way")
-        & (
-            rng.random(n)
-            < np.array(c["either_way_to_crown"])[severity - 1] * np.where(youth, c["youth_to_crown_factor"], 1)
-        )
+        & (venue < np.array(c["either_way_to_crown"])[severity - 1] * np.where(youth, c["youth_to_crown_factor"], 1))
     )
     remanded = rng.random(n) < remand_probability(c, severity, p.ethnicity[person])
     previous = _previous(person, first)
@@ -169,7 +168,8 @@ def simulate_courts(world) -> Courts:
     convicted = np.where(crown_type >= 0, c_convicted, result == results["convicted"])
     sentenced_crown = trial | sentence
     sentence_date = np.where(~convicted, dates.NEVER, np.where(sentenced_crown, c_date, mags_date)).astype(np.int32)
-    convictions = Convictions(person, severity, motoring, youth, sentenced_crown, remanded, previous)
+    group = members[inverse] > 1  # a case with co-defendants
+    convictions = Convictions(person, severity, motoring, youth, sentenced_crown, remanded, previous, group)
     sentences = pass_sentences(rng, world, convictions)
     disposal = np.where(convicted, sentences.disposal, NONE).astype(np.int8)
     cases = Cases(
