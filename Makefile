@@ -12,7 +12,7 @@ SEED ?= 42
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[dev,book]"
+	$(BIN)/python -m pip install --quiet -e ".[dev,book,spark]"
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -25,9 +25,11 @@ data: $(STAMP)
 	$(BIN)/sdfirst link $(DATA) --overwrite
 
 ## book: generate the default data, then build the book (every notebook executed) into _build/html
+# Java comes first (tests/java.py --ensure): the scaling chapter runs a small linkage on Spark.
 # -W -n --keep-going: any warning (a cell error, a broken reference, an undefined term) fails the build; --all
 # rebuilds every page, so that a warning is never hidden by an incremental build. Stale pages are removed first.
 book: data
+	$(BIN)/python tests/java.py --ensure
 	rm -rf _build/html
 	$(BIN)/jupyter-book build . --all -W -n --keep-going --quiet
 
@@ -52,9 +54,12 @@ notebooks: data
 
 ## test: lint, build the book, then every test: the slow ones, the notebooks (nbval) and the built book in a browser
 # The browser comes first: tests/browser.py finds Chromium, installs Debian's as root on Debian (saying so), or stops
-# at once with the one command to run on this platform, so that no build is wasted on a missing browser.
+# at once with the one command to run on this platform, so that no build is wasted on a missing browser. Java, for
+# Spark (the scaling chapter and the test that links on both engines), is found or installed the same way
+# (tests/java.py: Debian's openjdk-17-jre-headless as root), and pyspark comes with the `spark` extra.
 test: $(STAMP)
 	$(BIN)/python tests/browser.py --ensure
+	$(BIN)/python tests/java.py --ensure
 	$(BIN)/ruff check src tests benchmarks
 	$(MAKE) --no-print-directory book
 	$(BIN)/python -m pytest -m "slow or not slow or book" -n 2 --dist loadscope \

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import math
 from datetime import date
 
 import duckdb
+import numpy as np
 import pandas as pd
 import pytest
 
 from sdfirst.analysis import soc
+from sdfirst.calibration import METRICS, Clustered, _load_metrics
+from sdfirst.calibration.noise import ratio_error
+from sdfirst.specs import load_yaml
 
 # Crown Court rows: (row, case, defendants, sex, age, offence group, disposal, custody days, sentence date).
 # Case A: two robbers, one given 4 years (so the case has a long sentence), the other 2 years: flagged.
@@ -143,3 +148,39 @@ def test_reentry_on_the_truth_needs_its_table(con):
     soc.build_soc_frame(con)
     with pytest.raises(duckdb.Error):
         soc.reentry(con, key="person_id")  # no truth.record_person in this connection
+
+
+def test_published_figures_are_the_calibration_targets():
+    """The chapter compares with the figures the calibration checks: calibration.yaml's, one per measure."""
+    published = soc.published_figures().set_index("measure")
+    targets = {t["id"]: t for t in load_yaml("calibration.yaml")["targets"]}
+    for measure, target in soc.PUBLISHED_TARGETS.items():
+        assert published.loc[measure, "published"] == targets[target]["published"]
+        assert published.loc[measure, "tolerance"] == targets[target]["tolerance"]
+
+
+def test_calibration_metrics_are_the_chapter_measures_with_errors_over_cases(con):
+    """The calibration's SOC figures equal the chapter's measures, and their standard errors treat the case, not
+    the appearance, as the unit (co-defendants share the case's flag)."""
+    _load_metrics()
+    soc.build_soc_frame(con)
+    shares = soc.soc_shares(con).set_index("measure")["synthetic"]
+    names = {"soc_appearances_pct": "appearances flagged (%)", "soc_cases_pct": "cases flagged (%)"}
+    names |= {"soc_male_pct": "male (%)", "soc_mean_age": "mean age (years)"}
+    for name, measure in names.items():
+        value = METRICS[name](con)
+        assert isinstance(value, Clustered)
+        assert value == pytest.approx(shares[measure], abs=0.05)
+    # one case of four flagged: sqrt(4/3 * (0.75^2 + 3 * 0.25^2)) / 4 = 0.25, 25 points
+    assert METRICS["soc_cases_pct"](con).standard_error == pytest.approx(25.0)
+    # one flagged case alone: no spread between cases to measure
+    assert math.isnan(METRICS["soc_male_pct"](con).standard_error)
+
+
+def test_ratio_error_counts_clusters_not_records():
+    """Two clusters of two records each, all alike within a cluster: the error is that of two units, not four."""
+    clustered = ratio_error(np.array([2.0, 0.0]), np.array([2.0, 2.0]))
+    assert clustered == pytest.approx(100 * math.sqrt(2 * (1 + 1)) / 4)  # residuals 1 and -1, K/(K-1) = 2
+    independent = ratio_error(np.array([1.0, 1.0, 0.0, 0.0]), np.array([1.0, 1.0, 1.0, 1.0]))
+    assert clustered > independent
+    assert math.isnan(ratio_error(np.array([1.0]), np.array([1.0])))

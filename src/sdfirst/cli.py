@@ -65,6 +65,18 @@ def _parser() -> argparse.ArgumentParser:
     link.add_argument("--threshold", type=float, help="match probability for the chosen clusters (0-1)")
     link.add_argument("--overwrite", action="store_true", help="replace an existing DIR/linking/")
     link.add_argument("--quiet", action="store_true", help="no progress or evaluation printed")
+    link.add_argument("--engine", choices=("duckdb", "spark"), default="duckdb", help="where to link (duckdb)")
+    link.add_argument("--master", metavar="URL", help="Spark master URL (local mode, local[N] from --threads)")
+    link.add_argument("--threads", type=_count, help="DuckDB threads, or the cores of Spark's local mode (all)")
+    link.add_argument(
+        "--evaluate",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="score the output against DIR/truth/ (by default when it exists)",
+    )
+    evaluate = sub.add_parser("evaluate", help="score a linked folder's DIR/linking/ against its truth, with DuckDB")
+    evaluate.add_argument("folder", metavar="DIR", help="a generated folder linked by `sdfirst link`")
+    evaluate.add_argument("--quiet", action="store_true", help="write evaluation.json, print nothing")
     check = sub.add_parser("check-schema", help="check an extract folder's tables, columns and types against the specs")
     check.add_argument("folder", metavar="DIR", help="a folder laid out as DIR/<dataset>/<table>/*.parquet")
     check.add_argument("--datasets", default="all", help="comma-separated datasets expected in DIR (all but the truth)")
@@ -125,11 +137,32 @@ def _link(args: argparse.Namespace) -> int:
     _not_empty("DIR", args.folder)
     if args.threshold is not None:
         check_threshold(args.threshold)  # before any work
+    if args.threads is not None and args.threads < 1:
+        raise DataFirstError(f"--threads must be at least 1, not {args.threads}")
     say = None if args.quiet else (lambda msg: print(msg, flush=True))
-    evaluation = link(args.folder, threshold=args.threshold, overwrite=args.overwrite, progress=say, notice=_notice)
+    evaluation = link(
+        args.folder,
+        threshold=args.threshold,
+        overwrite=args.overwrite,
+        progress=say,
+        notice=_notice,
+        threads=args.threads,
+        engine=args.engine,
+        master=_not_empty("--master", args.master, "a Spark master URL"),
+        evaluate=args.evaluate,
+    )
     if not args.quiet:
         from sdfirst.linkage.evaluate import summary
 
+        print(summary(evaluation))
+    return 0
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    from sdfirst.linkage.evaluate import evaluate_folder, summary
+
+    evaluation = evaluate_folder(_not_empty("DIR", args.folder))
+    if not args.quiet:
         print(summary(evaluation))
     return 0
 
@@ -235,6 +268,8 @@ def _main(argv: Sequence[str] | None) -> int:
             return _synth(args)
         if args.command == "link":
             return _link(args)
+        if args.command == "evaluate":
+            return _evaluate(args)
         if args.command == "check-schema":
             return _check_schema(args)
         if args.command == "new-project":

@@ -24,6 +24,7 @@ import pandas as pd
 from sdfirst.journeys.pathways import ESTIMATED, mags_cases_sql, person_keys_sql
 from sdfirst.journeys.survival import coverage_end
 from sdfirst.journeys.timeline import check_identifier
+from sdfirst.specs import load_yaml
 from sdfirst.stats import iso_date
 
 #: Offence groups of the synthetic data typical of organised crime (drug supply, robbery, weapons, fraud and
@@ -134,17 +135,25 @@ def soc_shares(con: duckdb.DuckDBPyConnection, table: str = "soc_frame") -> pd.D
     )
 
 
+#: The measures of :func:`soc_shares` and the calibration.yaml targets that publish each (the study's figures).
+PUBLISHED_TARGETS = {
+    "appearances flagged (%)": "soc_appearances",
+    "cases flagged (%)": "soc_cases",
+    "male (%)": "soc_male",
+    "mean age (years)": "soc_mean_age",
+}
+
+
 def published_figures() -> pd.DataFrame:
-    """The published figures of the MoJ study (2013-2020 Crown Court data; 12.6 million linked records)."""
-    return pd.DataFrame(
-        [
-            ("appearances flagged (%)", 6.0),
-            ("cases flagged (%)", 3.0),
-            ("male (%)", 90.0),
-            ("mean age (years)", 32.0),
-        ],
-        columns=["measure", "published"],
-    ).assign(source="MoJ (2023), serious and organised crime in linked court data")
+    """The study's published figures (Crown Court data 2013-2020), read from synthetic/calibration.yaml, so that the
+    chapter and the calibration report compare with the same numbers: columns measure, published, tolerance (the
+    calibration's), source."""
+    targets = {t["id"]: t for t in load_yaml("calibration.yaml")["targets"]}
+    rows = [
+        (measure, float(targets[i]["published"]), float(targets[i]["tolerance"]), targets[i]["source"])
+        for measure, i in PUBLISHED_TARGETS.items()
+    ]
+    return pd.DataFrame(rows, columns=["measure", "published", "tolerance", "source"])
 
 
 def criteria_counts(con: duckdb.DuckDBPyConnection, criteria: SocCriteria = SocCriteria()) -> pd.DataFrame:

@@ -1,15 +1,27 @@
 """Calibration: the published figures in `synthetic/calibration.yaml` set beside the same figures computed
-from a generated folder. A metric is a function of a DuckDB connection (`sdfirst.connect`) that returns one
-number; it is registered under the name the YAML gives, so a new target needs YAML and one small function.
+from a generated folder.
+
+A metric is a function of a DuckDB connection (`sdfirst.connect`) registered with :func:`metric` under the name
+the YAML gives. Adding a figure is therefore one entry in `calibration.yaml` and one registered function, in any
+module of this package (`courts.py` for the courts, `education.py` for the MoJ-DfE share: every module is
+imported, none is listed); the report (`sdfirst synth --report`) and the slow calibration test read the YAML and
+pick the figure up with no further change. A metric returns a plain number, whose standard error then comes from
+random groups of the folder's people (`replicates.py`), or a :class:`Share` (a percentage of people with how many
+people it is of), whose standard error is binomial (`noise.py`), or a :class:`Clustered` figure, a ratio over
+clusters of records that random groups of people would split (the defendants of one case), which carries the
+standard error its metric computed over the clusters.
 """
 
 from __future__ import annotations
 
 import importlib
 import math
-from collections.abc import Callable
+import pkgutil
+import textwrap
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
 
@@ -17,42 +29,91 @@ from sdfirst.database import connect, read_manifest
 from sdfirst.exceptions import DataFirstError
 from sdfirst.specs import load_yaml, provenance_line
 
-Metric = Callable[[duckdb.DuckDBPyConnection], float]
+if TYPE_CHECKING:
+    from sdfirst.calibration.replicates import Estimate
+
+
+class Share(float):
+    """A figure that is a percentage of people, each counted once: the percentage (a float, so that callers may use
+    it as the number it is), with how many people it is of (``people``).
+
+    A metric that returns one gives the report a binomial standard error, which needs no recomputation on groups
+    of people and is exact enough for a share of people drawn independently."""
+
+    people: int
+
+    def __new__(cls, percent: float | None, people: int) -> Share:
+        share = super().__new__(cls, math.nan if percent is None else percent)
+        share.people = int(people)
+        return share
+
+
+class Clustered(float):
+    """A figure that is a ratio of totals over clusters of records (Crown Court cases, whose defendants share the
+    case's flag), with its standard error over the clusters (``standard_error``, :func:`noise.ratio_error`).
+
+    Random groups of people cannot give this error: a group holds only some of a case's defendants, so a case with
+    co-defendants is no longer one in the group and the group's figure is not the figure of a smaller folder."""
+
+    standard_error: float
+
+    def __new__(cls, value: float | None, standard_error: float) -> Clustered:
+        figure = super().__new__(cls, math.nan if value is None else value)
+        figure.standard_error = float(standard_error)
+        return figure
+
+
+Metric = Callable[[duckdb.DuckDBPyConnection], float]  # a Share, for a percentage of people
 METRICS: dict[str, Metric] = {}
-_MODULES = ("courts", "education")
 
 
 def metric(name: str) -> Callable[[Metric], Metric]:
-    """Register a metric under the name calibration.yaml uses."""
+    """Register a metric under the name calibration.yaml uses (a name registered twice is a mistake: refused)."""
 
     def register(func: Metric) -> Metric:
+        known = METRICS.get(name)
+        if known is not None and _where(known) != _where(func):  # the same function again (a reload) is fine
+            raise DataFirstError(f"calibration metric {name!r} is registered twice: {_where(known)}, {_where(func)}")
         METRICS[name] = func
         return func
 
     return register
 
 
+def _where(func: Metric) -> str:
+    return f"{func.__module__}.{func.__qualname__}"
+
+
 def _load_metrics() -> None:
-    for module in _MODULES:
-        try:
-            mod = importlib.import_module(f"sdfirst.calibration.{module}")
-        except ModuleNotFoundError:
-            continue
-        METRICS.update(getattr(mod, "METRICS", {}))
+    """Import every module of the package, so that each registers its metrics (a new module needs no listing)."""
+    for module in pkgutil.iter_modules(__path__):
+        importlib.import_module(f"{__name__}.{module.name}")
 
 
 @dataclass(frozen=True)
 class Result:
+    """One figure: published, as computed on the folder (NaN when the folder lacks its dataset, ``available``
+    False, or when no one is in the group it is about), and how many people it is a share of (None when it is not
+    a share of people)."""
+
     id: str
     figure: str
     published: float
     synthetic: float
     tolerance: float
     source: str
+    people: int | None = None
+    available: bool = True
+    clustered_error: float | None = None  # the standard error a Clustered metric computed over its clusters
 
     @property
     def within(self) -> bool:
         return not math.isnan(self.synthetic) and abs(self.synthetic - self.published) <= self.tolerance
+
+
+def targets() -> list[dict]:
+    """The figures of calibration.yaml (with the overrides in use)."""
+    return load_yaml("calibration.yaml")["targets"]
 
 
 def evaluate(folder: str | Path) -> list[Result]:
@@ -60,18 +121,30 @@ def evaluate(folder: str | Path) -> list[Result]:
     return evaluate_connection(connect(folder))
 
 
-def evaluate_connection(con: duckdb.DuckDBPyConnection) -> list[Result]:
-    """Every calibration target computed on a connection laid out as :func:`sdfirst.connect` lays out a folder."""
+def _value(func: Metric, con: duckdb.DuckDBPyConnection) -> tuple[float, int | None, bool, float | None]:
+    """A metric's value, the people it is a share of (or None), whether the folder has the data for it, and the
+    standard error it computed over its clusters (or None)."""
+    try:
+        value = func(con)
+    except duckdb.CatalogException:
+        return math.nan, None, False, None  # a dataset the run did not write
+    people = value.people if isinstance(value, Share) else None
+    clustered = value.standard_error if isinstance(value, Clustered) else None
+    return (math.nan if value is None else float(value)), people, True, clustered
+
+
+def evaluate_connection(con: duckdb.DuckDBPyConnection, only: Collection[str] | None = None) -> list[Result]:
+    """Every calibration target (or those whose ids are in `only`) computed on a connection laid out as
+    :func:`sdfirst.connect` lays out a folder."""
     _load_metrics()
     out = []
-    for target in load_yaml("calibration.yaml")["targets"]:
+    for target in targets():
+        if only is not None and target["id"] not in only:
+            continue
         func = METRICS.get(target["metric"])
         if func is None:
             raise DataFirstError(f"calibration target {target['id']} names unknown metric {target['metric']!r}")
-        try:
-            value = float(func(con))
-        except duckdb.CatalogException:
-            value = math.nan  # a dataset the run did not write
+        value, people, available, clustered = _value(func, con)
         out.append(
             Result(
                 target["id"],
@@ -80,28 +153,61 @@ def evaluate_connection(con: duckdb.DuckDBPyConnection) -> list[Result]:
                 value,
                 float(target["tolerance"]),
                 target["source"],
+                people,
+                available,
+                clustered,
             )
         )
     return out
 
 
-def report(folder: str | Path) -> str:
-    """A plain-text table of published against synthetic figures."""
-    results = evaluate(folder)
-    width = max(len(r.figure) for r in results)
-    lines = [f"{'figure':<{width}}  published  synthetic  tolerance  ok", "-" * (width + 40)]
-    for r in results:
-        mark = "yes" if r.within else ("n/a" if math.isnan(r.synthetic) else "NO")
-        lines.append(f"{r.figure:<{width}}  {r.published:>9.4g}  {r.synthetic:>9.4g}  {r.tolerance:>9.3g}  {mark}")
-    ok = sum(r.within for r in results)
-    lines.append(f"{ok} of {len(results)} figures within tolerance. Every record is synthetic.")
+def verdict(estimate: Estimate, multiple: float) -> str:
+    """The report's word for a figure: ``n/a`` (the folder lacks its data), ``too noisy`` (no one in its group,
+    or ``multiple`` standard errors exceed the tolerance), else ``yes`` or ``NO`` (within tolerance or not)."""
+    result = estimate.result
+    if not result.available:
+        return "n/a"
+    if math.isnan(result.synthetic) or estimate.too_noisy(multiple):  # NaN: no one in the group it is about
+        return "too noisy"
+    return "yes" if result.within else "NO"
+
+
+def _times(multiple: float) -> str:
+    words = {1: "the standard error", 2: "twice the standard error"}
+    return words.get(multiple, f"{multiple:g} times the standard error")
+
+
+def report(folder: str | Path, found: list[Estimate] | None = None) -> str:
+    """A plain-text table of published against synthetic figures, each with its standard error at the folder's
+    size, marking those too noisy to judge (``found``: the folder's :func:`noise.standard_errors`, if known)."""
+    from sdfirst.calibration import noise
+
     manifest = read_manifest(folder)
-    lines.append(provenance_line(manifest.get("specs")))
+    found = noise.standard_errors(folder) if found is None else found
+    multiple = noise.too_noisy_multiple()
+    width = max(len(e.result.figure) for e in found)
+    head = f"{'figure':<{width}}  published  synthetic  std error  by       tolerance  within"
+    lines = [head, "-" * len(head)]
+    for e in found:
+        r = e.result
+        lines.append(
+            f"{r.figure:<{width}}  {r.published:>9.4g}  {r.synthetic:>9.4g}  {e.standard_error:>9.2g}  "
+            f"{e.method_short:<7}  {r.tolerance:>9.3g}  {verdict(e, multiple)}"
+        )
+    ok = sum(e.within for e in found)
+    lines.append(f"{ok} of {len(found)} figures within tolerance.")
+    noisy = [e.result.id for e in found if verdict(e, multiple) == "too noisy"]
     people = manifest["people"]
+    if noisy:
+        text = (
+            f"{len(noisy)} too noisy to judge at {people:,} people ({_times(multiple)} exceeds the tolerance, so a "
+            f"miss may be chance and a hit says little): {', '.join(noisy)}."
+        )
+        lines.extend(textwrap.wrap(text, 115))
+    lines.extend(textwrap.wrap(noise.method_line(found), 115))
     checked = int(load_yaml("calibration.yaml")["checked_at_people"])
     if people < checked:
-        lines.append(
-            f"This folder has {people:,} people; the targets are checked at {checked:,}. Figures about small "
-            "groups (such as the MoJ-DfE cohort's serious violence offenders) are noisy at this size."
-        )
+        lines.append(f"The tolerances are set for {checked:,} people; this folder has {people:,}.")
+    lines.append("Every record is synthetic.")
+    lines.append(provenance_line(manifest.get("specs")))
     return "\n".join(lines)

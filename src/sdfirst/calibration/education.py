@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import duckdb
 
-from sdfirst.calibration import metric
+from sdfirst.calibration import METRICS as _registered
+from sdfirst.calibration import Share, metric
 
 COHORT_YEARS = ("2011/12", "2014/15")
 COHORT_PNC_END = "2020-12-31"
@@ -74,71 +75,78 @@ def _scalar(con: duckdb.DuckDBPyConnection, sql: str) -> float:
     return float("nan") if value is None else float(value)
 
 
-def _sv_ks2(con, column: str) -> float:
-    return _scalar(
+def _share(con: duckdb.DuckDBPyConnection, sql: str) -> Share:
+    """A percentage of people from a query giving it and the number of people it is of."""
+    percent, people = con.execute(sql).fetchone()
+    return Share(percent, people)
+
+
+def _sv_ks2(con, column: str) -> Share:
+    return _share(
         con,
         f"""
         WITH {_BASE}
-        SELECT 100 * avg(ks2.{column}::INT) FROM cohort JOIN sv USING (person_id) JOIN ks2 USING (person_id)
+        SELECT 100 * avg(ks2.{column}::INT), count(DISTINCT person_id)
+        FROM cohort JOIN sv USING (person_id) JOIN ks2 USING (person_id)
     """,
     )
 
 
 @metric("dfe_sv_ks2_maths_pct")
-def dfe_sv_ks2_maths_pct(con) -> float:
+def dfe_sv_ks2_maths_pct(con) -> Share:
     """Of the cohort cautioned or sentenced for serious violence, % reaching level 4+ in KS2 maths (58)."""
     return _sv_ks2(con, "maths_expected")
 
 
 @metric("dfe_sv_ks2_english_pct")
-def dfe_sv_ks2_english_pct(con) -> float:
+def dfe_sv_ks2_english_pct(con) -> Share:
     """Of the cohort cautioned or sentenced for serious violence, % reaching level 4+ in KS2 English (51)."""
     return _sv_ks2(con, "english_expected")
 
 
 @metric("dfe_any_offence_pct")
-def dfe_any_offence_pct(con) -> float:
+def dfe_any_offence_pct(con) -> Share:
     """% of the cohort cautioned or sentenced for any offence (about 5)."""
-    return _scalar(
+    return _share(
         con,
         f"""
         WITH {_BASE}
-        SELECT 100 * avg((person_id IN (SELECT person_id FROM pnc))::INT) FROM cohort
+        SELECT 100 * avg((person_id IN (SELECT person_id FROM pnc))::INT), count(*) FROM cohort
     """,
     )
 
 
 @metric("dfe_sv_offence_pct")
-def dfe_sv_offence_pct(con) -> float:
+def dfe_sv_offence_pct(con) -> Share:
     """% of the cohort cautioned or sentenced for a serious violence offence (1.1)."""
-    return _scalar(
+    return _share(
         con,
         f"""
         WITH {_BASE}
-        SELECT 100 * avg((person_id IN (SELECT person_id FROM sv))::INT) FROM cohort
+        SELECT 100 * avg((person_id IN (SELECT person_id FROM sv))::INT), count(*) FROM cohort
     """,
     )
 
 
-def _male_share(con, table: str) -> float:
-    return _scalar(
+def _male_share(con, table: str) -> Share:
+    return _share(
         con,
         f"""
         WITH {_BASE}
-        SELECT 100 * avg((t.sex = 'M')::INT) FROM cohort JOIN {table} o USING (person_id)
+        SELECT 100 * avg((t.sex = 'M')::INT), count(DISTINCT person_id) FROM cohort JOIN {table} o USING (person_id)
         JOIN truth.people t USING (person_id)
     """,
     )
 
 
 @metric("dfe_male_any_pct")
-def dfe_male_any_pct(con) -> float:
+def dfe_male_any_pct(con) -> Share:
     """Males as % of the cohort's offenders (78)."""
     return _male_share(con, "(SELECT DISTINCT person_id FROM pnc)")
 
 
 @metric("dfe_male_sv_pct")
-def dfe_male_sv_pct(con) -> float:
+def dfe_male_sv_pct(con) -> Share:
     """Males as % of the cohort's serious violence offenders (86)."""
     return _male_share(con, "sv")
 
@@ -170,24 +178,24 @@ def dfe_peak_age_first_sv(con) -> float:
 
 
 @metric("dfe_fsm_sv_pct")
-def dfe_fsm_sv_pct(con) -> float:
+def dfe_fsm_sv_pct(con) -> Share:
     """Of the cohort ever eligible for free school meals, % with a serious violence offence (2)."""
-    return _scalar(
+    return _share(
         con,
         f"""
         WITH {_BASE},
         fsm AS (SELECT DISTINCT r_f.person_id FROM {_rows("school_census", "f")} WHERE f.fsm_eligible)
-        SELECT 100 * avg((person_id IN (SELECT person_id FROM sv))::INT)
+        SELECT 100 * avg((person_id IN (SELECT person_id FROM sv))::INT), count(*)
         FROM cohort JOIN fsm USING (person_id)
     """,
     )
 
 
 @metric("dfe_sv_pe_year_before_pct")
-def dfe_sv_pe_year_before_pct(con) -> float:
+def dfe_sv_pe_year_before_pct(con) -> Share:
     """Of the cohort's serious violence offenders ever permanently excluded, % whose first permanent exclusion
     was more than a year before their first serious violence offence (44)."""
-    return _scalar(
+    return _share(
         con,
         f"""
         WITH {_BASE},
@@ -195,7 +203,7 @@ def dfe_sv_pe_year_before_pct(con) -> float:
             SELECT r_e.person_id, min(e.start_date) AS first_pe FROM {_rows("exclusions", "e")}
             WHERE e.exclusion_type = 'Permanent' GROUP BY r_e.person_id
         )
-        SELECT 100 * avg((first_pe < first_sv - INTERVAL 365 DAY)::INT)
+        SELECT 100 * avg((first_pe < first_sv - INTERVAL 365 DAY)::INT), count(*)
         FROM cohort JOIN sv USING (person_id) JOIN pe USING (person_id)
     """,
     )
@@ -223,75 +231,75 @@ grouped AS (
 """
 
 
-def _ons(con, group: str, measure: str) -> float:
+def _ons(con, group: str, measure: str) -> Share:
     measures = {
         "ks2": f"""
-            SELECT 100 * avg((k.maths_expected AND k.english_expected)::INT)
+            SELECT 100 * avg((k.maths_expected AND k.english_expected)::INT), count(DISTINCT g.person_id)
             FROM grouped g JOIN (SELECT r_k.person_id, k.* FROM {_rows("ks2", "k")}) k USING (person_id)
             WHERE g.grp = '{group}' AND k.maths_level IS NOT NULL""",
         "absence": f"""
             SELECT 100 * avg((g.person_id IN (
-                SELECT r_a.person_id FROM {_rows("absence", "a")} WHERE a.persistent_absentee))::INT)
+                SELECT r_a.person_id FROM {_rows("absence", "a")} WHERE a.persistent_absentee))::INT), count(*)
             FROM grouped g WHERE g.grp = '{group}'""",
         "fixed": f"""
             SELECT 100 * avg((g.person_id IN (
                 SELECT r_e.person_id FROM {_rows("exclusions", "e")}
-                WHERE e.exclusion_type = 'Fixed period'))::INT)
+                WHERE e.exclusion_type = 'Fixed period'))::INT), count(*)
             FROM grouped g WHERE g.grp = '{group}'""",
     }
-    return _scalar(con, f"WITH {_ONS} {measures[measure]}")
+    return _share(con, f"WITH {_ONS} {measures[measure]}")
 
 
 @metric("ons_ks2_custody_pct")
-def ons_ks2_custody_pct(con) -> float:
+def ons_ks2_custody_pct(con) -> Share:
     """23-24-year-olds with a custodial sentence: % at the expected level in KS2 English and maths (36.9)."""
     return _ons(con, "custody", "ks2")
 
 
 @metric("ons_ks2_other_pct")
-def ons_ks2_other_pct(con) -> float:
+def ons_ks2_other_pct(con) -> Share:
     """With a non-custodial sentence or caution: % at the expected level in KS2 English and maths (53.0)."""
     return _ons(con, "other", "ks2")
 
 
 @metric("ons_ks2_none_pct")
-def ons_ks2_none_pct(con) -> float:
+def ons_ks2_none_pct(con) -> Share:
     """With no offence: % reaching the expected level in KS2 English and maths (72.4)."""
     return _ons(con, "none", "ks2")
 
 
 @metric("ons_absence_custody_pct")
-def ons_absence_custody_pct(con) -> float:
+def ons_absence_custody_pct(con) -> Share:
     """23-24-year-olds with a custodial sentence: % ever persistently absent (52.5)."""
     return _ons(con, "custody", "absence")
 
 
 @metric("ons_absence_other_pct")
-def ons_absence_other_pct(con) -> float:
+def ons_absence_other_pct(con) -> Share:
     """With a non-custodial sentence or caution: % ever persistently absent (35.9)."""
     return _ons(con, "other", "absence")
 
 
 @metric("ons_absence_none_pct")
-def ons_absence_none_pct(con) -> float:
+def ons_absence_none_pct(con) -> Share:
     """With no offence: % ever persistently absent (10.9)."""
     return _ons(con, "none", "absence")
 
 
 @metric("ons_fixed_exclusion_custody_pct")
-def ons_fixed_exclusion_custody_pct(con) -> float:
+def ons_fixed_exclusion_custody_pct(con) -> Share:
     """23-24-year-olds with a custodial sentence: % ever given a fixed-period exclusion (72.2)."""
     return _ons(con, "custody", "fixed")
 
 
 @metric("ons_fixed_exclusion_other_pct")
-def ons_fixed_exclusion_other_pct(con) -> float:
+def ons_fixed_exclusion_other_pct(con) -> Share:
     """With a non-custodial sentence or caution: % ever given a fixed-period exclusion (50.3)."""
     return _ons(con, "other", "fixed")
 
 
 @metric("ons_fixed_exclusion_none_pct")
-def ons_fixed_exclusion_none_pct(con) -> float:
+def ons_fixed_exclusion_none_pct(con) -> Share:
     """With no offence: % ever given a fixed-period exclusion (9.0)."""
     return _ons(con, "none", "fixed")
 
@@ -336,29 +344,5 @@ def dfe_pnc_matched_pct(con) -> float:
     )
 
 
-METRICS = {
-    name: func
-    for name, func in {
-        "dfe_sv_ks2_maths_pct": dfe_sv_ks2_maths_pct,
-        "dfe_sv_ks2_english_pct": dfe_sv_ks2_english_pct,
-        "dfe_any_offence_pct": dfe_any_offence_pct,
-        "dfe_sv_offence_pct": dfe_sv_offence_pct,
-        "dfe_male_any_pct": dfe_male_any_pct,
-        "dfe_male_sv_pct": dfe_male_sv_pct,
-        "dfe_peak_age_first_offence": dfe_peak_age_first_offence,
-        "dfe_peak_age_first_sv": dfe_peak_age_first_sv,
-        "dfe_fsm_sv_pct": dfe_fsm_sv_pct,
-        "dfe_sv_pe_year_before_pct": dfe_sv_pe_year_before_pct,
-        "ons_ks2_custody_pct": ons_ks2_custody_pct,
-        "ons_ks2_other_pct": ons_ks2_other_pct,
-        "ons_ks2_none_pct": ons_ks2_none_pct,
-        "ons_absence_custody_pct": ons_absence_custody_pct,
-        "ons_absence_other_pct": ons_absence_other_pct,
-        "ons_absence_none_pct": ons_absence_none_pct,
-        "ons_fixed_exclusion_custody_pct": ons_fixed_exclusion_custody_pct,
-        "ons_fixed_exclusion_other_pct": ons_fixed_exclusion_other_pct,
-        "ons_fixed_exclusion_none_pct": ons_fixed_exclusion_none_pct,
-        "cla_offending_ratio": cla_offending_ratio,
-        "dfe_pnc_matched_pct": dfe_pnc_matched_pct,
-    }.items()
-}
+#: This module's metrics by name (registered with @metric; listed here for callers that use only these).
+METRICS = {name: func for name, func in _registered.items() if func.__module__ == __name__}

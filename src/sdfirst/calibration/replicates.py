@@ -34,15 +34,29 @@ RECORD_PERSON = ("truth", "record_person")
 
 @dataclass(frozen=True)
 class Estimate:
-    """A calibration figure on the whole folder, with its standard error from the groups."""
+    """A calibration figure on the whole folder, with its standard error: from ``groups`` random groups, or
+    binomial (``groups`` None) for a share of people (:func:`sdfirst.calibration.noise.standard_errors`)."""
 
     result: Result
     standard_error: float
-    groups: int
+    groups: int | None
+    method: str = "random groups"
 
     @property
     def within(self) -> bool:
         return self.result.within
+
+    @property
+    def method_short(self) -> str:
+        """How the standard error was found, in a word and the number of groups: ``binomial``, ``clusters`` or
+        ``groups/10``."""
+        return self.method if self.groups is None else f"groups/{self.groups}"
+
+    def too_noisy(self, multiple: float) -> bool:
+        """Whether ``multiple`` standard errors exceed the tolerance (or the error is unknown): then a folder of
+        this size can miss the published figure by chance even if the generator is right, and pass it even if
+        the generator is wrong, so the comparison says nothing."""
+        return math.isnan(self.standard_error) or multiple * self.standard_error > self.result.tolerance
 
 
 def group_connection(folder: str | Path, groups: int, group: int) -> duckdb.DuckDBPyConnection:

@@ -5,12 +5,13 @@ defendant on a case. The two tables are linked (`link_only`) on what MoJ would h
 id of xjs_link), offence code, offence date, the days from the magistrates' first hearing to the Crown Court's
 receipt, and the court's area; the pairs are blocked on the estimated person, or on the same offence code and date.
 The model is trained as the person model is (prior from deterministic rules, u by seeded random sampling, m by EM at
-one DuckDB thread), then each Crown Court defendant on a case keeps its best-scored magistrates' case at or above
-the threshold (ties broken by the smaller magistrates' case id, then defendant id). Released columns: the two
-cases' and defendants' ids (prefixed `mags_` and `crown_`) and `estimated_match_score`. Settings: linkage.yaml
-`case_journey`.
+one DuckDB thread), or given a trained model's parameters (`model.parameters`, as the person model can be), then
+each Crown Court defendant on a case keeps its best-scored magistrates' case at or above the threshold (ties broken
+by the smaller magistrates' case id, then defendant id). Released columns: the two cases' and defendants' ids
+(prefixed `mags_` and `crown_`) and `estimated_match_score`. Settings: linkage.yaml `case_journey`.
 
-SQL is DuckDB's dialect without DuckDB-only forms, built by small functions and run through `stages.Sql`.
+SQL is DuckDB's dialect without DuckDB-only forms, built by small functions and run through the pipeline's Engine
+(`linkage.engine`: DuckDB, or Spark after translation by sqlglot); the model runs on the Engine's Splink database API.
 """
 
 from __future__ import annotations
@@ -25,8 +26,8 @@ import splink.comparison_library as cl
 from splink import Linker, SettingsCreator, block_on
 
 from sdfirst.exceptions import DataFirstError
-from sdfirst.linkage.model import comparison, train
-from sdfirst.linkage.stages import Sql
+from sdfirst.linkage.engine import Engine
+from sdfirst.linkage.model import comparison, train, with_parameters
 
 MAGS, CROWN = "mags", "crown"
 #: the journey's internal tables (one per side: the records the model reads) and Splink's name for each side
@@ -123,17 +124,21 @@ def journey_comparison(spec: dict[str, Any]):
     )
 
 
-def journey_settings(cfg: dict[str, Any]) -> SettingsCreator:
-    """Splink settings of the journey model (linkage.yaml `case_journey.model`)."""
+def journey_settings(cfg: dict[str, Any], trained: dict[str, Any] | None = None) -> SettingsCreator:
+    """Splink settings of the journey model (linkage.yaml `case_journey.model`); with `trained` (from
+    `model.parameters`), already trained."""
     model = cfg["case_journey"]["model"]
     rules = [r if isinstance(r, str) else block_on(*r) for r in model["blocking_rules_to_generate_predictions"]]
+    made = [journey_comparison(c) for c in model["comparisons"]]
+    comparisons, prior = with_parameters(made, trained, "case_journey model")
     return SettingsCreator(
         link_type=model["link_type"],
         unique_id_column_name="unique_id",
-        comparisons=[journey_comparison(c) for c in model["comparisons"]],
+        comparisons=comparisons,
         blocking_rules_to_generate_predictions=rules,
         retain_matching_columns=False,
         retain_intermediate_calculation_columns=False,
+        **prior,
     )
 
 
@@ -200,26 +205,39 @@ def best_sql(cfg: dict[str, Any], scored: str) -> str:
         ORDER BY {crown_case}, {crown_defendant}"""
 
 
-def build_journey(sql: Sql, db_api: Any, cfg: dict[str, Any], xjs_table: str, out_table: str) -> int:
-    """Train and run the journey model; create `out_table` (the released journey) and return its rows.
+def journey_model(engine: Engine, cfg: dict[str, Any], xjs_table: str, trained: dict[str, Any] | None = None) -> Linker:
+    """The journey model over both sides' records (made here as tables of the engine), trained, or given the
+    `trained` parameters (`model.parameters`) of a model trained before, in which case nothing is estimated.
 
-    `xjs_table` holds each person record's ids (its `case_journey.person_id` column is used); `sql` runs the SQL and
-    `db_api` is the Splink database API on the same database. Only called when the folder holds both court
-    datasets: the pipeline's plan (`linkage.pipeline.plan`) leaves the journey out, and says so, for a folder
-    generated without them.
+    `xjs_table` holds each person record's ids (its `case_journey.person_id` column is used).
     """
     for side in (MAGS, CROWN):
-        sql.run(RECORDS[side], f"{records_sql(cfg, side, xjs_table)} ORDER BY unique_id")
-    inputs = [db_api.register(RECORDS[side], dataset_display_name=side) for side in (MAGS, CROWN)]
-    linker = Linker(inputs, journey_settings(cfg), log_level=logging.WARNING)
+        engine.run(RECORDS[side], f"{records_sql(cfg, side, xjs_table)} ORDER BY unique_id")
+    inputs = [engine.register(RECORDS[side], side) for side in (MAGS, CROWN)]  # each side's name is its source
+    linker = Linker(inputs, journey_settings(cfg, trained), log_level=logging.WARNING)
+    if trained is not None:
+        return linker
     with _sessions_may_miss_levels():
-        train(linker, {"training": cfg["case_journey"]["training"]})
+        train(linker, {"training": cfg["case_journey"]["training"]}, engine)
     missed = untrained_levels(linker)
     if missed:
         log.warning("case journey: no EM session saw a pair at %s (Splink's starting m is used)", "; ".join(missed))
+    return linker
+
+
+def build_journey(
+    engine: Engine, cfg: dict[str, Any], xjs_table: str, out_table: str, trained: dict[str, Any] | None = None
+) -> int:
+    """Train (or take the `trained` parameters of) and run the journey model; create `out_table` (the released
+    journey) and return its rows.
+
+    Only called when the folder holds both court datasets: the pipeline's plan (`linkage.pipeline.plan`) leaves the
+    journey out, and says so, for a folder generated without them.
+    """
+    linker = journey_model(engine, cfg, xjs_table, trained)
     predictions = linker.inference.predict(threshold_match_probability=cfg["case_journey"]["threshold"])
-    sql.run(out_table, best_sql(cfg, scored_sql(cfg, predictions.physical_name)))
-    return sql.fetch(f"SELECT count(*) FROM {out_table}")[0][0]
+    engine.run(out_table, best_sql(cfg, scored_sql(cfg, predictions.physical_name)))
+    return engine.fetch(f"SELECT count(*) FROM {out_table}")[0][0]
 
 
 def truth_sql(cfg: dict[str, Any], level: str) -> str:

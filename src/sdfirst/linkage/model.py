@@ -1,17 +1,20 @@
-"""The Splink model: settings built from linkage.yaml, and its training (seeded, so that runs repeat exactly)."""
+"""The Splink model: settings built from linkage.yaml, and its training (seeded, so that runs repeat exactly).
+
+The settings are made from linkage.yaml for whichever backend runs them (Splink writes each level's SQL in the
+backend's dialect). A model trained on one backend is used on another by carrying its parameters (`parameters`),
+not Splink's saved JSON, whose SQL is in the dialect it was trained in.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
-import duckdb
 import splink.comparison_level_library as cll
 import splink.comparison_library as cl
 from splink import Linker, SettingsCreator, block_on
 
 from sdfirst.exceptions import DataFirstError
+from sdfirst.linkage.engine import Engine, single_threaded_for
 
 
 def _rule(rule: list[str] | str):
@@ -51,6 +54,8 @@ def level(spec: dict[str, Any]):
         args = [level(inner) for inner in spec.pop("levels")]
     else:
         args = [spec.pop("column")] if "column" in spec else list(spec.pop("columns", []))
+    if kind == "CustomLevel":
+        spec.setdefault("base_dialect_str", "duckdb")  # the SQL is DuckDB's: Splink translates it for other engines
     made = creator(*args, **spec)
     options: dict[str, Any] = {}
     if tf:
@@ -89,31 +94,61 @@ def comparison(spec: dict[str, Any]):
     return made.configure(term_frequency_adjustments=True) if tf else made
 
 
-def settings(cfg: dict[str, Any]) -> SettingsCreator:
-    """Splink settings for the person model."""
+def settings(cfg: dict[str, Any], trained: dict[str, Any] | None = None) -> SettingsCreator:
+    """Splink settings for the person model; with `trained` (from `parameters`), already trained."""
     model = cfg["model"]
+    comparisons, prior = with_parameters([comparison(c) for c in model["comparisons"]], trained, "model")
     return SettingsCreator(
         link_type=model["link_type"],
         unique_id_column_name="unique_id",
-        comparisons=[comparison(c) for c in model["comparisons"]],
+        comparisons=comparisons,
         blocking_rules_to_generate_predictions=[_rule(r) for r in model["blocking_rules_to_generate_predictions"]],
         retain_matching_columns=False,
         retain_intermediate_calculation_columns=False,
+        **prior,
     )
 
 
-@contextmanager
-def single_threaded(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
-    """DuckDB at one thread inside the block, and at its former setting after it."""
-    (previous,) = con.execute("SELECT current_setting('threads')").fetchone()
-    con.execute("SET threads = 1")
-    try:
-        yield
-    finally:
-        con.execute(f"SET threads = {int(previous)}")
+def with_parameters(
+    comparisons: list[Any], trained: dict[str, Any] | None, section: str
+) -> tuple[list[Any], dict[str, Any]]:
+    """Comparisons with the m and u probabilities of `trained` (from `parameters`), and the SettingsCreator
+    arguments that set its prior; unchanged, and no arguments, when `trained` is None. `section` names the model in
+    linkage.yaml for the error when the parameters are of another model."""
+    if trained is None:
+        return comparisons, {}
+    prior = {"probability_two_random_records_match": trained["probability_two_random_records_match"]}
+    return [_configured(c, trained, section) for c in comparisons], prior
 
 
-def train(linker: Linker, cfg: dict[str, Any]) -> None:
+def _configured(made: Any, trained: dict[str, Any], section: str) -> Any:
+    """A comparison with the m and u probabilities of its non-null levels taken from `trained`."""
+    name = made.get_comparison("duckdb").output_column_name
+    levels = trained["comparisons"].get(name)
+    if levels is None or len(levels["m"]) != made.num_non_null_levels:
+        raise DataFirstError(f"the trained parameters do not fit comparison {name!r} of linkage.yaml's {section}")
+    return made.configure(m_probabilities=levels["m"], u_probabilities=levels["u"])
+
+
+def parameters(linker: Linker) -> dict[str, Any]:
+    """A trained model's parameters, free of any SQL dialect: the prior, and each comparison's m and u
+    probabilities (non-null levels, in order). `settings(cfg, parameters(linker))` is the same model on any
+    backend."""
+    model = linker.misc.save_model_to_json()
+    comparisons = {}
+    for c in model["comparisons"]:
+        levels = [level for level in c["comparison_levels"] if not level.get("is_null_level")]
+        comparisons[c["output_column_name"]] = {
+            "m": [level.get("m_probability") for level in levels],
+            "u": [level.get("u_probability") for level in levels],
+        }
+    return {
+        "probability_two_random_records_match": model["probability_two_random_records_match"],
+        "comparisons": comparisons,
+    }
+
+
+def train(linker: Linker, cfg: dict[str, Any], engine: Engine | None = None) -> None:
     """Prior, u by random sampling (seeded: Splink picks records by a hash of id and seed) and m by EM.
 
     EM runs DuckDB at one thread. Each EM step sums match probabilities (DOUBLE) by comparison level, and a
@@ -121,15 +156,19 @@ def train(linker: Linker, cfg: dict[str, Any]) -> None:
     match weight and probability) differed in their last digits between one thread and two, and between two runs
     at two. Splink 5 offers no ordered or exact sum, so one thread is the only way to a model that is the same on
     every machine. The prior and u are counts of pairs (exact at any thread count), and prediction and clustering
-    work pair by pair or on ids, so they keep every thread.
+    work pair by pair or on ids, so they keep every thread. On Spark the EM sums are added in the order its tasks
+    finish, which Spark does not fix (their last digits can vary between runs), and its samples are drawn by Spark's
+    hash, not DuckDB's, so a model trained there is close to DuckDB's but not the same: train once and carry the
+    `parameters` for one model on both.
+
+    `engine` is the engine the linker runs on; without it, the linker's own database is used.
     """
     training = cfg["training"]
     linker.training.estimate_probability_two_random_records_match(
         [_rule(r) for r in training["deterministic_matching_rules"]], recall=training["deterministic_recall"]
     )
     linker.training.estimate_u_using_random_sampling(max_pairs=training["u_max_pairs"], seed=training["seed"])
-    # Splink 5 has no public accessor for a linker's connection (DuckDBAPI.duckdb_con itself is public)
-    with single_threaded(linker._db_api.duckdb_con):
+    with engine.single_threaded() if engine else single_threaded_for(linker):
         for rule in training["em_blocking_rules"]:
             linker.training.estimate_parameters_using_expectation_maximisation(
                 _rule(rule), max_pairs=training["em_max_pairs"]

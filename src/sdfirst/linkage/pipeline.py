@@ -1,11 +1,15 @@
 """The linkage pipeline: person records -> Splink model -> per-dataset, cjs and xjs person ids -> case journey.
 
-One Splink model is trained on all person records together (one table, `dedupe_only`) and scores every blocked
-pair once. Its pairs within a dataset are clustered into the per-dataset id (`estimated_person_id`, MoJ's
-`estimated_offender_id`), its pairs between criminal records into the cjs stage's id (`estimated_mc_cc_ps_dp`,
-`linkage.stages`), and all its pairs into the cross-justice id (`estimated_xjs_id`) at the chosen threshold and at
-each level of linkage.yaml (`cluster_high`, ...). The case journey is a second Splink model (`linkage.cases`).
-Outputs go to DIR/linking/, written to a temporary folder and renamed into place.
+Stages, each a function here, each run through an Engine (`linkage.engine`: Splink's DuckDBAPI or SparkAPI, with
+the glue SQL written once in DuckDB's dialect and translated for Spark by sqlglot): `prepare` the person records
+(sources.py), `train_model` and `predict` with the one Splink model of linkage.yaml (model.py), `cluster`, the case
+journey (cases.py, a second Splink model), `write`. One model is trained on all person records together (one
+table, `dedupe_only`) and scores every blocked pair once. Its pairs within a dataset are clustered into the
+per-dataset id (`estimated_person_id`, MoJ's `estimated_offender_id`), its pairs between criminal records into the
+cjs stage's id (`estimated_mc_cc_ps_dp`, `linkage.stages`), and all its pairs into the cross-justice id
+(`estimated_xjs_id`) at the chosen threshold and at each level of linkage.yaml (`cluster_high`, ...). Outputs go
+to DIR/linking/, written to a temporary folder and renamed into place. Scoring against the truth is a step of its
+own (`linkage.evaluate`), always DuckDB over the written files, whichever engine linked.
 """
 
 from __future__ import annotations
@@ -20,37 +24,32 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import duckdb
-from splink import DuckDBAPI, Linker
+from splink import Linker
 from splink.clustering import cluster_pairwise_predictions_at_threshold
-from splink.internals.clustering import cluster_pairwise_predictions_at_multiple_thresholds
 
-from sdfirst.database import connect, made_by, read_manifest
+from sdfirst.database import check_folder, made_by, read_manifest
 from sdfirst.exceptions import DataFirstError
 from sdfirst.linkage import cases
-from sdfirst.linkage.cases import build_journey
+from sdfirst.linkage.cases import build_journey, journey_model
 from sdfirst.linkage.config import check_threshold, load_config
-from sdfirst.linkage.evaluate import cluster_metrics, pair_metrics
-from sdfirst.linkage.model import settings, train
+from sdfirst.linkage.engine import Engine, check_engine, open_engine
+from sdfirst.linkage.evaluate import TRUTH, evaluate_outputs
+from sdfirst.linkage.model import parameters, settings, train
 from sdfirst.linkage.sources import PERSON_TABLE, available_sources, load_person_records
-from sdfirst.linkage.stages import CJS, XJS, cluster_cjs, stage_id, stage_relation
+from sdfirst.linkage.stages import CJS, XJS, cluster_cjs, stage_id
 from sdfirst.synth.output import move_into_place, temporary_folder
 
-TRUTH = "truth"
 XJS_TABLE = "xjs_link"
 PERSON_IDS_TABLE = "person_ids"
 JOURNEY_TABLE = "mags_crown_journey"
 CJS_TABLE = "cjs_clusters"
+#: the keys of a `trained` argument: each model's parameters (`model.parameters`)
+PERSONS, JOURNEY = "persons", "case_journey"
 
 
 def _opaque(prefix: str, column: str) -> str:
     """A stable opaque id from a cluster's representative record id (16 hex characters, like the other ids)."""
     return f"substr(md5('{prefix}:' || {column}), 1, 16)"
-
-
-def _cluster_columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
-    """The cluster id columns of a multiple-threshold clustering, in increasing threshold order."""
-    return [r[0] for r in con.execute(f"DESCRIBE {table}").fetchall() if r[0].startswith("cluster_")]
 
 
 def _check_destination(out: Path, overwrite: bool) -> None:
@@ -77,8 +76,8 @@ class Plan:
 
     @property
     def datasets(self) -> set[str]:
-        """The datasets the linkage reads (the others need not be opened or checked)."""
-        return {s["dataset"] for s in self.sources} | set(self.journey_datasets) | ({TRUTH} if self.truth else set())
+        """The datasets the linkage reads (the others need not be opened or checked; the truth is the evaluation's)."""
+        return {s["dataset"] for s in self.sources} | set(self.journey_datasets)
 
 
 def plan(folder: Path, cfg: dict[str, Any]) -> Plan:
@@ -104,175 +103,204 @@ def plan(folder: Path, cfg: dict[str, Any]) -> Plan:
     return Plan(sources, needed if journey else (), truth, journey_truth, "; ".join(notes) or None)
 
 
-def _source_map_sql(sources: list[dict[str, Any]]) -> str:
-    """VALUES (source_dataset, dataset, table_name) of the sources used."""
-    rows = ", ".join(f"('{s['source_dataset']}', '{s['dataset']}', '{s['table']}')" for s in sources)
-    return f"(SELECT * FROM (VALUES {rows}) v(source_dataset, dataset, table_name))"
+def prepare(engine: Engine, what: Plan, cfg: dict[str, Any]) -> int:
+    """Stage 1: every person record of the folder's sources in one table (`PERSON_TABLE`); returns its rows."""
+    return load_person_records(engine, what.sources, cfg)
 
 
-def _truth_sql(sources: list[dict[str, Any]], table: str, id_column: str, per_dataset: bool) -> str:
-    """Rows (cluster_id, person_id) of an output table joined to truth.record_person."""
-    person = "coalesce(t.person_id::VARCHAR, 'record:' || x.row_id_hash)"
-    if per_dataset:
-        person = f"x.source_dataset || ':' || {person}"
-    return f"""
-        SELECT x.{id_column} AS cluster_id, {person} AS person_id
-        FROM {table} x JOIN {_source_map_sql(sources)} s USING (source_dataset)
-        LEFT JOIN truth.record_person t
-          ON t.dataset = s.dataset AND t.table_name = s.table_name AND t.row_id_hash = x.row_id_hash"""
+def train_model(engine: Engine, cfg: dict[str, Any], trained: dict[str, Any] | None = None) -> Linker:
+    """Stage 2a: the Splink model of linkage.yaml over the person records, trained (or given its `trained`
+    parameters, from `model.parameters`, in which case nothing is estimated)."""
+    linker = Linker(engine.register(PERSON_TABLE, "persons"), settings(cfg, trained), log_level=logging.WARNING)
+    if trained is None:
+        train(linker, cfg, engine)
+    return linker
+
+
+def predict(engine: Engine, linker: Linker, lowest: float) -> tuple[Any, int]:
+    """Stage 2b: every blocked pair scored once, kept at match probability `lowest` or above: (pairs, count)."""
+    pairs = linker.inference.predict(threshold_match_probability=lowest)
+    ((count,),) = engine.fetch(f"SELECT count(*) FROM {pairs.physical_name}")
+    return pairs, count
+
+
+def _components(engine: Engine, nodes: Any, edges: Any, threshold: float) -> str:
+    """The table of (unique_id, cluster_id) of the connected components of the edges at or above `threshold`."""
+    cc = cluster_pairwise_predictions_at_threshold(
+        nodes, edges, db_api=engine.db_api, node_id_column_name="unique_id", threshold_match_probability=threshold
+    )
+    return cc.physical_name
+
+
+def cluster(engine: Engine, cfg: dict[str, Any], pairs: Any, threshold: float, levels: dict[str, float]) -> None:
+    """Stage 3: the cjs ids (`CJS_TABLE`), the xjs ids at every threshold beside them (`XJS_TABLE`) and the
+    per-dataset ids (`PERSON_IDS_TABLE`)."""
+    cluster_cjs(engine, cfg, pairs.physical_name, PERSON_TABLE, threshold, CJS_TABLE)
+    cluster_across(engine, pairs, {stage_id(cfg, XJS): threshold, **levels}, cjs=(stage_id(cfg, CJS), CJS_TABLE))
+    cluster_within(engine, pairs, threshold)
+
+
+def cluster_across(engine: Engine, pairs: Any, columns: dict[str, float], cjs: tuple[str, str] | None = None) -> None:
+    """`XJS_TABLE`: a column of cluster ids per threshold (`columns`: name -> match probability), clustering all
+    pairs, within and across datasets, after the cjs id (`cjs`: its column and the table of its clusters; empty
+    for a record of another source).
+
+    Each threshold is clustered on its own with Splink's public `cluster_pairwise_predictions_at_threshold`
+    (Splink's several-threshold clustering is not public in 5.0; a component's id is its smallest record id either
+    way, so the ids are the same).
+    """
+    nodes = engine.register(PERSON_TABLE, "xjs_nodes")
+    tables = {level: _components(engine, nodes, pairs, level) for level in sorted(set(columns.values()))}
+    aliases = {level: f"c{i}" for i, level in enumerate(tables)}
+    joins = " ".join(f"JOIN {table} {aliases[level]} USING (unique_id)" for level, table in tables.items())
+    selects = [f"{_opaque('xjs', aliases[level] + '.cluster_id')} AS {name}" for name, level in columns.items()]
+    if cjs is not None:
+        column, table = cjs
+        selects.insert(0, f"{_opaque('cjs', 'k.cluster_id')} AS {column}")
+        joins += f" LEFT JOIN {table} k USING (unique_id)"
+    engine.run(
+        XJS_TABLE,
+        f"SELECT p.source_dataset, p.unique_id AS row_id_hash, {', '.join(selects)} FROM {PERSON_TABLE} p {joins}",
+    )
+
+
+def cluster_within(engine: Engine, pairs: Any, threshold: float) -> None:
+    """`PERSON_IDS_TABLE`: the connected components of the pairs within a dataset, at `threshold`."""
+    engine.run(
+        "within_dataset_edges",
+        f"""SELECT e.unique_id_l, e.unique_id_r, e.match_probability
+        FROM {pairs.physical_name} e
+        JOIN {PERSON_TABLE} a ON a.unique_id = e.unique_id_l
+        JOIN {PERSON_TABLE} b ON b.unique_id = e.unique_id_r
+        WHERE a.source_dataset = b.source_dataset""",
+    )
+    within = _components(
+        engine,
+        engine.register(PERSON_TABLE, "person_nodes"),
+        engine.register("within_dataset_edges", "within_dataset_edges"),
+        threshold,
+    )
+    engine.run(
+        PERSON_IDS_TABLE,
+        f"""SELECT p.source_dataset, p.unique_id AS row_id_hash,
+               {_opaque("person", "c.cluster_id")} AS estimated_person_id
+        FROM {PERSON_TABLE} p JOIN {within} c USING (unique_id)""",
+    )
 
 
 def run_linkage(
-    con: duckdb.DuckDBPyConnection,
+    engine: Engine,
     folder: Path,
     cfg: dict[str, Any],
     threshold: float,
     say: Callable[[str], None] = lambda _msg: None,
     what: Plan | None = None,
+    trained: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Build the output tables in `con` (xjs_link, person_ids, mags_crown_journey) and return the evaluation.
+    """Build the output tables on the engine (xjs_link, person_ids, mags_crown_journey); return the run's figures.
 
     `what` is the folder's plan (worked out here if not given): without magistrates or Crown Court there is no
-    case journey, and without the truth the evaluation holds the counts only.
+    case journey. `trained` holds trained models' parameters (`train_models`: `persons`, and `case_journey` if
+    the journey model is given too), to predict with them instead of training. Scoring against the truth is a step
+    of its own (`evaluate.evaluate_outputs`), on the written files.
     """
     start = time.perf_counter()
     what = what or plan(folder, cfg)
-    sources = what.sources
-    records = load_person_records(con, sources, cfg)
-    say(f"{records:,} person records from {len(sources)} sources")
+    trained = trained or {}
+    records = prepare(engine, what, cfg)
+    say(f"{records:,} person records from {len(what.sources)} sources")
 
-    db = DuckDBAPI(connection=con)
-    sql = _DuckDBSql(con)
-    linker = Linker(db.register(PERSON_TABLE, table_name="persons"), settings(cfg), log_level=logging.WARNING)
-    train(linker, cfg)
-    trained = time.perf_counter()
-    say(f"model trained in {trained - start:.1f} s")
+    linker = train_model(engine, cfg, trained.get(PERSONS))
+    trained_at = time.perf_counter()
+    say(f"model {'given' if PERSONS in trained else 'trained'} in {trained_at - start:.1f} s")
 
     levels = dict(cfg["thresholds"]["levels"])
     lowest = min([threshold, *levels.values()])
-    predict = linker.inference.predict(threshold_match_probability=lowest)
-    pairs = con.execute(f"SELECT count(*) FROM {predict.physical_name}").fetchall()[0][0]
-    say(f"{pairs:,} pairs at match probability >= {lowest} in {time.perf_counter() - trained:.1f} s")
+    pairs, count = predict(engine, linker, lowest)
+    say(f"{count:,} pairs at match probability >= {lowest} in {time.perf_counter() - trained_at:.1f} s")
 
-    # Cross-dataset ids: connected components of all pairs, at the chosen threshold and at each level (Splink
-    # clusters at the lowest threshold and refines the clusters upwards).
-    columns = {stage_id(cfg, XJS): threshold, **levels}
-    thresholds = sorted(set(columns.values()))
-    nodes = db.register(PERSON_TABLE, table_name="xjs_nodes")
-    multi = cluster_pairwise_predictions_at_multiple_thresholds(
-        nodes, predict, db_api=db, node_id_column_name="unique_id", match_probability_thresholds=thresholds
-    )
-    by_threshold = dict(zip(thresholds, _cluster_columns(con, multi.physical_name), strict=True))
-    selects = [f"{_opaque('xjs', 'c.' + by_threshold[level])} AS {name}" for name, level in columns.items()]
-    # The cjs stage: connected components of the pairs between records of its sources (empty for the others)
-    cluster_cjs(sql, db, cfg, predict.physical_name, PERSON_TABLE, threshold, CJS_TABLE)
-    selects.insert(0, f"{_opaque('cjs', 'k.cluster_id')} AS {stage_id(cfg, CJS)}")
-    con.execute(f"""
-        CREATE OR REPLACE TABLE {XJS_TABLE} AS
-        SELECT p.source_dataset, p.unique_id AS row_id_hash, {", ".join(selects)}
-        FROM {PERSON_TABLE} p JOIN {multi.physical_name} c USING (unique_id)
-        LEFT JOIN {CJS_TABLE} k USING (unique_id)
-        ORDER BY source_dataset, row_id_hash""")
-
-    # Per-dataset ids: connected components of the pairs within a dataset, at the chosen threshold.
-    con.execute(f"""
-        CREATE OR REPLACE TABLE within_dataset_edges AS
-        SELECT e.unique_id_l, e.unique_id_r, e.match_probability
-        FROM {predict.physical_name} e
-        JOIN {PERSON_TABLE} a ON a.unique_id = e.unique_id_l
-        JOIN {PERSON_TABLE} b ON b.unique_id = e.unique_id_r
-        WHERE a.source_dataset = b.source_dataset""")
-    cc = cluster_pairwise_predictions_at_threshold(
-        db.register(PERSON_TABLE, table_name="person_nodes"),
-        db.register("within_dataset_edges", table_name="within_dataset_edges"),
-        db_api=db,
-        node_id_column_name="unique_id",
-        threshold_match_probability=threshold,
-    )
-    con.execute(f"""
-        CREATE OR REPLACE TABLE {PERSON_IDS_TABLE} AS
-        SELECT p.source_dataset, p.unique_id AS row_id_hash, {_opaque("person", "c.cluster_id")} AS estimated_person_id
-        FROM {PERSON_TABLE} p JOIN {cc.physical_name} c USING (unique_id)
-        ORDER BY source_dataset, row_id_hash""")
-
+    cluster(engine, cfg, pairs, threshold, levels)
     if what.journey:
         before_journey = time.perf_counter()
-        journeys = build_journey(sql, db, cfg, XJS_TABLE, JOURNEY_TABLE)
+        journeys = build_journey(engine, cfg, XJS_TABLE, JOURNEY_TABLE, trained.get(JOURNEY))
         clustered = time.perf_counter()
         say(
-            f"clustered in {before_journey - trained:.1f} s; case journey model: "
+            f"clustered in {before_journey - trained_at:.1f} s; case journey model "
+            f"{'given' if JOURNEY in trained else 'trained'}: "
             f"{journeys:,} Crown Court defendants linked in {clustered - before_journey:.1f} s"
         )
     else:
         clustered = time.perf_counter()
-        say(f"clustered in {clustered - trained:.1f} s (no case journey: this folder lacks the courts)")
+        say(f"clustered in {clustered - trained_at:.1f} s (no case journey: this folder lacks the courts)")
     seconds = clustered - start
-
-    evaluation: dict[str, Any] = {
+    return {
         "threshold": threshold,
+        "engine": engine.name,
         "records": records,
         "records_by_source": dict(
-            con.execute(f"SELECT source_dataset, count(*) FROM {PERSON_TABLE} GROUP BY 1 ORDER BY 1").fetchall()
+            engine.fetch(f"SELECT source_dataset, count(*) FROM {PERSON_TABLE} GROUP BY 1 ORDER BY 1")
         ),
-        "scored_pairs": pairs,
+        "scored_pairs": count,
         "seconds": round(seconds, 2),
-        "seconds_training": round(trained - start, 2),
+        "seconds_training": round(trained_at - start, 2),
         "records_per_second": round(records / seconds),
     }
-    if not what.truth:
-        return evaluation
-    cjs_records = f"SELECT * FROM ({_truth_sql(sources, XJS_TABLE, stage_id(cfg, CJS), per_dataset=False)}) r"
-    evaluation |= {
-        "stages": stage_relation(sql, XJS_TABLE, cfg),
-        "cjs": cluster_metrics(con, f"{cjs_records} WHERE cluster_id IS NOT NULL"),
-        "xjs": cluster_metrics(con, _truth_sql(sources, XJS_TABLE, stage_id(cfg, XJS), per_dataset=False)),
-        "levels": {
-            name: {"threshold": level, **cluster_metrics(con, _truth_sql(sources, XJS_TABLE, name, per_dataset=False))}
-            for name, level in levels.items()
-        },
-        "person_ids": cluster_metrics(
-            con, _truth_sql(sources, PERSON_IDS_TABLE, "estimated_person_id", per_dataset=True)
-        ),
-    }
-    if what.journey_truth:
-        evaluation["case_journey"] = _journey_metrics(con, cfg)
-    return evaluation
 
 
-def _journey_metrics(con: duckdb.DuckDBPyConnection, cfg: dict[str, Any]) -> dict[str, Any]:
-    """The journey against the truth at its threshold: pairs of cases (as truth.case_journey holds them) and, under
-    `defendants`, pairs of defendant records (the released rows)."""
-    scored = {
-        level: pair_metrics(con, cases.predicted_sql(cfg, JOURNEY_TABLE, level), cases.truth_sql(cfg, level))
-        for level in ("cases", "defendants")
-    }
-    return {"threshold": cfg["case_journey"]["threshold"], **scored["cases"], "defendants": scored["defendants"]}
+def train_models(
+    folder: str | Path,
+    threshold: float | None = None,
+    engine: str = "duckdb",
+    threads: int | None = None,
+    master: str | None = None,
+) -> dict[str, Any]:
+    """Both models of the linkage trained on a generated folder, as parameters free of any SQL dialect:
+    `{"persons": ..., "case_journey": ...}` (each from `model.parameters`; no journey for a folder without the
+    courts). `link(..., trained=train_models(folder))` on another engine predicts with the same models, which is
+    how DuckDB and Spark give the same linkage (a model trained on Spark is a slightly different estimate:
+    `model.train`). The journey model reads the cjs ids, so the person pairs are scored and clustered first, at
+    `threshold` (linkage.yaml's chosen one if None), as `link` does; nothing is written.
+    """
+    folder = Path(folder)
+    cfg = load_config()
+    threshold = check_threshold(cfg["thresholds"]["chosen"] if threshold is None else threshold)
+    check_engine(engine, master)
+    what = plan(folder, cfg)
+    on = open_engine(engine, folder, what.datasets, threads=threads, master=master)
+    try:
+        prepare(on, what, cfg)
+        linker = train_model(on, cfg)
+        models = {PERSONS: parameters(linker)}
+        if what.journey:
+            levels = dict(cfg["thresholds"]["levels"])
+            pairs, _ = predict(on, linker, min([threshold, *levels.values()]))
+            cluster(on, cfg, pairs, threshold, levels)
+            models[JOURNEY] = parameters(journey_model(on, cfg, XJS_TABLE))
+    finally:
+        on.close()
+    return models
 
 
-class _DuckDBSql:
-    """`stages.Sql` on a DuckDB connection: where the stages and the case journey run their SQL."""
-
-    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
-        self.con = con
-
-    def run(self, name: str, select: str) -> None:
-        self.con.execute(f"CREATE TABLE {name} AS {select}")
-
-    def fetch(self, select: str) -> list[tuple[Any, ...]]:
-        return self.con.execute(select).fetchall()
+def _check_trained(trained: dict[str, Any] | None) -> None:
+    """A one-line error for `trained` parameters not shaped as `train_models` returns them."""
+    if trained is None:
+        return
+    if not isinstance(trained, dict) or PERSONS not in trained or not set(trained) <= {PERSONS, JOURNEY}:
+        raise DataFirstError(
+            f"trained must hold the models' parameters as train_models returns them ({PERSONS!r}, {JOURNEY!r})"
+        )
 
 
-def _write(
-    con: duckdb.DuckDBPyConnection, cfg: dict[str, Any], tmp: Path, out: Path, evaluation: dict[str, Any], journey: bool
-) -> None:
-    """Write the tables and evaluation to the temporary folder `tmp` beside `out`, then rename it into place."""
+def write(engine: Engine, cfg: dict[str, Any], tmp: Path, journey: bool) -> None:
+    """Stage 4: the output tables as Parquet files in the temporary folder `tmp` (renamed into place by `link`)."""
     files = cfg["output"]
-    tables = [(XJS_TABLE, "xjs_link"), (PERSON_IDS_TABLE, "person_ids")] + ([(JOURNEY_TABLE, "case_journey")] * journey)
-    for table, name in tables:
-        path = str(tmp / files[name]).replace("'", "''")
-        con.execute(f"COPY (SELECT * FROM {table}) TO '{path}' (FORMAT PARQUET, COMPRESSION ZSTD)")
-    (tmp / files["evaluation"]).write_text(json.dumps(evaluation, indent=2) + "\n", encoding="utf-8")
-    move_into_place(tmp, out)
+    key = ["source_dataset", "row_id_hash"]
+    tables = [(XJS_TABLE, "xjs_link", key), (PERSON_IDS_TABLE, "person_ids", key)]
+    if journey:
+        _, _, crown_case, crown_defendant, _ = cases.output_columns(cfg)  # one row per Crown Court defendant
+        tables.append((JOURNEY_TABLE, "case_journey", [crown_case, crown_defendant]))
+    for table, name, order in tables:
+        engine.write_parquet(table, tmp / files[name], order)
 
 
 def link(
@@ -282,34 +310,58 @@ def link(
     progress: Callable[[str], None] | None = None,
     threads: int | None = None,
     notice: Callable[[str], None] | None = None,
+    engine: str = "duckdb",
+    master: str | None = None,
+    evaluate: bool | None = None,
+    trained: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Link the person records of a generated folder; write DIR/linking/ and return the evaluation.
+    """Link the person records of a generated folder; write DIR/linking/ and return the run's figures (and the
+    evaluation against the truth, when made).
 
     `threshold` is the match probability of the chosen clusters (linkage.yaml's `thresholds.chosen` if None).
-    Everything that can stop the run is checked first: the folder and every file it reads, and the destination,
-    by creating the temporary folder the output is written to. What the folder lacks (datasets, the truth) is
-    left out and said in one line to `notice` (a warning if None).
-    `threads` is DuckDB's thread count (every core if None); the output is the same at any count.
+    Everything that can stop the run is checked first: the engine (pyspark and Java for Spark), the folder and
+    every file it reads, and the destination, by creating the temporary folder the output is written to. What the
+    folder lacks (datasets, the truth) is left out and said in one line to `notice` (a warning if None).
+    `engine` is "duckdb" or "spark"; `threads` is DuckDB's thread count (every core if None) or the cores of
+    Spark's local mode; `master` a Spark master URL instead. The output is the same at any thread count.
+    `evaluate` scores the written outputs against the truth (by default when the folder has it; True without a
+    truth is an error). `trained` is the models' parameters from `train_models` (the person model's, and the case
+    journey's): they are not trained again, so that two engines can predict with one model.
     """
     folder = Path(folder)
     cfg = load_config()
     threshold = check_threshold(cfg["thresholds"]["chosen"] if threshold is None else threshold)
+    check_engine(engine, master)
+    _check_trained(trained)
     what = plan(folder, cfg)  # a one-line error if this is not a generated folder
+    if evaluate and not what.truth:
+        raise DataFirstError(f"{folder} has no {TRUTH}/ to evaluate against (link it without --evaluate)")
+    evaluate = what.truth if evaluate is None else evaluate
     out = folder / cfg["output"]["folder"]
     _check_destination(out, overwrite)
-    con = connect(folder, datasets=what.datasets, linking=False, threads=threads)  # checks every file the linkage reads
+    if evaluate:
+        check_folder(folder, {TRUTH})  # a damaged truth is found now, not after the linkage
+    linking = open_engine(engine, folder, what.datasets, threads=threads, master=master)  # checks every file read
     try:
         tmp = temporary_folder(out)  # can the output be written? found out now, not after the linkage
         try:
             if what.note:
                 (notice or _warn)(what.note)
-            evaluation = run_linkage(con, folder, cfg, threshold, say=progress or (lambda _msg: None), what=what)
-            _write(con, cfg, tmp, out, evaluation, what.journey)
+            say = progress or (lambda _msg: None)
+            stats = run_linkage(linking, folder, cfg, threshold, say=say, what=what, trained=trained)
+            write(linking, cfg, tmp, what.journey)
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
     finally:
-        con.close()
+        linking.close()
+    try:
+        evaluation = stats | (evaluate_outputs(folder, tmp, cfg) if evaluate else {})
+        (tmp / cfg["output"]["evaluation"]).write_text(json.dumps(evaluation, indent=2) + "\n", encoding="utf-8")
+        move_into_place(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
     return evaluation
 
 

@@ -1,4 +1,7 @@
-"""Read the person records of a generated folder into one standard table (the common schema of linkage.yaml)."""
+"""Read the person records of a generated folder into one standard table (the common schema of linkage.yaml).
+
+The SQL is DuckDB's dialect, written once; the engine (`linkage.engine`) runs it on DuckDB or Spark.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +12,7 @@ import duckdb
 
 from sdfirst.database import made_by, read_manifest
 from sdfirst.exceptions import DataFirstError
+from sdfirst.linkage.engine import Engine, as_engine
 
 PERSON_TABLE = "person_records"
 
@@ -78,13 +82,20 @@ def available_sources(folder: Path, cfg: dict[str, Any]) -> list[dict[str, Any]]
 
 
 def load_person_records(
-    con: duckdb.DuckDBPyConnection, sources: list[dict[str, Any]], cfg: dict[str, Any], table: str = PERSON_TABLE
+    con: duckdb.DuckDBPyConnection | Engine,
+    sources: list[dict[str, Any]],
+    cfg: dict[str, Any],
+    table: str = PERSON_TABLE,
 ) -> int:
-    """Create `table` in the connection: every person record of every source, sorted by unique_id."""
+    """Create `table`: every person record of every source, sorted by unique_id; returns its rows.
+
+    `con` is a DuckDB connection from `sdfirst.connect` (as the book's chapters pass) or an Engine.
+    """
+    engine = as_engine(con)
     min_length = cfg["cleaning"]["min_name_length"]
     union = "\nUNION ALL\n".join(source_sql(s, min_length) for s in sources)
-    con.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT *{derived_sql(cfg)} FROM ({union}) ORDER BY unique_id")
-    rows, distinct = con.execute(f"SELECT count(*), count(DISTINCT unique_id) FROM {table}").fetchall()[0]
+    engine.run(table, f"SELECT *{derived_sql(cfg)} FROM ({union}) ORDER BY unique_id")
+    ((rows, distinct),) = engine.fetch(f"SELECT count(*), count(DISTINCT unique_id) FROM {table}")
     if rows != distinct:
         raise DataFirstError(f"person record ids are not unique across the sources ({rows - distinct} repeated)")
     return rows

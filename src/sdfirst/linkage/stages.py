@@ -6,27 +6,18 @@ id is the connected components of the pairs whose two records both come from a c
 `stages.cjs.sources`), and the xjs id the components of all pairs. A cjs pair is an xjs pair, so every cjs cluster
 lies inside one xjs cluster; the xjs stage only joins cjs clusters, through records of the other sources.
 
-The SQL is DuckDB's dialect without DuckDB-only forms, built by small functions and run through an object with
-two methods (`Sql`: create a table from a SELECT, fetch a SELECT's rows), so that another engine can run it after
-translation (sqlglot).
+The SQL is DuckDB's dialect without DuckDB-only forms, built by small functions and run through the pipeline's Engine
+(`linkage.engine`: DuckDB, or Spark after translation by sqlglot), whose Splink database API clusters the pairs.
 """
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Any
 
 from splink.clustering import cluster_pairwise_predictions_at_threshold
 
 from sdfirst.exceptions import DataFirstError
-
-
-class Sql(Protocol):
-    """Where the SQL runs: `run` creates table `name` from a SELECT, `fetch` returns a SELECT's rows."""
-
-    def run(self, name: str, select: str) -> None: ...
-
-    def fetch(self, select: str) -> list[tuple[Any, ...]]: ...
-
+from sdfirst.linkage.engine import Engine
 
 CJS = "cjs"
 XJS = "xjs"
@@ -72,25 +63,26 @@ def stage_edges_sql(predictions: str, persons: str, codes: list[str]) -> str:
 
 
 def cluster_cjs(
-    sql: Sql, db_api: Any, cfg: dict[str, Any], predictions: str, persons: str, threshold: float, out_table: str
+    engine: Engine, cfg: dict[str, Any], predictions: str, persons: str, threshold: float, out_table: str
 ) -> int:
     """Create `out_table` (unique_id, cluster_id): the cjs clusters at `threshold`; returns its rows.
 
-    `db_api` is the Splink database API the model ran on (its tables are registered with it, and Splink's public
-    connected components run on it).
+    `predictions` is the table of the model's scored pairs on `engine`; Splink's public connected components run on
+    the engine's database API.
     """
     codes = cjs_sources(cfg)
-    sql.run(f"{out_table}_nodes", stage_nodes_sql(persons, codes))
-    sql.run(f"{out_table}_edges", stage_edges_sql(predictions, persons, codes))
+    nodes, edges = f"{out_table}_nodes", f"{out_table}_edges"
+    engine.run(nodes, stage_nodes_sql(persons, codes))
+    engine.run(edges, stage_edges_sql(predictions, persons, codes))
     clusters = cluster_pairwise_predictions_at_threshold(
-        db_api.register(f"{out_table}_nodes", table_name=f"{out_table}_nodes"),
-        db_api.register(f"{out_table}_edges", table_name=f"{out_table}_edges"),
-        db_api=db_api,
+        engine.register(nodes, nodes),
+        engine.register(edges, edges),
+        db_api=engine.db_api,
         node_id_column_name="unique_id",
         threshold_match_probability=threshold,
     )
-    sql.run(out_table, f"SELECT unique_id, cluster_id FROM {clusters.physical_name}")
-    return sql.fetch(f"SELECT count(*) FROM {out_table}")[0][0]
+    engine.run(out_table, f"SELECT unique_id, cluster_id FROM {clusters.physical_name}")
+    return engine.fetch(f"SELECT count(*) FROM {out_table}")[0][0]
 
 
 def split_cjs_clusters_sql(xjs_table: str, cfg: dict[str, Any]) -> str:
@@ -101,12 +93,12 @@ def split_cjs_clusters_sql(xjs_table: str, cfg: dict[str, Any]) -> str:
         GROUP BY {cjs} HAVING count(DISTINCT {xjs}) > 1"""
 
 
-def stage_relation(sql: Sql, xjs_table: str, cfg: dict[str, Any]) -> dict[str, int]:
+def stage_relation(engine: Engine, xjs_table: str, cfg: dict[str, Any]) -> dict[str, int]:
     """How the two stages' clusters relate: cjs clusters, the xjs clusters holding them, cjs clusters split by xjs
     (zero by construction) and xjs clusters that join two or more cjs clusters."""
     cjs, xjs = stage_id(cfg, CJS), stage_id(cfg, XJS)
-    (split,) = sql.fetch(f"SELECT count(*) FROM ({split_cjs_clusters_sql(xjs_table, cfg)}) s")[0]
-    clusters, holding, joining = sql.fetch(f"""
+    (split,) = engine.fetch(f"SELECT count(*) FROM ({split_cjs_clusters_sql(xjs_table, cfg)}) s")[0]
+    clusters, holding, joining = engine.fetch(f"""
         WITH per_xjs AS (
             SELECT {xjs}, count(DISTINCT {cjs}) AS cjs_clusters
             FROM {xjs_table} WHERE {cjs} IS NOT NULL GROUP BY {xjs})

@@ -16,8 +16,10 @@ import numpy as np
 from sdfirst.specs import load_yaml
 from sdfirst.synth import dates
 from sdfirst.synth.codes import code_list
-from sdfirst.synth.offending import Offences, offence_codes, offence_table, simulate_offences
+from sdfirst.synth.offending import Offences, broad_group_of, offence_codes, offence_table, simulate_offences
+from sdfirst.synth.population import broad_groups
 from sdfirst.synth.sentencing import Convictions, pass_sentences
+from sdfirst.synth.trends import prosecuted
 
 NONE = -1  # no code: not at the Crown Court, not convicted, not sentenced
 MAGISTRATES, CROWN = 0, 1  # the court that passed sentence (Cases.sentence_court)
@@ -117,34 +119,33 @@ def _crown(rng, c: dict, n):
 
 
 def simulate_courts(world) -> Courts:
-    """Take every prosecuted offence through the courts."""
+    """Take every prosecuted offence through the courts (which offences are prosecuted: sdfirst.synth.trends)."""
     rng = world.rng("courts")
     c = load_yaml("justice.yaml")["courts"]
     results, route, pleas = code_list("magistrates_results"), code_list("crown_case_types"), code_list("pleas")
     table = offence_table()
     off = simulate_offences(world)
     p = world.people
-    idx = np.flatnonzero(~off.cautioned)
+    idx = np.flatnonzero(prosecuted(world, off))
     n = len(idx)
     person, code, when = off.person[idx], off.code[idx], off.date[idx]
     severity = table.severity[code].astype(np.int64)
     mode = table.mode[code]
     motoring = table.motoring[code]
     # co-defendants share a first hearing: draw per case group, then look up
-    groups, inverse = np.unique(off.case_group[idx], return_inverse=True)
+    groups, inverse, members = np.unique(off.case_group[idx], return_inverse=True, return_counts=True)
     delay = _gamma_days(rng, c["first_hearing_delay"], len(groups))[inverse] + np.where(
         motoring, c["motoring_extra_delay"], 0
     )
     first = (when + 1 + delay).astype(np.int32)
     youth = (first - p.dob[person]) / dates.YEAR < c["youth_under_age"]
+    # co-defendants are tried together: an either-way case goes to the Crown Court for all of them or none
+    venue = rng.random(len(groups))[inverse]
     to_crown = (mode == "indictable") | (
         (mode == "either_way")
-        & (
-            rng.random(n)
-            < np.array(c["either_way_to_crown"])[severity - 1] * np.where(youth, c["youth_to_crown_factor"], 1)
-        )
+        & (venue < np.array(c["either_way_to_crown"])[severity - 1] * np.where(youth, c["youth_to_crown_factor"], 1))
     )
-    remanded = rng.random(n) < np.array(c["remand_in_custody"])[severity - 1]
+    remanded = rng.random(n) < remand_probability(c, severity, p.ethnicity[person])
     previous = _previous(person, first)
     plea, result, mags_delay = _mags(rng, c, severity, youth, n)
     result = np.where(to_crown, results["sent_for_trial"], result)
@@ -167,7 +168,8 @@ def simulate_courts(world) -> Courts:
     convicted = np.where(crown_type >= 0, c_convicted, result == results["convicted"])
     sentenced_crown = trial | sentence
     sentence_date = np.where(~convicted, dates.NEVER, np.where(sentenced_crown, c_date, mags_date)).astype(np.int32)
-    convictions = Convictions(person, severity, motoring, youth, sentenced_crown, remanded, previous)
+    group = members[inverse] > 1  # a case with co-defendants
+    convictions = Convictions(person, severity, motoring, youth, sentenced_crown, remanded, previous, group)
     sentences = pass_sentences(rng, world, convictions)
     disposal = np.where(convicted, sentences.disposal, NONE).astype(np.int8)
     cases = Cases(
@@ -197,6 +199,16 @@ def simulate_courts(world) -> Courts:
     )
     sec_case, sec_code = _secondary(rng, world, cases)
     return Courts(off, cases, sec_case, sec_code, _offending_view(off, cases))
+
+
+def remand_probability(c: dict, severity: np.ndarray, ethnicity: np.ndarray) -> np.ndarray:
+    """The chance of remand in custody: courts.remand_in_custody by the offence's severity, its odds multiplied by
+    the defendant's broad ethnic group's ratio (justice.yaml `ethnic_groups.remand_odds`, 1 for a group not named)."""
+    base = np.array(c["remand_in_custody"])[severity - 1]
+    odds = load_yaml("justice.yaml").get("ethnic_groups", {}).get("remand_odds", {})
+    names, _ = broad_groups()
+    ratio = np.array([odds.get(name, 1.0) for name in names])[broad_group_of(ethnicity)]
+    return base * ratio / (1.0 - base + base * ratio)
 
 
 def _previous(person: np.ndarray, when: np.ndarray) -> np.ndarray:

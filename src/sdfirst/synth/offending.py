@@ -9,13 +9,14 @@ magistrates' courts.
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import numpy as np
 
+from sdfirst.exceptions import DataFirstError
 from sdfirst.specs import code_lists, derived_cache, load_yaml
 from sdfirst.synth import dates
-from sdfirst.synth.population import history
+from sdfirst.synth.population import broad_groups, history
 
 
 @dataclass(frozen=True)
@@ -168,9 +169,64 @@ def offence_codes(world, rng, person: np.ndarray, when: np.ndarray) -> np.ndarra
         + p.acquisitive[person][:, None] * acquisitive[None, :]
         + np.log(_young_violence(params["young_violence"], youngest, (when - p.dob[person]) / dates.YEAR))[:, None]
         * table.serious_violence[recordable][None, :]
+        + ethnic_mix_logits(groups)[broad_group_of(p.ethnicity[person])]
     )
     gumbel = -np.log(-np.log(rng.random(logits.shape)))
     return recordable[np.argmax(logits + gumbel, axis=1)].astype(np.int16)
+
+
+class _Members:
+    """A chunk's world seen through some of its people: `people` holds only them, everything else is the world's.
+    Lets a process drawn per person (:func:`_draw_recordable`) be drawn again for a subset, whatever it reads."""
+
+    def __init__(self, world, members: np.ndarray):
+        self._world = world
+        whole = world.people
+        self.people = type(whole)(**{f.name: getattr(whole, f.name)[members] for f in fields(whole)})
+
+    def __getattr__(self, name: str):
+        return getattr(self._world, name)
+
+
+def with_recorded_rate_ratios(world, person: np.ndarray, when: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Recorded offences with each broad ethnic group's rate multiplied by justice.yaml
+    `ethnic_groups.recorded_rate_ratio` (1 for a group not named; at least 1).
+
+    Recorded offending differs by group (arrest rates per 1,000 people do, partly through policing); a ratio r is
+    made by drawing the group's recordable offences again, whole for each unit of r - 1 and thinned for its
+    fraction, and adding them: independent Poisson processes of the same intensity sum to one of r times it. So the
+    offences keep the age curve and every other term of :func:`_draw_recordable`, whatever those become. The
+    extra draws come from a stream of their own.
+    """
+    ratios = load_yaml("justice.yaml").get("ethnic_groups", {}).get("recorded_rate_ratio", {})
+    names, _ = broad_groups()
+    group = broad_group_of(world.people.ethnicity)
+    rng = world.rng("offending_ethnic_groups")
+    persons, whens = [person], [when]
+    for g, name in enumerate(names):
+        extra = ratios.get(name, 1.0) - 1.0
+        members = np.flatnonzero(group == g)
+        while extra > 1e-12 and len(members):
+            extra_person, extra_when = _draw_recordable(_Members(world, members), rng)
+            keep = rng.random(len(extra_person)) < min(extra, 1.0)
+            persons.append(members[extra_person[keep]])
+            whens.append(extra_when[keep])
+            extra -= 1.0
+    return np.concatenate(persons), np.concatenate(whens)
+
+
+def broad_group_of(ethnicity: np.ndarray) -> np.ndarray:
+    """The broad ethnic group (an index into :func:`sdfirst.synth.population.broad_groups`) of ethnicity codes."""
+    return broad_groups()[1][ethnicity]
+
+
+def ethnic_mix_logits(offence_groups: np.ndarray) -> np.ndarray:
+    """Log-multipliers of each broad ethnic group (rows) on the weight of each offence (columns, whose groups are
+    `offence_groups`): justice.yaml `ethnic_groups.offence_group_factor`, 1 where a group is not named. They shift
+    a group's offence mix, not how often its members offend."""
+    factors = load_yaml("justice.yaml").get("ethnic_groups", {}).get("offence_group_factor", {})
+    names, _ = broad_groups()
+    return np.array([[np.log(factors.get(name, {}).get(g, 1.0)) for g in offence_groups] for name in names])
 
 
 def _motoring_codes(rng, n: int) -> np.ndarray:
@@ -196,23 +252,83 @@ def _cautions(world, rng, person, when, code) -> np.ndarray:
     return rng.random(len(person)) < p
 
 
-def _co_defendants(world, rng, person, when, code, prosecuted):
-    """Some cases have a co-defendant: another offender of the chunk, at least `min_age` on the day."""
-    params = load_yaml("justice.yaml")["offending"]["co_defendant"]
+def _group_sizes(rng, spec: dict, n: int) -> np.ndarray:
+    """How many people commit each group offence: sizes from 2 up, drawn with the spec's relative weights."""
+    weights = np.asarray(spec["size_weights"], dtype=float)
+    return 2 + rng.choice(len(weights), size=n, p=weights / weights.sum())
+
+
+def _group_leads(world, rng, spec: dict, person, when, code, prosecuted) -> np.ndarray:
+    """The prosecuted offences committed with others: a chance by offence group, falling with the lead's age."""
     table = offence_table()
-    eligible = prosecuted & np.isin(table.group[code], params["groups"])
-    lead = np.flatnonzero(eligible & (rng.random(len(person)) < params["probability"]))
-    offenders = np.unique(person)
-    partner = offenders[rng.integers(0, len(offenders), len(lead))] if len(offenders) else lead
-    old_enough = (when[lead] - world.people.dob[partner]) / dates.YEAR >= params["min_age"]
-    keep = old_enough & (partner != person[lead])
-    return lead[keep], partner[keep]
+    unknown = sorted(set(spec["probability"]) - set(table.group))
+    if unknown:
+        raise DataFirstError(f"justice.yaml: offending.co_defendant.probability names no offence group: {unknown[0]}")
+    p = world.people
+    base = np.array([spec["probability"].get(g, 0.0) for g in table.group])[code]
+    age = _ages_at(p.dob[person], when)
+    odds = base / (1.0 - base) * np.exp(spec["age_slope"] * (age - spec["reference_age"]))
+    chance = np.where(prosecuted, odds / (1.0 + odds), 0.0)
+    return np.flatnonzero(rng.random(len(person)) < chance)
+
+
+def _choose_members(
+    world, rng, spec: dict, pool: np.ndarray, lead_person: np.ndarray, lead_when: np.ndarray, sizes: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """The other members of each group: of `candidates` offenders of the chunk (`pool`) drawn at random per group,
+    the most plausible (near the lead's age, in the lead's region at the time, male) by a weighted draw without
+    replacement (Gumbel top-k), so groups are mostly young men of one age and place, as co-offending groups are.
+    Returns the group (index into the leads) and the person of each member."""
+    p = world.people
+    n, m = len(lead_person), int(spec["candidates"])
+    if n == 0 or len(pool) < 2:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    cand = pool[rng.integers(0, len(pool), (n, m))]
+    when = np.repeat(lead_when, m)
+    flat = cand.ravel()
+    region = world.hoods.region
+    cand_region = region[p.addr_sector[flat, p.address_index(flat, when)]].reshape(n, m)
+    lead_region = region[p.addr_sector[lead_person, p.address_index(lead_person, lead_when)]]
+    cand_age = _ages_at(p.dob[cand], lead_when[:, None])
+    lead_age = _ages_at(p.dob[lead_person], lead_when)
+    score = (
+        -0.5 * ((cand_age - lead_age[:, None]) / spec["age_sd_years"]) ** 2
+        + spec["same_region_log_weight"] * (cand_region == lead_region[:, None])
+        + spec["male_log_weight"] * p.male[cand]
+    )
+    ordered = np.sort(cand, axis=1)
+    repeat = np.zeros_like(cand, dtype=bool)
+    repeat[:, 1:] = ordered[:, 1:] == ordered[:, :-1]
+    valid = (cand != lead_person[:, None]) & (cand_age >= spec["min_age"])
+    gumbel = -np.log(-np.log(rng.random((n, m))))
+    # duplicates of a candidate are dropped after sorting, so scores are sorted the same way
+    order = np.argsort(cand, axis=1, kind="stable")
+    cand = np.take_along_axis(cand, order, axis=1)
+    key = np.take_along_axis(np.where(valid, score + gumbel, -np.inf), order, axis=1)
+    key[repeat] = -np.inf
+    rank = np.argsort(-key, axis=1, kind="stable")
+    take = np.arange(m)[None, :] < (sizes - 1)[:, None]
+    chosen = np.take_along_axis(cand, rank, axis=1)
+    ok = take & np.isfinite(np.take_along_axis(key, rank, axis=1))
+    lead = np.repeat(np.arange(n, dtype=np.int64), m).reshape(n, m)
+    return lead[ok], chosen[ok]
+
+
+def _co_defendants(world, rng, person, when, code, prosecuted):
+    """Group offences: some prosecuted offences were committed with others of the chunk (co-defendants)."""
+    spec = load_yaml("justice.yaml")["offending"]["co_defendant"]
+    lead = _group_leads(world, rng, spec, person, when, code, prosecuted)
+    sizes = _group_sizes(rng, spec, len(lead))
+    pool = np.unique(person)
+    which, partner = _choose_members(world, rng, spec, pool, person[lead], when[lead], sizes)
+    return lead[which], partner
 
 
 def simulate_offences(world) -> Offences:
     """Every offence of the chunk's people, 2000-2023, with cautions and co-defendants decided."""
     rng = world.rng("offending")
     r_person, r_when = _draw_recordable(world, rng)
+    r_person, r_when = with_recorded_rate_ratios(world, r_person, r_when)
     m_person, m_when = _draw_motoring(world, rng)
     r_code = offence_codes(world, rng, r_person, r_when)
     m_code = _motoring_codes(rng, len(m_person))

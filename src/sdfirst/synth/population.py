@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from sdfirst.exceptions import DataFirstError
 from sdfirst.specs import code_lists, load_yaml
 from sdfirst.synth import dates
 from sdfirst.synth.pools import NamePools, Neighbourhoods
@@ -69,14 +70,56 @@ def ethnicity_table() -> tuple[list[str], np.ndarray, list[str], list[str]]:
     return keys, shares / shares.sum(), [codes[k][1] for k in keys], [codes[k][3] for k in keys]
 
 
-def _birth_dates(rng: np.random.Generator, n: int) -> np.ndarray:
+def _birth_dates(rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """The two uniforms behind each person's date of birth (birth year, day in the year), drawn before ethnicity so
+    that the stream is used as it always was; :func:`birth_dates` turns them into days once the group is known."""
+    return rng.random(n), rng.random(n)
+
+
+def birth_year_weights(broad: list[str]) -> np.ndarray:
+    """Relative weight of every birth year for each broad ethnic group (rows in the order of `broad`).
+
+    The population's age structure (population.yaml `people.birth_years`) times the group's factor for each band
+    (`people.birth_years_by_group`; 1 for a group or band not named), so that minority groups are younger, as in the
+    2011 Census, while the population's ethnic shares stay those of code_lists.yaml.
+    """
+    people = load_yaml("population.yaml")["people"]
+    bands = people["birth_years"]
+    by_group = people.get("birth_years_by_group", {})
+    rows = []
+    for group in broad:
+        factors = by_group.get(group, [1.0] * len(bands))
+        if len(factors) != len(bands):
+            raise DataFirstError(
+                f"population.yaml: people.birth_years_by_group.{group} has {len(factors)} factors, "
+                f"one for each of the {len(bands)} birth_years bands is needed"
+            )
+        rows.append(np.concatenate([np.full(b - a + 1, w * f) for (a, b, w), f in zip(bands, factors, strict=True)]))
+    return np.array(rows)
+
+
+def birth_dates(u_year: np.ndarray, u_day: np.ndarray, group: np.ndarray, broad: list[str]) -> np.ndarray:
+    """Days of birth from the uniforms of :func:`_birth_dates`, each person's year drawn from their broad group's
+    birth-year weights (`group` indexes `broad`)."""
     bands = load_yaml("population.yaml")["people"]["birth_years"]
     years = np.concatenate([np.arange(a, b + 1) for a, b, _ in bands])
-    weights = np.concatenate([np.full(b - a + 1, w) for a, b, w in bands])
-    year = rng.choice(years, size=n, p=weights / weights.sum())
+    weights = birth_year_weights(broad)
+    cdf = np.cumsum(weights, axis=1)
+    cdf /= cdf[:, -1:]
+    year = np.empty(len(u_year), dtype=np.int64)
+    for g in range(len(broad)):
+        rows = np.flatnonzero(group == g)
+        year[rows] = years[np.searchsorted(cdf[g], u_year[rows], side="right")]
     start = (year - 1970).astype("datetime64[Y]").astype("datetime64[D]").astype(np.int32)
     length = np.where((year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0)), 366, 365)
-    return (start + (rng.random(n) * length).astype(np.int32)).astype(np.int32)
+    return (start + (u_day * length).astype(np.int32)).astype(np.int32)
+
+
+def broad_groups() -> tuple[list[str], np.ndarray]:
+    """The broad ethnic groups (in code-list order of first appearance) and each of the 18 codes' group index."""
+    _, _, broad, _ = ethnicity_table()
+    groups = list(dict.fromkeys(broad))
+    return groups, np.array([groups.index(b) for b in broad], dtype=np.int8)
 
 
 def _names(rng, pools: NamePools, male, eth_pool, n):
@@ -184,9 +227,11 @@ def make_people(seed: int, chunk: int, first_id: int, n: int, pools: NamePools, 
     rng = rng_for(seed, chunk, "population")
     params = load_yaml("population.yaml")["people"]
     male = rng.random(n) < params["share_male"]
-    dob = _birth_dates(rng, n)
+    u_year, u_day = _birth_dates(rng, n)
     keys, shares, _broad, name_pool = ethnicity_table()
     ethnicity = rng.choice(len(keys), size=n, p=shares).astype(np.int8)
+    groups, group_of_code = broad_groups()
+    dob = birth_dates(u_year, u_day, group_of_code[ethnicity], groups)
     eth_pool = np.array(name_pool)[ethnicity]
     risk = rng.standard_normal(n).astype(np.float32)
     acquisitive = rng.standard_normal(n).astype(np.float32)

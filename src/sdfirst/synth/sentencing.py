@@ -1,7 +1,8 @@
 """Sentencing: the disposal passed on each conviction, and the length of a custodial sentence or order, or a fine.
 
 The court chooses in a fixed order: immediate custody (logistic in the offence's severity, previous cases, the
-court, remand and, at the Crown Court only, ethnicity through the documented effect in effects.yaml), then a
+court, remand, group offending and, at the Crown Court only, ethnicity through the documented effect in
+effects.yaml), then a
 suspended sentence, then a community order (a youth rehabilitation or referral order for under-18s), then a fine or
 a discharge. Every rate is in justice.yaml (`sentencing`); the disposals are the code list `disposals`.
 """
@@ -28,6 +29,7 @@ class Convictions:
     crown: np.ndarray  # sentenced at the Crown Court
     remanded: np.ndarray  # remanded in custody before trial
     previous: np.ndarray  # the person's earlier cases
+    co_defendants: np.ndarray  # the offence was committed with others (a case with co-defendants)
 
 
 @dataclass(frozen=True)
@@ -60,6 +62,7 @@ def pass_sentences(rng: np.random.Generator, world, c: Convictions) -> Sentences
         + s["custody_crown"] * crown
         + s["custody_remanded"] * c.remanded
         + crown * eth_effect
+        + s["group_offending"]["custody_log_odds"] * c.co_defendants
         + np.log(np.where(youth, s["youth"]["custody_factor"], 1.0))
     )
     custody = rng.random(n) < logistic(logit)
@@ -95,7 +98,8 @@ def pass_sentences(rng: np.random.Generator, world, c: Convictions) -> Sentences
     disposal[suspended] = disposals["suspended_sentence"]
     disposal[custody] = disposals["immediate_custody"]
     median = np.array(s["custody_median_days"])[severity - 1]
-    length = np.round(median * np.exp(s["custody_sigma"] * rng.standard_normal(n))).astype(np.int32)
+    group_factor = np.where(c.co_defendants, s["group_offending"]["length_factor"], 1.0)
+    length = np.round(group_factor * median * np.exp(s["custody_sigma"] * rng.standard_normal(n))).astype(np.int32)
     length = np.where(
         crown,
         length,
