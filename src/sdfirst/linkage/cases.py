@@ -21,13 +21,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-import splink.comparison_level_library as cll
 import splink.comparison_library as cl
 from splink import Linker, SettingsCreator, block_on
 
 from sdfirst.exceptions import DataFirstError
 from sdfirst.linkage.engine import Engine
-from sdfirst.linkage.model import comparison, train, with_parameters
+from sdfirst.linkage.model import comparison, level, train, with_parameters
 
 MAGS, CROWN = "mags", "crown"
 #: the journey's internal tables (one per side: the records the model reads) and Splink's name for each side
@@ -97,28 +96,13 @@ def records_sql(cfg: dict[str, Any], side_name: str, xjs_table: str) -> str:
         LEFT JOIN {xjs_table} x ON x.row_id_hash = t.row_id_hash"""
 
 
-def _level(spec: dict[str, Any]):
-    """One comparison level from its spec: `type` (a splink.comparison_level_library class) and its arguments;
-    `is_null_level` and `label_for_charts` go to the level's configure()."""
-    spec = dict(spec)
-    kind = spec.pop("type")
-    creator = getattr(cll, kind, None)
-    if creator is None:
-        raise DataFirstError(f"linkage.yaml: unknown comparison level type {kind!r}")
-    options = {key: spec.pop(key) for key in ("is_null_level", "label_for_charts") if key in spec}
-    if kind == "CustomLevel":
-        spec.setdefault("base_dialect_str", "duckdb")  # the SQL is DuckDB's: Splink translates it for other engines
-    made = creator(**spec)
-    return made.configure(**options) if options else made
-
-
 def journey_comparison(spec: dict[str, Any]):
     """A comparison of the journey model: a CustomComparison of listed levels, or any comparison the person model
     accepts (`model.comparison`)."""
     if spec["type"] != "CustomComparison":
         return comparison(spec)
     return cl.CustomComparison(
-        comparison_levels=[_level(level) for level in spec["comparison_levels"]],
+        comparison_levels=[level(item) for item in spec["comparison_levels"]],
         output_column_name=spec["output_column_name"],
         comparison_description=spec.get("comparison_description"),
     )

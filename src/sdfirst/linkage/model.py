@@ -38,7 +38,8 @@ def _columns_reversed(spec: dict[str, Any]):
 def level(spec: dict[str, Any]):
     """One comparison level from its spec: `type` (a splink.comparison_level_library class), `column` (or
     `columns`), `levels` (the levels that And, Or or Not combine), `term_frequency_adjustments` (on the level's
-    column, or the column it names), `label` (for Splink's charts) and the class's own arguments.
+    column, or the column it names), `label` or `label_for_charts` (for Splink's charts), `is_null_level`, and the
+    class's own arguments. The person model and the case journey model both build their levels here.
 
     So that a comparison whose levels no library class offers (e.g. a date of birth with its day and month
     swapped) is written in linkage.yaml, not in Python.
@@ -56,8 +57,8 @@ def level(spec: dict[str, Any]):
         args = [spec.pop("column")] if "column" in spec else list(spec.pop("columns", []))
     if kind == "CustomLevel":
         spec.setdefault("base_dialect_str", "duckdb")  # the SQL is DuckDB's: Splink translates it for other engines
+    options: dict[str, Any] = {key: spec.pop(key) for key in ("is_null_level", "label_for_charts") if key in spec}
     made = creator(*args, **spec)
-    options: dict[str, Any] = {}
     if tf:
         options["tf_adjustment_column"] = args[0] if tf is True else tf
     if label:
