@@ -191,8 +191,9 @@ class SparkEngine(Engine):
             self.close()
             raise
         except Exception as exc:  # Java that cannot start (memory, a bad master URL): one line, not a traceback
+            said = _java_reason(self._scratch / JVM_STDERR)
             self.close()
-            reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            reason = said or (str(exc).strip().splitlines() or [type(exc).__name__])[0]
             raise DataFirstError(f"Spark did not start (master {master}): {reason}") from None
         try:
             self.spark.sparkContext.setCheckpointDir(str(self._scratch / "checkpoints"))
@@ -294,9 +295,47 @@ def _start_spark(master: str, scratch: Path, memory: str | None) -> Any:
     cores = _local_cores(master)
     if cores is not None:  # Spark's 200 shuffle partitions are for clusters; a few per core suit one machine
         builder = builder.config("spark.sql.shuffle.partitions", str(max(2, 2 * cores)))
-    spark = builder.getOrCreate()
+    with _stderr_to(scratch / JVM_STDERR):  # Java's own start-up notices would otherwise land in a notebook cell
+        spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("ERROR")
     return spark
+
+
+#: Where the Java process of a Spark session started here writes its standard error (in the scratch folder).
+JVM_STDERR = "java-stderr.log"
+
+
+@contextmanager
+def _stderr_to(path: Path) -> Iterator[None]:
+    """Standard error at the file-descriptor level goes to `path` inside the block.
+
+    A process started inside, such as the Java process behind a Spark session, keeps the file as its standard error
+    for its whole life, so the notices Java prints as it starts (Spark 4's "Using incubator modules") neither reach
+    the console nor appear, or not, in a notebook cell depending on when the kernel reads them. Python's own
+    `sys.stderr` is flushed first and is back on its descriptor after the block.
+    """
+    import sys
+
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(path, "ab") as log:
+            os.dup2(log.fileno(), 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+def _java_reason(path: Path) -> str | None:
+    """What the Java process said went wrong, from its standard error: the message of the first exception or error
+    it printed ("Master must either be yarn or start with ..."), or None if it printed none."""
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return None
+    found = re.search(r"^\S.*?(?:Exception|Error)\b[^:\n]*: *(\S[^\n]*)$", text, flags=re.MULTILINE)
+    return found.group(1).strip() if found else None
 
 
 def java_version(java: str) -> int | None:
