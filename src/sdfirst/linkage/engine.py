@@ -191,7 +191,7 @@ class SparkEngine(Engine):
             self.close()
             raise
         except Exception as exc:  # Java that cannot start (memory, a bad master URL): one line, not a traceback
-            said = _java_reason(self._scratch / JVM_STDERR)
+            said = _java_reason(self._scratch / JVM_STDERR, exc)
             self.close()
             reason = said or (str(exc).strip().splitlines() or [type(exc).__name__])[0]
             raise DataFirstError(f"Spark did not start (master {master}): {reason}") from None
@@ -327,15 +327,19 @@ def _stderr_to(path: Path) -> Iterator[None]:
         os.close(saved)
 
 
-def _java_reason(path: Path) -> str | None:
-    """What the Java process said went wrong, from its standard error: the message of the first exception or error
-    it printed ("Master must either be yarn or start with ..."), or None if it printed none."""
+def _java_reason(path: Path, error: BaseException) -> str | None:
+    """What Java said went wrong: the message of the first exception or error in its standard error ("Master must
+    either be yarn or start with ..."), or, when the Java process was already running and the failure came back
+    through Py4J, in the Python exception's text; None if neither holds one."""
     try:
         text = path.read_text(encoding="utf-8", errors="replace")
     except OSError:
-        return None
-    found = re.search(r"^\S.*?(?:Exception|Error)\b[^:\n]*: *(\S[^\n]*)$", text, flags=re.MULTILINE)
-    return found.group(1).strip() if found else None
+        text = ""
+    for said in (text, str(error)):
+        found = re.search(r"^\S.*?(?:Exception|Error)\b[^:\n]*: *(\S[^\n]*)$", said, flags=re.MULTILINE)
+        if found:
+            return found.group(1).strip()
+    return None
 
 
 def java_version(java: str) -> int | None:
