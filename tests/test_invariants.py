@@ -12,6 +12,8 @@ from sdfirst import connect
 from sdfirst.specs import datasets, table
 from sdfirst.synth import dates, generate
 from sdfirst.synth.courts import NONE
+from sdfirst.synth.custody import case_spells
+from sdfirst.synth.supervision import requirement_days
 from sdfirst.synth.world import Window, World
 
 NEVER = int(dates.NEVER)
@@ -262,6 +264,7 @@ def _check_world(world: World) -> None:
     assert np.all(c.sentence_date[sentenced] != NEVER)
     assert np.all(c.disposal[~sentenced] == NONE)
 
+    _nobody_offends_while_held(world)
     j = world.custody.journeys
     assert np.all(j.start >= world.people.dob[j.person])
     assert np.all(j.start <= j.first_release)
@@ -274,6 +277,22 @@ def _check_world(world: World) -> None:
     assert np.all(req.start >= ev.referral[req.event])
     assert np.all(req.start <= req.end)
     assert np.all(req.end <= ev.termination[req.event])
+    # a requirement runs for as long as its length takes, unless its order ends first
+    worked = req.start.astype(np.int64) + requirement_days(req.kind, req.length)
+    assert np.all(req.end == np.minimum(worked, ev.termination[req.event]))
+
+
+def _nobody_offends_while_held(world: World) -> None:
+    """No offence (caution, prosecuted or not) falls on a day its person is held on remand, serving or recalled."""
+    courts = world.courts
+    spells = case_spells(world, courts.cases, courts.potential_cases)
+    case, start, stop = spells.held()
+    person = courts.cases.person[case].astype(np.int64)
+    off = courts.offences
+    days = np.sort(off.person.astype(np.int64) * 2**32 + off.date)
+    inside = np.searchsorted(days, person * 2**32 + stop) - np.searchsorted(days, person * 2**32 + start)
+    assert inside.sum() == 0, f"{inside.sum()} offences while held"
+    assert np.all(stop >= start)
 
 
 @settings(max_examples=8, deadline=None, database=None)

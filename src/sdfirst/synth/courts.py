@@ -19,7 +19,6 @@ from sdfirst.synth.codes import code_list
 from sdfirst.synth.offending import Offences, broad_group_of, offence_codes, offence_table, simulate_offences
 from sdfirst.synth.population import broad_groups
 from sdfirst.synth.sentencing import Convictions, pass_sentences
-from sdfirst.synth.trends import prosecuted
 
 NONE = -1  # no code: not at the Crown Court, not convicted, not sentenced
 MAGISTRATES, CROWN = 0, 1  # the court that passed sentence (Cases.sentence_court)
@@ -52,6 +51,7 @@ class Cases:
     custody_days: np.ndarray  # immediate or suspended custody length; community order length
     fine: np.ndarray
     previous: np.ndarray  # earlier cases of the same person
+    row: np.ndarray  # the case's row among every case the courts heard (the draws that depend on no other case)
 
     def __len__(self) -> int:
         return len(self.person)
@@ -80,6 +80,7 @@ class Courts:
     secondary_case: np.ndarray  # other offences on a case: the case index
     secondary_code: np.ndarray
     offending: Offending
+    potential_cases: int  # cases heard before sdfirst.synth.incapacitation set aside those that never happened
 
 
 def _gamma_days(rng, spec: dict, n: int) -> np.ndarray:
@@ -119,14 +120,15 @@ def _crown(rng, c: dict, n):
 
 
 def simulate_courts(world) -> Courts:
-    """Take every prosecuted offence through the courts (which offences are prosecuted: sdfirst.synth.trends)."""
+    """Take every offence not cautioned through the courts: which are prosecuted (sdfirst.synth.trends) depends on
+    the day an offence happens, which is settled after (sdfirst.synth.incapacitation)."""
     rng = world.rng("courts")
     c = load_yaml("justice.yaml")["courts"]
     results, route, pleas = code_list("magistrates_results"), code_list("crown_case_types"), code_list("pleas")
     table = offence_table()
     off = simulate_offences(world)
     p = world.people
-    idx = np.flatnonzero(prosecuted(world, off))
+    idx = np.flatnonzero(~off.cautioned)
     n = len(idx)
     person, code, when = off.person[idx], off.code[idx], off.date[idx]
     severity = table.severity[code].astype(np.int64)
@@ -146,7 +148,7 @@ def simulate_courts(world) -> Courts:
         & (venue < np.array(c["either_way_to_crown"])[severity - 1] * np.where(youth, c["youth_to_crown_factor"], 1))
     )
     remanded = rng.random(n) < remand_probability(c, severity, p.ethnicity[person])
-    previous = _previous(person, first)
+    previous = previous_cases(person, first)
     plea, result, mags_delay = _mags(rng, c, severity, youth, n)
     result = np.where(to_crown, results["sent_for_trial"], result)
     plea = np.where(to_crown, pleas["no_plea"], plea)
@@ -196,9 +198,10 @@ def simulate_courts(world) -> Courts:
         custody_days=np.where(convicted, sentences.length_days, 0),
         fine=np.where(convicted, sentences.fine, np.nan),
         previous=previous,
+        row=np.arange(n, dtype=np.int64),
     )
     sec_case, sec_code = _secondary(rng, world, cases)
-    return Courts(off, cases, sec_case, sec_code, _offending_view(off, cases))
+    return Courts(off, cases, sec_case, sec_code, offending_view(off, cases), n)
 
 
 def remand_probability(c: dict, severity: np.ndarray, ethnicity: np.ndarray) -> np.ndarray:
@@ -211,7 +214,7 @@ def remand_probability(c: dict, severity: np.ndarray, ethnicity: np.ndarray) -> 
     return base * ratio / (1.0 - base + base * ratio)
 
 
-def _previous(person: np.ndarray, when: np.ndarray) -> np.ndarray:
+def previous_cases(person: np.ndarray, when: np.ndarray) -> np.ndarray:
     """How many cases each person had before this one."""
     order = np.lexsort((when, person))
     ranks = np.empty(len(person), dtype=np.int64)
@@ -232,7 +235,7 @@ def _secondary(rng, world, cases: Cases) -> tuple[np.ndarray, np.ndarray]:
     return case, code
 
 
-def _offending_view(off: Offences, cases: Cases) -> Offending:
+def offending_view(off: Offences, cases: Cases) -> Offending:
     """Offences with their outcomes, aligned with Offences (a caution's outcome is the caution itself)."""
     table = offence_table()
     n = len(off)

@@ -54,10 +54,41 @@ class Custody:
     case_recalls: np.ndarray  # per case: recalls during licence
 
 
-def _spells(world, rng):
-    """One spell per case with any time in custody: [start, end], with release and recall details."""
+@dataclass(frozen=True)
+class Spells:
+    """Each case's time in custody (row for row with the cases), as day numbers.
+
+    A case with any (``has``) is held from ``start``; it is out on ``release`` (NEVER if it never is, as on a
+    remand that ends with the case) and held again from ``recall`` (NEVER if not recalled) until ``end``.
+    Held means [start, min(end, release)) and [recall, end): out on the day of release.
+    """
+
+    has: np.ndarray
+    start: np.ndarray
+    end: np.ndarray
+    release: np.ndarray
+    licence_end: np.ndarray
+    recalled: np.ndarray  # int64 0 or 1
+    recall: np.ndarray
+
+    def held(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The intervals held, as (case, from, to): one or two per case with any custody, half-open."""
+        rows = np.flatnonzero(self.has)
+        out = np.minimum(self.end[rows], self.release[rows])
+        back = rows[self.recalled[rows] > 0]
+        case = np.concatenate([rows, back])
+        start = np.concatenate([self.start[rows], self.recall[back]]).astype(np.int64)
+        stop = np.concatenate([out, self.end[back]]).astype(np.int64)
+        return case, start, stop
+
+
+def case_spells(world, cases, potential: int) -> Spells:
+    """The custody of each case: remand, sentence and recall. The draws are made for every case the courts heard
+    before :mod:`sdfirst.synth.incapacitation` set aside those that never happened (`potential`, indexed by
+    ``cases.row``), so that a case's custody does not depend on which others there are."""
     params = load_yaml("justice.yaml")["custody"]
-    c = world.courts.cases
+    c = cases
+    u_recall, u_day, u_fixed = world.rng("custody").random((3, potential))[:, c.row]
     custody = c.disposal == code_list("disposals")["immediate_custody"]
     remand = c.remanded
     case_end = np.where(c.crown_type >= 0, c.crown_result_date, c.mags_result_date)
@@ -67,15 +98,22 @@ def _spells(world, rng):
     licence_end = np.maximum(c.sentence_date + c.custody_days, release + params["licence_min_days"])
     licence_end = np.where(custody, licence_end, dates.NEVER).astype(np.int32)
     p_recall = 1 / (1 + np.exp(-(params["recall_intercept"] + params["recall_risk"] * world.people.risk[c.person])))
-    recalled = custody & (rng.random(len(c)) < p_recall)
-    recall_day = release + (rng.random(len(c)) * (licence_end - release)).astype(np.int64)
-    fixed = rng.random(len(c)) < params["fixed_term_share"]
+    recalled = custody & (u_recall < p_recall)
+    recall_day = release + (u_day * (licence_end - release)).astype(np.int64)
+    fixed = u_fixed < params["fixed_term_share"]
     back_out = np.where(fixed, recall_day + params["fixed_term_recall_days"], licence_end)
     final = np.where(recalled, back_out, release)
     start = np.where(remand, c.first_hearing, c.sentence_date)
     end = np.where(custody, final, np.where(remand, case_end, dates.NEVER))
-    has = custody | remand
-    return has, start.astype(np.int32), end.astype(np.int32), release, licence_end, recalled.astype(np.int64)
+    return Spells(
+        has=custody | remand,
+        start=start.astype(np.int32),
+        end=end.astype(np.int32),
+        release=release,
+        licence_end=licence_end,
+        recalled=recalled.astype(np.int64),
+        recall=np.where(recalled, recall_day, dates.NEVER).astype(np.int32),
+    )
 
 
 def _merge(person, start, end):
@@ -94,9 +132,11 @@ def _merge(person, start, end):
 
 
 def simulate_custody(world) -> Custody:
-    rng = world.rng("custody")
-    c = world.courts.cases
-    has, start, end, release, licence_end, recalled = _spells(world, rng)
+    courts = world.courts
+    c = courts.cases
+    spells = case_spells(world, c, courts.potential_cases)
+    has, start, end, release = spells.has, spells.start, spells.end, spells.release
+    licence_end, recalled = spells.licence_end, spells.recalled
     idx = np.flatnonzero(has)
     journey = _merge(c.person[idx], start[idx], end[idx])
     n = int(journey.max()) + 1 if len(idx) else 0
@@ -235,4 +275,13 @@ def simulate_time_inside(world) -> TimeInside:
     return TimeInside(rows, establishment, renumbered, assessments, incidents)
 
 
-__all__ = ["NONE", "Custody", "Journeys", "TimeInside", "simulate_custody", "simulate_time_inside"]
+__all__ = [
+    "NONE",
+    "Custody",
+    "Journeys",
+    "Spells",
+    "TimeInside",
+    "case_spells",
+    "simulate_custody",
+    "simulate_time_inside",
+]

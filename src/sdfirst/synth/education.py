@@ -5,9 +5,10 @@ school career of national curriculum Years 1 to 11 on a (pupil, year group) grid
 special educational needs, attainment at Key Stages 2 and 4, absence, fixed-period and permanent exclusions,
 and, over the whole of childhood, referrals to children's social care and periods in care.
 
-Schooling does not cause offending, nor offending schooling: both read the person's latent risk, deprivation
-and sex, which is how the published associations between them appear. Every parameter is in
-`synthetic/education.yaml`; everything is vectorised over the chunk.
+Schooling does not cause offending: both read the person's latent risk, deprivation and sex, which is how the
+published associations between them appear. Offending reaches schooling at one point: a serious violence offence
+makes a permanent exclusion that school year more likely (`exclusions.permanent_serious_violence`). Every
+parameter is in `synthetic/education.yaml`; everything is vectorised over the chunk.
 """
 
 from __future__ import annotations
@@ -39,10 +40,10 @@ def params() -> dict:
 # ---------------------------------------------------------------------------------------------------------
 
 
-def academic_birth_year(dob: np.ndarray) -> np.ndarray:
-    """The calendar year of the start of the academic year (`scope.year_starts`, 1 September) that opens a
-    child's school cohort (born September to August)."""
-    year, month, _ = dates.ymd(dob)
+def academic_year_containing(day: np.ndarray) -> np.ndarray:
+    """The academic year (by the calendar year of its start, `scope.year_starts`, 1 September) that each day falls
+    in; of a date of birth, the year that opens the child's school cohort (born September to August)."""
+    year, month, _ = dates.ymd(day)
     return np.where(month >= params()["scope"]["year_starts"][0], year, year - 1)
 
 
@@ -214,7 +215,7 @@ def _in_scope(world) -> tuple[np.ndarray, np.ndarray]:
     par = params()["scope"]
     p = world.people
     born = np.flatnonzero(p.dob > dates.day(str(par["born_after"])))
-    cohort = academic_birth_year(p.dob[born])
+    cohort = academic_year_containing(p.dob[born])
     last = par["census_years"][1]
     year = np.clip(academic_year_of(cohort, par["scope_year_group"]), None, last)
     year = np.maximum(year, academic_year_of(cohort, par["year_groups"][0]))
@@ -268,7 +269,8 @@ def simulate_schooling(world) -> Schooling:
     grid = _grid(world, par, pupils, person, cohort)
     fsm = _free_school_meals(par["free_school_meals"], pupils, grid["year"])
     sen = _special_needs(par["special_educational_needs"], pupils)
-    excl = _exclusions(par, pupils, state, sen["sen"], grid, len(world.hoods.imd_decile))
+    violent = _violent_years(world, person, grid["year"])
+    excl = _exclusions(par, pupils, state, sen["sen"], grid, violent, len(world.hoods.imd_decile))
     grid.update(school=excl.pop("school"), school_kind=excl.pop("school_kind"))  # moved after an exclusion
     attainment = _attainment(par, pupils, cohort, state, sen["sen"], grid["in_england"], excl.pop("has_perm"))
     absence = _absence(par["absence"], pupils, sen["sen"], fsm, grid["year"])
@@ -341,11 +343,33 @@ def _special_needs(spar: dict, pupils: _Pupils) -> dict[str, np.ndarray]:
     return {"sen_level": sen_level, "sen": sen}
 
 
+def _violent_years(world, person: np.ndarray, year: np.ndarray) -> np.ndarray:
+    """(pupil, grid column): whether the pupil commits a serious violence offence in that academic year (any
+    offence, whether or not it reaches a court: the school responds to the act)."""
+    view = world.courts.offending
+    pupil_of = np.full(len(world.people), -1, dtype=np.int64)
+    pupil_of[person] = np.arange(len(person))
+    rows = np.flatnonzero(view.serious_violence & (pupil_of[view.person] >= 0))
+    pupil = pupil_of[view.person[rows]]
+    column = academic_year_containing(view.date[rows]) - year[pupil, 0]
+    inside = (column >= 0) & (column < year.shape[1])
+    violent = np.zeros(year.shape, dtype=bool)
+    violent[pupil[inside], column[inside]] = True
+    return violent
+
+
 def _exclusions(
-    par: dict, pupils: _Pupils, state: np.ndarray, sen: np.ndarray, grid: dict[str, np.ndarray], n_sectors: int
+    par: dict,
+    pupils: _Pupils,
+    state: np.ndarray,
+    sen: np.ndarray,
+    grid: dict[str, np.ndarray],
+    violent: np.ndarray,
+    n_sectors: int,
 ) -> dict[str, np.ndarray]:
     """Fixed-period and permanent exclusions, with the schools (and kinds of school) of every pupil-year after a
-    permanent exclusion, and `has_perm` (permanently excluded at all), which attainment reads."""
+    permanent exclusion, and `has_perm` (permanently excluded at all), which attainment reads. `violent` marks the
+    pupil-years with a serious violence offence."""
     rng, n, groups, lin = pupils.rng, pupils.n, pupils.groups, pupils.lin
     xpar, schools = par["exclusions"], par["schools"]
     year, in_england, school, kind = grid["year"], grid["in_england"], grid["school"], grid["school_kind"]
@@ -363,6 +387,7 @@ def _exclusions(
         lin(xpar["permanent"])[:, None]
         + np.asarray(xpar["permanent_year_group_effect"])[None, :]
         + xpar["permanent_pupil_weight"] * pupil_effect[:, None]
+        + xpar["permanent_serious_violence"] * violent
     )
     perm_hit = (rng.random((n, groups)) < perm_p) & state[:, None] & in_england
     has_perm = perm_hit.any(axis=1)

@@ -13,11 +13,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sdfirst.specs import code_lists, load_yaml
+from sdfirst.exceptions import DataFirstError
+from sdfirst.specs import load_yaml
 from sdfirst.synth import dates
 from sdfirst.synth.codes import code_list
 from sdfirst.synth.courts import CROWN
 from sdfirst.synth.offending import offence_table
+from sdfirst.synth.requirements import requirement_codes, requirement_matrix
 
 ORDER, LICENCE, REPORT = 0, 1, 2  # the kinds of event this process makes
 
@@ -65,10 +67,6 @@ class Supervision:
     events: Events
     requirements: Requirements
     breach_cases: BreachCases
-
-
-def requirement_codes() -> list[str]:
-    return list(code_lists()["requirements"]["codes"])
 
 
 def _next_offence_after(world, person: np.ndarray, start: np.ndarray) -> np.ndarray:
@@ -129,27 +127,40 @@ def _events(world, rng) -> Events:
     )
 
 
-def _requirements(rng, ev: Events) -> Requirements:
-    spec = code_lists()["requirements"]["codes"]
+def requirement_days(kind: np.ndarray, length: np.ndarray) -> np.ndarray:
+    """How long each requirement takes to work through at justice.yaml `supervision.requirement_pace` (days per
+    unit of its length: hours of unpaid work, RAR days, programme sessions; a month is a twelfth of a year)."""
+    s = load_yaml("justice.yaml")["supervision"]
+    units = np.array([s["requirement_lengths"][k][0] for k in requirement_codes()])[kind]
+    pace = s["requirement_pace"]
+    unknown = sorted(set(units) - set(pace))
+    if unknown:
+        raise DataFirstError(f"justice.yaml: supervision.requirement_pace has no pace for the unit {unknown[0]}")
+    days_per_unit = np.array([pace[u] for u in units], dtype=float)
+    return np.ceil(length * days_per_unit).astype(np.int64)
+
+
+def _requirements(rng, world, ev: Events) -> Requirements:
+    """The requirements of each order (decided with the sentence: :mod:`sdfirst.synth.requirements`), each running
+    from its start for as long as its length takes (:func:`requirement_days`), unless the order ends first."""
     s = load_yaml("justice.yaml")["supervision"]
     lengths = s["requirement_lengths"]
     why = code_list("termination_reasons")
-    codes = list(spec)
-    share = np.array([spec[k][1] for k in codes])
+    codes = requirement_codes()
     orders = np.flatnonzero(ev.kind == ORDER)
-    has = rng.random((len(orders), len(codes))) < share[None, :]
-    none = ~has.any(axis=1)
-    fallback = np.array([codes.index(k) for k in s["fallback_requirements"]])  # every order carries one of them
-    has[none, fallback[rng.integers(0, len(fallback), none.sum())]] = True
+    courts = world.courts
+    has = requirement_matrix(world, courts.cases, courts.potential_cases)[ev.case[orders]]
     row, kind = np.nonzero(has)
     event = orders[row]
     lo = np.array([lengths[k][1] for k in codes])[kind]
     hi = np.array([lengths[k][2] for k in codes])[kind]
     length = rng.integers(lo, hi + 1)
     start = ev.referral[event] + rng.integers(0, s["requirement_start_days"] + 1, len(event))
-    end = np.minimum(ev.termination[event], np.maximum(start + 1, ev.termination[event]))
-    ended_early = np.isin(ev.reason[event], why.indices("breach", "further_offence"))
-    start = np.minimum(start, end)
+    order_end = ev.termination[event].astype(np.int64)
+    start = np.minimum(start, order_end)
+    worked_through = start + requirement_days(kind, length)
+    end = np.maximum(np.minimum(worked_through, order_end), start)
+    ended_early = np.isin(ev.reason[event], why.indices("breach", "further_offence")) & (worked_through > order_end)
     completes = np.isin(np.array(codes)[kind], s["completed_requirements"])
     reason = np.where(ended_early, ev.reason[event], np.where(completes, why["completed"], why["expired"]))
     return Requirements(
@@ -185,4 +196,4 @@ def _breach_cases(rng, world, ev: Events) -> BreachCases:
 def simulate_supervision(world) -> Supervision:
     rng = world.rng("supervision")
     ev = _events(world, rng)
-    return Supervision(ev, _requirements(rng, ev), _breach_cases(rng, world, ev))
+    return Supervision(ev, _requirements(rng, world, ev), _breach_cases(rng, world, ev))

@@ -3,9 +3,10 @@
 Offending itself has no history (a person's rate depends on age, risk and sex, not on the calendar); what changed
 from 2011 to 2021 was how many offences were brought to court. So the trend acts at one step only: of the offences
 not dealt with by a caution, a share is prosecuted that follows a national volume index (justice.yaml,
-`prosecution_trend`), taken at the month the case would reach the magistrates' court. The rest are offences known
-to the police with no further action: they stay in the truth's offending and reach no court, prison or probation
-dataset. Co-defendants are prosecuted together, one draw per case.
+`prosecution_trend`), taken at the month the case would reach the magistrates' court. The courts hear every
+offence not cautioned; :mod:`sdfirst.synth.incapacitation` keeps those prosecuted, at the day the offence finally
+happens on. The rest are offences known to the police with no further action: they stay in the truth's
+offending and reach no court, prison or probation dataset. Co-defendants are prosecuted together, one draw per case.
 """
 
 from __future__ import annotations
@@ -45,21 +46,22 @@ def peak_index() -> float:
     return float(peak)
 
 
-def expected_first_hearing(off: Offences) -> np.ndarray:
-    """The day each offence would reach the magistrates' court on the mean first-hearing delay (the month the
-    index is read at, so that a drop in receipts falls in the months it names)."""
+def expected_first_hearing(code: np.ndarray, day: np.ndarray) -> np.ndarray:
+    """The day an offence of each code committed on each day would reach the magistrates' court on the mean
+    first-hearing delay (the month the index is read at, so that a drop in receipts falls in the months it names)."""
     c = load_yaml("justice.yaml")["courts"]
     delay = c["first_hearing_delay"]["shape"] * c["first_hearing_delay"]["scale"]
-    extra = np.where(offence_table().motoring[off.code], c["motoring_extra_delay"], 0)
-    return (off.date.astype(np.int64) + 1 + np.round(delay).astype(np.int64) + extra).astype(np.int64)
+    extra = np.where(offence_table().motoring[code], c["motoring_extra_delay"], 0)
+    return (np.asarray(day, dtype=np.int64) + 1 + np.round(delay).astype(np.int64) + extra).astype(np.int64)
 
 
-def prosecuted(world, off: Offences) -> np.ndarray:
-    """Which offences are brought to court: not cautioned, and kept with the share the volume index gives in
-    the month of the expected first hearing. One uniform draw per case (from a stream of its own, so that the
-    other processes' draws do not move), shared by its co-defendants."""
-    eligible = ~off.cautioned
-    groups, first, inverse = np.unique(off.case_group, return_index=True, return_inverse=True)
-    share = volume_index(expected_first_hearing(off))[first] / peak_index()
-    draw = world.rng("prosecution").random(len(groups))
-    return eligible & (draw < share)[inverse]
+def prosecution_draws(world, off: Offences) -> np.ndarray:
+    """One uniform draw per case (from a stream of its own, so that the other processes' draws do not move), shared
+    by its co-defendants: an offence is prosecuted if its draw is below :func:`prosecuted_share`."""
+    groups, inverse = np.unique(off.case_group, return_inverse=True)
+    return world.rng("prosecution").random(len(groups))[inverse]
+
+
+def prosecuted_share(code: np.ndarray, day: np.ndarray) -> np.ndarray:
+    """The share of offences not cautioned that are prosecuted, for offences of these codes on these days."""
+    return volume_index(expected_first_hearing(code, day)) / peak_index()

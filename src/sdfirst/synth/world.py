@@ -90,9 +90,11 @@ class World:
 
     @functools.cached_property
     def courts(self):
+        """The courts' cases once nobody offends while held and sentences have their effects."""
         from sdfirst.synth.courts import simulate_courts
+        from sdfirst.synth.incapacitation import settle
 
-        return simulate_courts(self)
+        return settle(self, simulate_courts(self))
 
     @functools.cached_property
     def custody(self):
