@@ -75,6 +75,7 @@ def requirement_cohort_sql(
     )
     SELECT o.person, o.requirements, o.referral_date, o.age, o.sex, o.offence_group,
            coalesce(c.previous_cases, 0) AS previous_cases,
+           coalesce(c.new_cases, 0) AS new_cases,
            (coalesce(c.new_cases, 0) > 0)::INTEGER AS reentered
     FROM orders o LEFT JOIN counted c USING (person)
     ORDER BY o.person
@@ -89,7 +90,8 @@ def requirement_cohort(
     follow_up_days: int = 365,
 ) -> pd.DataFrame:
     """One row per person: their first order with unpaid work and/or a RAR referred in the window, the covariates
-    known at its start, and whether they re-entered (a new non-breach magistrates' case) within the follow-up.
+    known at its start, and their new non-breach magistrates' cases within the follow-up (`new_cases`, for an
+    offence after the order began) and whether they had any (`reentered`).
 
     The follow-up must end inside the magistrates' coverage for every order: choose ``referred_to`` accordingly.
     """
@@ -215,6 +217,24 @@ def matched_difference(frame: pd.DataFrame, pairs: pd.DataFrame, outcome: str) -
     d = y[pairs["treated"].to_numpy()] - y[pairs["control"].to_numpy()]
     se = d.std(ddof=1) / np.sqrt(len(d))
     return {"estimate": d.mean(), "ci_lower": d.mean() - Z95 * se, "ci_upper": d.mean() + Z95 * se, "n": len(d)}
+
+
+def matched_ratio(frame: pd.DataFrame, pairs: pd.DataFrame, outcome: str) -> dict[str, float]:
+    """The ratio of the outcome's means, treated over control, within matched pairs, with a 95% interval.
+
+    For a count (new cases), a ratio of means is a rate ratio: it reads on the same scale as a hazard ratio, which
+    a difference in means does not. The interval is the delta method's on the log scale, where the ratio is closer
+    to normal, and it allows for the pairing through the covariance of the two members' outcomes.
+    """
+    y = frame[outcome].to_numpy(dtype=float)
+    t, c = y[pairs["treated"].to_numpy()], y[pairs["control"].to_numpy()]
+    n, mt, mc = len(t), t.mean(), c.mean()
+    if mt <= 0 or mc <= 0:
+        raise ValueError(f"matched_ratio: the mean of {outcome} is 0 in a group, so no ratio has a log")
+    var = t.var(ddof=1) / mt**2 + c.var(ddof=1) / mc**2 - 2 * np.cov(t, c)[0, 1] / (mt * mc)
+    se = np.sqrt(var / n)
+    ratio = mt / mc
+    return {"estimate": ratio, "ci_lower": ratio * np.exp(-Z95 * se), "ci_upper": ratio * np.exp(Z95 * se), "n": n}
 
 
 def bootstrap_pairs(frame: pd.DataFrame, pairs: pd.DataFrame, outcome: str, reps: int = 1000, seed: int = 0):
