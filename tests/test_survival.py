@@ -24,7 +24,7 @@ MAGS = ("row_id_hash", "first_hearing_date", "breach_marker", "disposal_type", "
         "age_at_hearing", "sex", "offence_group", "offence_date")  # fmt: skip
 CROWN = ("row_id_hash", "disposal_type", "sentence_date", "custody_length_days", "age_at_receipt", "sex",
          "offence_group", "offence_date")  # fmt: skip
-PRISON = ("row_id_hash", "journey_start_date", "first_release_date", "journey_end_date")
+PRISON = ("row_id_hash", "journey_start_date", "first_release_date", "journey_end_date", "first_recall_date")
 END = "2016-06-01"
 
 
@@ -33,7 +33,8 @@ def con() -> duckdb.DuckDBPyConnection:
     """P1: 200 days' custody, out after 100, a new offence heard 30 days after release (cases heard in custody, or
     for offences before release, do not count). P2: community order, nothing after: censored. P3: community order
     at the Crown Court, received into prison 30 days later. P4: long custody, P5: a youth (both left out). P6: short
-    custody with no linked prison journey. P7: community order followed only by a breach case (not re-entry)."""
+    custody with no linked prison journey. P7: community order followed only by a breach case (not re-entry). P8:
+    short custody, out on 10 March, recalled on 1 May, then a new offence heard in August: censored at the recall."""
     con = duckdb.connect()
     for schema in ("magistrates", "crown_court", "prison", "linking"):
         con.execute(f"CREATE SCHEMA {schema}")
@@ -48,17 +49,21 @@ def con() -> duckdb.DuckDBPyConnection:
         ("m6", "2015-01-01", "N", "Immediate custody", "2015-01-10", 90, 50, "M", "Theft offences", "2014-12-01"),
         ("m7", "2015-01-01", "N", "Community order", "2015-01-10", None, 22, "M", "Drug offences", "2014-12-01"),
         ("m7b", "2015-06-01", "Y", "Fine", "2015-06-01", None, 22, "M", "Drug offences", "2015-05-01"),
+        ("m8", "2015-01-10", "N", "Immediate custody", "2015-01-10", 120, 33, "M", "Theft offences", "2014-12-20"),
+        ("m8b", "2015-08-01", "N", "Fine", "2015-08-01", None, 33, "M", "Theft offences", "2015-07-01"),
     ])  # fmt: skip
     make_table(con, "crown_court.case_summary", CROWN, [
         ("k3", "Community order", "2015-02-01", None, 35, "M", "Violence against the person", "2014-09-01"),
     ])  # fmt: skip
     make_table(con, "prison.custodial_journey", PRISON, [
-        ("p1", "2015-01-01", "2015-04-11", "2015-04-11"),
-        ("p3", "2015-03-03", "2015-04-01", "2015-04-01"),
-        ("p4", "2015-01-10", "2015-07-10", "2015-07-10"),
+        ("p1", "2015-01-01", "2015-04-11", "2015-04-11", None),
+        ("p3", "2015-03-03", "2015-04-01", "2015-04-01", None),
+        ("p4", "2015-01-10", "2015-07-10", "2015-07-10", None),
+        ("p8", "2015-01-10", "2015-03-10", "2015-06-01", "2015-05-01"),
     ])  # fmt: skip
     person = {"m1": "P1", "m1a": "P1", "m1b": "P1", "m1c": "P1", "p1": "P1", "m2": "P2", "k3": "P3", "p3": "P3",
-              "m4": "P4", "p4": "P4", "m5": "P5", "m6": "P6", "m7": "P7", "m7b": "P7"}  # fmt: skip
+              "m4": "P4", "p4": "P4", "m5": "P5", "m6": "P6", "m7": "P7", "m7b": "P7", "m8": "P8", "m8b": "P8",
+              "p8": "P8"}  # fmt: skip
     source = {"m": "mags_hocas", "k": "crown_xhibit", "p": "prison_nomis"}
     links = [(source[row[0]], row, p) for row, p in person.items()]
     make_table(con, "linking.xjs_link", ("source_dataset", "row_id_hash", "estimated_xjs_id"), links)
@@ -71,9 +76,16 @@ def table(con) -> pd.DataFrame:
 
 
 def test_cohort_is_adult_community_orders_and_short_custody(table):
-    assert sorted(table.index) == ["P1", "P2", "P3", "P6", "P7"]
+    assert sorted(table.index) == ["P1", "P2", "P3", "P6", "P7", "P8"]
     assert table.loc["P1", "disposal"] == "Short custody"
     assert table.loc["P3", "disposal"] == "Community order"  # sentenced at the Crown Court
+
+
+def test_a_recall_stops_the_clock(table):
+    """Out for 52 days before a recall to prison: censored there, so the case heard after it is not re-entry."""
+    assert table.loc["P8", "event"] == 0
+    assert table.loc["P8", "days_at_risk"] == 52
+    assert str(table.loc["P8", "recall_date"])[:10] == "2015-05-01"
 
 
 def test_time_in_custody_is_not_time_at_risk(table):
@@ -100,7 +112,7 @@ def test_prison_reception_is_re_entry_and_breach_is_not(table):
 def test_custody_without_a_linked_prison_journey_has_no_time_at_risk(table):
     assert not table.loc["P6", "prison_found"]
     assert pd.isna(table.loc["P6", "clock_start"])
-    assert sorted(at_risk(table.reset_index())["person"]) == ["P1", "P2", "P3", "P7"]
+    assert sorted(at_risk(table.reset_index())["person"]) == ["P1", "P2", "P3", "P7", "P8"]
 
 
 def test_fixed_follow_up_censors_earlier(con):

@@ -4,8 +4,10 @@ Each person's first community order or short custodial sentence in a window is t
 starts when the person is at risk: at the sentence for a community order, at release from prison for custody
 (someone in prison cannot come back to court from the street, so time inside is not time at risk). The event is
 re-entry: a new magistrates' case for an offence committed after the clock started, or a new prison reception.
-People with no event are censored at the end of coverage (or of a fixed follow-up). Records are joined through the
-person, which is the linkage output's ``estimated_xjs_id`` unless the truth is asked for (to measure linkage error).
+People with no event are censored at the end of coverage (or of a fixed follow-up), and people released from
+custody also at their first recall to prison, which takes them off the street without a new case. Records are
+joined through the person, which is the linkage output's ``estimated_xjs_id`` unless the truth is asked for (to
+measure linkage error).
 
 Kaplan-Meier curves and a Cox proportional hazards model come from statsmodels (``SurvfuncRight``, ``PHReg``).
 """
@@ -81,8 +83,8 @@ def survival_sql(
         SELECT k.person, p.* FROM prison.custodial_journey p
         JOIN keys k ON k.row_id_hash = p.row_id_hash AND k.source_dataset = 'prison_nomis'
     ),
-    released AS (  -- for custody, the prison journey that holds the sentence, and its first release
-        SELECT i.person, j.first_release_date, j.journey_start_date
+    released AS (  -- for custody, the prison journey that holds the sentence, its first release and any recall
+        SELECT i.person, j.first_release_date, j.first_recall_date, j.journey_start_date
         FROM indexed i JOIN journeys j USING (person)
         WHERE i.disposal = '{SHORT_CUSTODY}'
           AND j.journey_start_date <= i.sentence_date + INTERVAL {GRACE_DAYS} DAY
@@ -90,7 +92,8 @@ def survival_sql(
         QUALIFY row_number() OVER (PARTITION BY i.person ORDER BY j.journey_start_date DESC, j.row_id_hash) = 1
     ),
     clocked AS (
-        SELECT i.*, r.first_release_date AS release_date, r.person IS NOT NULL AS prison_found,
+        SELECT i.*, r.first_release_date AS release_date, r.first_recall_date AS recall_date,
+               r.person IS NOT NULL AS prison_found,
                CASE WHEN i.disposal = '{COMMUNITY}' THEN i.sentence_date ELSE r.first_release_date END AS clock_start
         FROM indexed i LEFT JOIN released r USING (person)
     ),
@@ -116,10 +119,13 @@ def survival_sql(
     ),
     first_event AS (SELECT person, min(event_date) AS event_date FROM events GROUP BY person),
     followed AS (
-        SELECT c.*, coalesce(p.previous_cases, 0) AS previous_cases, e.event_date, {follow} AS censor_date
+        -- censored at the end of follow-up, or earlier at a recall: back in prison without a new case, so no
+        -- longer at risk (a recall follows a breach of licence, and ends the time at liberty the clock counts)
+        SELECT c.*, coalesce(p.previous_cases, 0) AS previous_cases, e.event_date,
+               least({follow}, coalesce(c.recall_date, {follow})) AS censor_date
         FROM clocked c LEFT JOIN previous p USING (person) LEFT JOIN first_event e USING (person)
     )
-    SELECT person, disposal, sentence_date, custody_length_days, prison_found, release_date, clock_start,
+    SELECT person, disposal, sentence_date, custody_length_days, prison_found, release_date, recall_date, clock_start,
            CASE WHEN event_date <= censor_date THEN event_date ELSE censor_date END AS end_date,
            (event_date IS NOT NULL AND event_date <= censor_date)::INTEGER AS event,
            date_diff('day', clock_start,
@@ -143,8 +149,9 @@ def survival_table(
 
     Columns: ``person``, ``disposal`` (``Community order`` or ``Short custody``), ``sentence_date``,
     ``custody_length_days``, ``prison_found`` (a linked prison journey holds the sentence), ``release_date``,
-    ``clock_start`` (sentence for orders, first release for custody), ``end_date`` (re-entry or censoring),
-    ``event`` (1 re-entered, 0 censored), ``days_at_risk``, ``age``, ``sex``, ``offence_group``, ``previous_cases``.
+    ``recall_date`` (the journey's first recall, where the clock stops if no re-entry came first), ``clock_start``
+    (sentence for orders, first release for custody), ``end_date`` (re-entry or censoring), ``event`` (1
+    re-entered, 0 censored), ``days_at_risk``, ``age``, ``sex``, ``offence_group``, ``previous_cases``.
 
     ``end`` is the end of coverage (default :func:`coverage_end`); ``follow_up_days`` censors earlier, after a
     fixed follow-up. Rows with no time at risk are kept (``days_at_risk`` null or not positive) so that a reader can

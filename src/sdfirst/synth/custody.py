@@ -35,6 +35,7 @@ class Journeys:
     start: np.ndarray  # first reception
     end: np.ndarray  # final release (NEVER while still in custody)
     first_release: np.ndarray
+    first_recall: np.ndarray  # first return to custody on recall (NEVER if none)
     remand_start: np.ndarray  # journey began on remand
     sentenced: np.ndarray
     recalls: np.ndarray
@@ -146,6 +147,8 @@ def simulate_custody(world) -> Custody:
     np.maximum.at(j_end, journey, end[idx])
     j_release = np.full(n, dates.NEVER, dtype=np.int64)
     np.minimum.at(j_release, journey, np.minimum(release[idx], end[idx]))
+    j_recall = np.full(n, dates.NEVER, dtype=np.int64)
+    np.minimum.at(j_recall, journey, spells.recall[idx])
     person = np.zeros(n, dtype=np.int64)
     person[journey] = c.person[idx]
     first_spell = np.full(n, len(idx), dtype=np.int64)
@@ -168,6 +171,7 @@ def simulate_custody(world) -> Custody:
         start=j_start.astype(np.int32),
         end=j_end.astype(np.int32),
         first_release=j_release.astype(np.int32),
+        first_recall=j_recall.astype(np.int32),
         remand_start=remand_start,
         sentenced=sentenced,
         recalls=recalls,

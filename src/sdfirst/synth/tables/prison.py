@@ -59,6 +59,9 @@ def _journeys(world, inside: TimeInside) -> tuple[dict, np.ndarray]:
             np.where(j.first_release[rows] > window.end, dates.NEVER, j.first_release[rows])
         ),
         "journey_end_date": dates.to_arrow(end),
+        "first_recall_date": dates.to_arrow(
+            np.where(j.first_recall[rows] > window.end, dates.NEVER, j.first_recall[rows])
+        ),
         "started_on_remand": j.remand_start[rows],
         "sentenced": j.sentenced[rows],
         "recall_count": j.recalls[rows],
