@@ -67,7 +67,9 @@ class Intervals:
         value = np.ones(len(person)) if value is None else value
         return cls(person[order], start[order].astype(np.int64), stop[order].astype(np.int64), value[order])
 
-    def key(self, person: np.ndarray, day: np.ndarray) -> np.ndarray:
+    @staticmethod
+    def key(person: np.ndarray, day: np.ndarray) -> np.ndarray:
+        """One sortable integer per (person, day): the person in the high bits, the day in the low ones."""
         return (person.astype(np.int64) << _SHIFT) + day + _DAY0
 
     def last_starting_by(self, person: np.ndarray, day: np.ndarray) -> np.ndarray:
