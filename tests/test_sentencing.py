@@ -16,26 +16,27 @@ TRUE = {"Black": 0.6, "Asian": -0.4}
 
 
 def _hand_made() -> duckdb.DuckDBPyConnection:
-    """Two people: p1 (White) with two earlier magistrates' cases and a breach, p2 (Black) with none before
-    the offence; plus an appeal, an acquittal and a 'Not stated' row that the frame must leave out."""
+    """Two people: p1 (White, tried with a co-defendant) with two earlier magistrates' cases and a breach, p2
+    (Black, alone) with none before the offence; plus an appeal, an acquittal and a 'Not stated' row that the
+    frame must leave out."""
     con = duckdb.connect()
     for schema in ("crown_court", "magistrates", "truth"):
         con.execute(f"CREATE SCHEMA {schema}")
     con.execute(
         """CREATE TABLE crown_court.case_summary AS SELECT * FROM (VALUES
         ('c1', 'Trial', 'Leeds', 'White', 'M', 30, 'Robbery', 4, TRUE, 'Guilty', DATE '2015-06-01',
-         DATE '2015-08-01', 'Immediate custody', 400),
+         DATE '2015-08-01', 'Immediate custody', 400, 2),
         ('c2', 'Sentence', 'York', 'Black', 'F', 17, 'Theft offences', 2, FALSE, 'Guilty', DATE '2016-01-01',
-         DATE '2016-02-01', 'Community order', NULL),
+         DATE '2016-02-01', 'Community order', NULL, 1),
         ('c3', 'Appeal', 'York', 'White', 'M', 30, 'Theft offences', 2, FALSE, 'No plea', DATE '2016-01-01',
-         DATE '2016-02-01', NULL, NULL),
+         DATE '2016-02-01', NULL, NULL, 1),
         ('c4', 'Trial', 'York', 'White', 'M', 30, 'Theft offences', 2, FALSE, 'Not guilty', DATE '2016-01-01',
-         DATE '2016-02-01', NULL, NULL),
+         DATE '2016-02-01', NULL, NULL, 1),
         ('c5', 'Trial', 'York', 'Not stated', 'M', 40, 'Theft offences', 3, FALSE, 'Not guilty', NULL,
-         DATE '2016-02-01', 'Fine', NULL)
+         DATE '2016-02-01', 'Fine', NULL, 1)
         ) AS t(row_id_hash, case_type, court_name, ethnicity, sex, age_at_receipt, offence_group,
                offence_severity, remanded_in_custody, plea, offence_date, receipt_date, disposal_type,
-               custody_length_days)"""
+               custody_length_days, number_of_defendants)"""
     )
     con.execute(
         """CREATE TABLE magistrates.case_summary AS SELECT * FROM (VALUES
@@ -65,6 +66,7 @@ def test_frame_keeps_crown_sentences_and_counts_previous_cases():
     assert c1["previous_cases"] == 2 and c2["previous_cases"] == 0
     assert (c1["custody"], c1["custody_days"], c1["remanded"], c1["guilty_plea"], c1["youth"]) == (1, 400, 1, 1, 0)
     assert c2["custody"] == 0 and pd.isna(c2["custody_days"]) and c2["youth"] == 1
+    assert frame["co_defendants"].tolist() == [1, 0]
     assert c1["log_days"] == pytest.approx(np.log(400))
 
 
@@ -151,6 +153,7 @@ def test_tidy_interval_is_estimate_plus_minus_z_se():
 def test_formula_and_truth():
     assert s.formula(legal=False) == f"custody ~ {s.ETHNICITY}"
     assert "remanded" in s.formula() and s.formula("log_days").startswith("log_days ~ ")
+    assert s.formula().endswith("+ co_defendants")
     truth = s.true_log_odds()
     assert truth["White"] == 0.0 and set(truth) == set(s.ETHNIC_GROUPS)
 

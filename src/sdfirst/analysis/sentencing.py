@@ -1,15 +1,14 @@
 """Ethnic disparities in Crown Court sentencing: the modelling frame, the models and their coefficient tables.
 
-After the MoJ's multilevel analysis of Crown Court sentencing (2022): the chance of immediate custody is modelled
-on ethnicity with the legal factors that a sentencer weighs (offence seriousness and group, remand, plea, previous
-cases, youth), first as an ordinary logistic regression and then with a random intercept for each Crown Court
-centre, because defendants sentenced at the same court share its practice. Sentence length is modelled on the
-log scale with a linear mixed model.
+After the MoJ's multilevel analysis of Crown Court sentencing (2022): the chance of immediate custody is modelled on
+ethnicity with the legal factors that a sentencer weighs (offence seriousness and group, remand, plea, previous
+cases, youth, and whether the offence was committed with others), first as an ordinary logistic regression and then
+with a random intercept for each Crown Court centre, because defendants sentenced at the same court share its
+practice. Sentence length is modelled on the log scale with a linear mixed model.
 
 The frame is built with DuckDB from a generated folder. Previous cases are not a column of the Crown Court data:
-they are counted from the magistrates' courts data, for which a person key across the two datasets is needed:
-either the linkage output (`estimated_xjs_id`, what a researcher has) or the truth (to measure what linkage
-error costs).
+they are counted from the magistrates' courts data, for which a person key across the two datasets is needed: either
+the linkage output (`estimated_xjs_id`, what a researcher has) or the truth (to measure what linkage error costs).
 """
 
 from __future__ import annotations
@@ -32,7 +31,7 @@ REFERENCE = "White"
 #: The ethnicity term of every formula here: treatment contrasts against White.
 ETHNICITY = f'C(ethnicity, Treatment("{REFERENCE}"))'
 #: The legal factors, as model terms of the frame's columns.
-LEGAL_FACTORS = ("C(severity)", "C(offence_group)", "remanded", "guilty_plea", "previous", "youth")
+LEGAL_FACTORS = ("C(severity)", "C(offence_group)", "remanded", "guilty_plea", "previous", "youth", "co_defendants")
 
 
 def frame_sql(key: str = ESTIMATED) -> str:
@@ -44,6 +43,7 @@ crown AS (
     SELECT c.row_id_hash, c.court_name AS court, c.ethnicity, c.sex, c.age_at_receipt AS age,
            c.offence_group, c.offence_severity AS severity, c.remanded_in_custody::INT AS remanded,
            (c.plea = 'Guilty')::INT AS guilty_plea, (c.age_at_receipt < 18)::INT AS youth,
+           (c.number_of_defendants > 1)::INT AS co_defendants,
            coalesce(c.offence_date, c.receipt_date) AS offence_date,
            (c.disposal_type = 'Immediate custody')::INT AS custody,
            CASE WHEN c.disposal_type = 'Immediate custody' THEN c.custody_length_days END AS custody_days,
@@ -55,7 +55,7 @@ crown AS (
 ),
 mags AS (SELECT first_hearing_date, person FROM ({mags_cases_sql("persons")}))
 SELECT c.row_id_hash, c.person, c.court, c.ethnicity, c.sex, c.age, c.offence_group, c.severity, c.remanded,
-       c.guilty_plea, c.youth, c.custody, c.custody_days,
+       c.guilty_plea, c.youth, c.co_defendants, c.custody, c.custody_days,
        count(m.person) AS previous_cases
 FROM crown c LEFT JOIN mags m ON m.person = c.person AND m.first_hearing_date < c.offence_date
 GROUP BY ALL
@@ -70,8 +70,11 @@ def sentencing_frame(con: duckdb.DuckDBPyConnection, key: str = ESTIMATED, previ
 
     `previous_cases` counts the person's magistrates' court cases (breaches left out) with a first hearing before
     this offence; every case starts at a magistrates' court, so this is the person's earlier cases as far as the
-    data reach back (2011). The person key is `key`: the linkage output's `estimated_xjs_id` (linking.xjs_link,
-    from `sdfirst link`), a cluster at another threshold, or the truth, `person_id`.
+    data reach back (2011). `co_defendants` is 1 when the case has more than one defendant
+    (`number_of_defendants`): an offence committed as part of a group is an aggravating factor in the sentencing
+    guidelines, and leaving it out would bias any term it is correlated with. The person key is `key`: the linkage
+    output's `estimated_xjs_id` (linking.xjs_link, from `sdfirst link`), a cluster at another threshold, or the
+    truth, `person_id`.
     `previous` caps the count at `previous_cap` (the generator's own cap on its effect, `custody_previous_cap`
     in justice.yaml), as a sentencer gives the tenth previous case little more weight than the ninth.
     """
