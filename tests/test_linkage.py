@@ -373,3 +373,71 @@ def test_a_comparison_written_as_levels_puts_each_pair_at_its_level():
     assert got == {other: expected[other] for other in others}
     with pytest.raises(DataFirstError, match="unknown comparison level type 'NoSuchLevel'"):
         comparison({"type": "Custom", "output_column_name": "x", "levels": [{"type": "NoSuchLevel"}]})
+
+
+def test_person_keys_are_compared_only_within_the_system_that_issued_them(linked):
+    """The person-key comparison of linkage.yaml: the same key of one system is its own level, two keys of one
+    system are `else`, and keys of two systems (or a record without a key) are the null level; the loader gives
+    prison and OASys records the NOMIS key, and the courts none."""
+    from splink import SettingsCreator
+
+    from sdfirst.linkage.model import comparison
+
+    spec = next(c for c in load_config()["model"]["comparisons"] if c.get("output_column_name") == "person_key")
+    others = {
+        "same key": ("nomis", "K1"),
+        "another key": ("nomis", "K2"),
+        "other system": ("caseman", "K1"),
+        "no key": (None, None),
+    }
+    people = pd.DataFrame(
+        {
+            "unique_id": ["a", *others],
+            "person_key_system": ["nomis", *[system for system, _ in others.values()]],
+            "person_key": ["K1", *[key for _, key in others.values()]],
+        }
+    )
+    linker = Linker(
+        DuckDBAPI().register(people),
+        SettingsCreator(
+            link_type="dedupe_only",
+            comparisons=[comparison(spec)],
+            blocking_rules_to_generate_predictions=["1 = 1"],
+            retain_intermediate_calculation_columns=True,
+        ),
+        log_level=logging.WARNING,
+    )
+    pairs = linker.inference.predict().as_pandas_dataframe()
+    pairs = pairs[pairs["unique_id_l"] == "a"].set_index("unique_id_r")["gamma_person_key"]
+    assert {name: int(pairs[name]) for name in others} == {
+        "same key": 1,
+        "another key": 0,
+        "other system": -1,
+        "no key": -1,
+    }
+
+    folder, _ = linked
+    con = sdfirst.connect(folder)
+    cfg = load_config()
+    load_person_records(con, available_sources(folder, cfg), cfg)
+    systems = dict(
+        con.execute(
+            "SELECT source_dataset, string_agg(DISTINCT coalesce(person_key_system, '-'), ',') FROM person_records "
+            "WHERE (person_key IS NULL) = (person_key_system IS NULL) GROUP BY 1"
+        ).fetchall()
+    )
+    assert systems == {
+        "prison_nomis": "nomis",
+        "prison_oasys": "nomis",
+        "familyman": "familyman",
+        "civil_caseman_pcol": "caseman",
+        "mags_hocas": "-",
+        "crown_xhibit": "-",
+        "probation_delius": "-",
+    }
+    # OASys records carry the NOMIS key of their prisoner: most share one with a prison record
+    ((shared,),) = con.execute(
+        "SELECT avg((person_key IN (SELECT person_key FROM person_records WHERE source_dataset = 'prison_nomis'))"
+        "::INT) FROM person_records WHERE source_dataset = 'prison_oasys'"
+    ).fetchall()
+    assert shared > 0.9

@@ -26,7 +26,7 @@ from splink import Linker, SettingsCreator, block_on
 
 from sdfirst.exceptions import DataFirstError
 from sdfirst.linkage.engine import Engine
-from sdfirst.linkage.model import comparison, level, train, with_parameters
+from sdfirst.linkage.model import comparison, level, train, with_parameters, without_message
 
 MAGS, CROWN = "mags", "crown"
 #: the journey's internal tables (one per side: the records the model reads) and Splink's name for each side
@@ -126,13 +126,6 @@ def journey_settings(cfg: dict[str, Any], trained: dict[str, Any] | None = None)
     )
 
 
-class _Unobserved(logging.Filter):
-    """Drops Splink's message that one EM session saw no pair at a level (another session may train it)."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return UNOBSERVED not in record.getMessage()
-
-
 @contextmanager
 def _sessions_may_miss_levels() -> Iterator[None]:
     """Inside the block, a level missing from one EM session is not reported (checked once at the end instead).
@@ -141,13 +134,8 @@ def _sessions_may_miss_levels() -> Iterator[None]:
     same offence date finds almost no Crown Court receipt more than a year after the first hearing. The other
     session trains that level; `untrained_levels` names any level that no session trained.
     """
-    quiet = _Unobserved()
-    logger = logging.getLogger(EM_LOGGER)
-    logger.addFilter(quiet)
-    try:
+    with without_message(EM_LOGGER, UNOBSERVED):
         yield
-    finally:
-        logger.removeFilter(quiet)
 
 
 def untrained_levels(linker: Linker) -> list[str]:

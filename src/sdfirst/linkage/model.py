@@ -7,6 +7,9 @@ not Splink's saved JSON, whose SQL is in the dialect it was trained in.
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import splink.comparison_level_library as cll
@@ -15,6 +18,11 @@ from splink import Linker, SettingsCreator, block_on
 
 from sdfirst.exceptions import DataFirstError
 from sdfirst.linkage.engine import Engine, single_threaded_for
+
+#: Splink's logger of EM sampling, and the start of its message for a session whose records sampled for the
+#: estimate of its size made no pair: the session is small, so it is run on every pair (as it should be)
+SAMPLING_LOGGER = "splink.internals.em_sampling"
+SMALL_SESSION = "Probe returned zero blocked pairs"
 
 
 def _rule(rule: list[str] | str):
@@ -149,6 +157,30 @@ def parameters(linker: Linker) -> dict[str, Any]:
     }
 
 
+class _Without(logging.Filter):
+    """Drops a logger's messages that contain `text`."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.text = text
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return self.text not in record.getMessage()
+
+
+@contextmanager
+def without_message(logger_name: str, text: str) -> Iterator[None]:
+    """Inside the block, the named logger's messages containing `text` are not reported (for a Splink message
+    that is expected here and would only alarm a reader)."""
+    quiet = _Without(text)
+    logger = logging.getLogger(logger_name)
+    logger.addFilter(quiet)
+    try:
+        yield
+    finally:
+        logger.removeFilter(quiet)
+
+
 def train(linker: Linker, cfg: dict[str, Any], engine: Engine | None = None) -> None:
     """Prior, u by random sampling (seeded: Splink picks records by a hash of id and seed) and m by EM.
 
@@ -169,7 +201,10 @@ def train(linker: Linker, cfg: dict[str, Any], engine: Engine | None = None) -> 
         [_rule(r) for r in training["deterministic_matching_rules"]], recall=training["deterministic_recall"]
     )
     linker.training.estimate_u_using_random_sampling(max_pairs=training["u_max_pairs"], seed=training["seed"])
-    with engine.single_threaded() if engine else single_threaded_for(linker):
+    with (
+        engine.single_threaded() if engine else single_threaded_for(linker),
+        without_message(SAMPLING_LOGGER, SMALL_SESSION),
+    ):
         for rule in training["em_blocking_rules"]:
             linker.training.estimate_parameters_using_expectation_maximisation(
                 _rule(rule), max_pairs=training["em_max_pairs"]

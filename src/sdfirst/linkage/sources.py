@@ -41,6 +41,19 @@ def _date(column: str | None) -> str:
     return "CAST(NULL AS DATE)" if column is None else f'TRY_CAST("{column}" AS DATE)'
 
 
+def _person_key(source: dict[str, Any]) -> str:
+    """The system's own person key and the system that issued it (`person_key` of the source, if it has one).
+
+    Two records' keys are compared only when one system issued both (NOMIS issues the key of prison and OASys
+    records alike); other pairs have no key to compare.
+    """
+    key = source.get("person_key")
+    if key is None:
+        return "CAST(NULL AS VARCHAR) AS person_key_system, CAST(NULL AS VARCHAR) AS person_key"
+    system = key["system"].replace("'", "''")
+    return f"""'{system}' AS person_key_system, CAST("{key["column"]}" AS VARCHAR) AS person_key"""
+
+
 def source_sql(source: dict[str, Any], min_name_length: int) -> str:
     """SELECT of one source's person rows in the common schema."""
     cols = source["columns"]
@@ -53,7 +66,8 @@ def source_sql(source: dict[str, Any], min_name_length: int) -> str:
                {_name(cols["surname"], min_name_length)} AS surname,
                {_date(cols["date_of_birth"])} AS date_of_birth,
                {_sex(cols["sex"])} AS sex,
-               {_postcode(cols["postcode"])} AS postcode
+               {_postcode(cols["postcode"])} AS postcode,
+               {_person_key(source)}
         FROM "{source["dataset"]}"."{source["table"]}" {where}"""
 
 
