@@ -12,7 +12,7 @@ import duckdb
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
-from splink import DuckDBAPI, Linker
+from splink import DuckDBAPI, Linker, SettingsCreator
 
 import sdfirst
 from sdfirst.cli import main
@@ -21,7 +21,7 @@ from sdfirst.exceptions import DataFirstError
 from sdfirst.linkage import cases, link, load_config
 from sdfirst.linkage.cases import check_journey
 from sdfirst.linkage.evaluate import cluster_metrics, pair_metrics
-from sdfirst.linkage.model import train
+from sdfirst.linkage.model import comparison, train
 from sdfirst.linkage.sources import available_sources, load_person_records
 from sdfirst.linkage.stages import check_stages
 from sdfirst.synth import generate
@@ -319,13 +319,27 @@ def test_cli_not_a_generated_folder(tmp_path, capsys):
     assert not (tmp_path / "linking").exists()
 
 
+def _levels_against_first(spec: dict, records: pd.DataFrame) -> dict[str, int]:
+    """The level (gamma) at which one comparison of linkage.yaml puts the first record paired with each other."""
+    first = records["unique_id"].iloc[0]
+    linker = Linker(
+        DuckDBAPI().register(records),
+        SettingsCreator(
+            link_type="dedupe_only",
+            comparisons=[comparison(spec)],
+            blocking_rules_to_generate_predictions=["1 = 1"],
+            retain_intermediate_calculation_columns=True,
+        ),
+        log_level=logging.WARNING,
+    )
+    pairs = linker.inference.predict().as_pandas_dataframe()
+    pairs = pairs[pairs["unique_id_l"] == first].set_index("unique_id_r")[f"gamma_{spec['output_column_name']}"]
+    return {other: int(level) for other, level in pairs.items()}
+
+
 def test_a_comparison_written_as_levels_puts_each_pair_at_its_level():
     """linkage.yaml's `type: Custom` comparisons: a date of birth with the day and month swapped, or the year one
     out, lands on its own level (not "within a year"), and an unknown level type is one line."""
-    from splink import SettingsCreator
-
-    from sdfirst.linkage.model import comparison
-
     dob = {
         "type": "Custom",
         "output_column_name": "date_of_birth",
@@ -357,19 +371,8 @@ def test_a_comparison_written_as_levels_puts_each_pair_at_its_level():
             "date_of_birth": pd.to_datetime(["1990-03-07", *others]),
         }
     )
-    linker = Linker(
-        DuckDBAPI().register(people),
-        SettingsCreator(
-            link_type="dedupe_only",
-            comparisons=[comparison(dob)],
-            blocking_rules_to_generate_predictions=["1 = 1"],
-            retain_intermediate_calculation_columns=True,
-        ),
-        log_level=logging.WARNING,
-    )
-    pairs = linker.inference.predict().as_pandas_dataframe()
-    pairs = pairs[pairs["unique_id_l"] == "a"].set_index("unique_id_r")["gamma_date_of_birth"]
-    got = {other: int(pairs[f"o{i}"]) for i, other in enumerate(others)}
+    levels = _levels_against_first(dob, people)
+    got = {other: levels[f"o{i}"] for i, other in enumerate(others)}
     assert got == {other: expected[other] for other in others}
     with pytest.raises(DataFirstError, match="unknown comparison level type 'NoSuchLevel'"):
         comparison({"type": "Custom", "output_column_name": "x", "levels": [{"type": "NoSuchLevel"}]})
@@ -379,10 +382,6 @@ def test_person_keys_are_compared_only_within_the_system_that_issued_them(linked
     """The person-key comparison of linkage.yaml: the same key of one system is its own level, two keys of one
     system are `else`, and keys of two systems (or a record without a key) are the null level; the loader gives
     prison and OASys records the NOMIS key, and the courts none."""
-    from splink import SettingsCreator
-
-    from sdfirst.linkage.model import comparison
-
     spec = next(c for c in load_config()["model"]["comparisons"] if c.get("output_column_name") == "person_key")
     others = {
         "same key": ("nomis", "K1"),
@@ -397,19 +396,7 @@ def test_person_keys_are_compared_only_within_the_system_that_issued_them(linked
             "person_key": ["K1", *[key for _, key in others.values()]],
         }
     )
-    linker = Linker(
-        DuckDBAPI().register(people),
-        SettingsCreator(
-            link_type="dedupe_only",
-            comparisons=[comparison(spec)],
-            blocking_rules_to_generate_predictions=["1 = 1"],
-            retain_intermediate_calculation_columns=True,
-        ),
-        log_level=logging.WARNING,
-    )
-    pairs = linker.inference.predict().as_pandas_dataframe()
-    pairs = pairs[pairs["unique_id_l"] == "a"].set_index("unique_id_r")["gamma_person_key"]
-    assert {name: int(pairs[name]) for name in others} == {
+    assert _levels_against_first(spec, people) == {
         "same key": 1,
         "another key": 0,
         "other system": -1,
@@ -420,10 +407,14 @@ def test_person_keys_are_compared_only_within_the_system_that_issued_them(linked
     con = sdfirst.connect(folder)
     cfg = load_config()
     load_person_records(con, available_sources(folder, cfg), cfg)
+    ((half_keys,),) = con.execute(
+        "SELECT count(*) FROM person_records WHERE (person_key IS NULL) <> (person_key_system IS NULL)"
+    ).fetchall()
+    assert half_keys == 0  # a key always comes with its system, and a system with a key
     systems = dict(
         con.execute(
             "SELECT source_dataset, string_agg(DISTINCT coalesce(person_key_system, '-'), ',') FROM person_records "
-            "WHERE (person_key IS NULL) = (person_key_system IS NULL) GROUP BY 1"
+            "GROUP BY 1"
         ).fetchall()
     )
     assert systems == {
