@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from sdfirst import __version__
+from sdfirst import __version__, stopping
 from sdfirst.exceptions import DataFirstError
 from sdfirst.newproject import ENVIRONMENTS, LICENCES
 
@@ -199,19 +199,6 @@ def _new_project(args: argparse.Namespace) -> int:
     return 0
 
 
-class Terminated(KeyboardInterrupt):
-    """SIGTERM, raised like Ctrl-C so that every `except BaseException` clean-up (temporary folders) runs."""
-
-
-_SIGNALS = (signal.SIGINT, signal.SIGTERM)
-_received: list[int] = []  # the signals this run has had, for an interrupt that DuckDB reports in its own words
-
-
-def _on_signal(signum: int, _frame: object) -> None:
-    _received.append(signum)
-    raise Terminated if signum == signal.SIGTERM else KeyboardInterrupt
-
-
 def _handle_signals(handlers: dict[int, Any]) -> dict[int, Any]:
     """Install signal handlers and return the previous ones (none off the main thread, where none can be set)."""
     try:
@@ -221,19 +208,20 @@ def _handle_signals(handlers: dict[int, Any]) -> dict[int, Any]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    _received.clear()
-    previous = _handle_signals(dict.fromkeys(_SIGNALS, _on_signal))
+    stopping.received.clear()
+    previous = _handle_signals(dict.fromkeys(stopping.SIGNALS, stopping.on_signal))
     try:
         return _main(argv)
     finally:
         _handle_signals({signum: handler for signum, handler in previous.items() if handler is not None})
+        stopping.received.clear()  # a library call after this command (a test, a notebook) is not stopped by it
 
 
 def _interrupted_query(exc: BaseException | None) -> bool:
     """Whether DuckDB stopped a query because of a signal: it raises its own error (which Splink may wrap in
     another), not the signal's exception."""
     seen = 0
-    while exc is not None and _received and seen < 20:
+    while exc is not None and stopping.received and seen < 20:
         if isinstance(exc, RuntimeError) and "interrupted" in str(exc).lower():
             return True
         exc, seen = exc.__cause__ or exc.__context__, seen + 1
@@ -282,10 +270,10 @@ def _main(argv: Sequence[str] | None) -> int:
         print(f"sdfirst: error: {exc.strerror or exc}{where}", file=sys.stderr)
         return 2
     except KeyboardInterrupt as exc:
-        return _stopped(signal.SIGTERM if isinstance(exc, Terminated) else signal.SIGINT)
+        return _stopped(signal.SIGTERM if isinstance(exc, stopping.Terminated) else signal.SIGINT)
     except Exception as exc:
         if _interrupted_query(exc):
-            return _stopped(_received[-1])
+            return _stopped(stopping.received[-1])
         damaged = _damaged_file(exc, getattr(args, "folder", None) or getattr(args, "report", None))
         if damaged is None:
             raise  # a bug: its traceback is wanted

@@ -21,6 +21,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from sdfirst import stopping
 from sdfirst.database import GENERATOR, MANIFEST
 from sdfirst.exceptions import DataFirstError
 from sdfirst.specs import TableSpec
@@ -220,7 +221,8 @@ def _is_generated(folder: Path) -> bool:
 
 
 def move_into_place(tmp: Path, out: Path) -> None:
-    """Replace the destination by the finished temporary folder."""
+    """Replace the destination by the finished temporary folder, unless the command was asked to stop meanwhile."""
+    stopping.raise_if_stopped()
     if out.exists():
         old = out.parent / f".{out.name}.old-{os.getpid()}"
         out.rename(old)
