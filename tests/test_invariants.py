@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from conftest import CHUNK_PEOPLE, SEED, scalar, table_keys
 from sdfirst import connect
-from sdfirst.specs import datasets, table
+from sdfirst.specs import code_lists, datasets, load_yaml, table
 from sdfirst.synth import dates, generate
 from sdfirst.synth.courts import NONE
 from sdfirst.synth.custody import case_spells
@@ -21,7 +21,11 @@ YEARS = (2015, 2016)  # a narrower run: every dataset's dates inside its coverag
 
 # Date columns that may start before the coverage, by design: an offence can be committed before the case that
 # deals with it, and a period in care open during the coverage is kept whenever it began.
-OPEN_BEFORE = {"offence_date", "moj_dfe.children_looked_after.period_start_date"}
+OPEN_BEFORE = {
+    "offence_date",
+    "probation.flatfile.main_offence_date",
+    "moj_dfe.children_looked_after.period_start_date",
+}
 
 
 def _dated_columns() -> list:
@@ -192,20 +196,24 @@ def test_rotl_inside_its_custodial_journey(con):
 
 def test_probation_referral_before_termination(con):
     events = "SELECT * FROM probation.flatfile"
-    _none(con, f"{events} WHERE termination_date < referral_date", "termination_date < referral_date")
+    _none(con, f"{events} WHERE disposal_termination_date < referral_date", "disposal_termination_date < referral_date")
     _none(
         con,
-        f"{events} WHERE (termination_date IS NULL) <> (termination_reason_desc IS NULL)",
+        f"{events} WHERE (disposal_termination_date IS NULL) <> (termination_reason_desc IS NULL)",
         "a termination date without a reason, or a reason without a date",
     )
 
 
 def test_requirements_within_their_event(con):
-    joined = """SELECT q.*, e.referral_date, e.termination_date
+    joined = """SELECT q.*, e.referral_date, e.disposal_termination_date
                 FROM probation.rqmnts q JOIN probation.flatfile e USING (event_id_hash)"""
     assert _count(con, joined) == scalar(con, "SELECT count(*) FROM probation.rqmnts"), "orphan requirements"
     _none(con, f"{joined} WHERE q.rqmnt_commencement_date < e.referral_date", "a requirement starts before its event")
-    _none(con, f"{joined} WHERE q.rqmnt_termination_date > e.termination_date", "a requirement ends after its event")
+    _none(
+        con,
+        f"{joined} WHERE q.rqmnt_termination_date > e.disposal_termination_date",
+        "a requirement ends after its event",
+    )
     _none(
         con,
         f"{joined} WHERE q.rqmnt_termination_date < q.rqmnt_commencement_date",
@@ -213,9 +221,59 @@ def test_requirements_within_their_event(con):
     )
     _none(
         con,
-        f"{joined} WHERE q.rqmnt_commencement_date > e.termination_date",
+        f"{joined} WHERE q.rqmnt_commencement_date > e.disposal_termination_date",
         "a requirement starts after its event ended",
     )
+
+
+def test_probation_event_dates_and_lengths(con):
+    """The offence comes before the sentence, a report has neither sentence date nor length, and the two lengths
+    agree (whole months of the days)."""
+    events = "SELECT * FROM probation.flatfile"
+    report = "disposal_type_description = 'Pre-Sentence Report'"
+    _none(con, f"{events} WHERE main_offence_date > disposal_date", "an offence after its sentence")
+    _none(con, f"{events} WHERE disposal_date > referral_date", "a referral before the sentence")
+    for column in ("disposal_date", "length", "length_in_days"):
+        _none(con, f"{events} WHERE ({column} IS NULL) <> ({report})", f"{column} missing other than for a report")
+    _none(con, f"{events} WHERE length <> greatest(round(length_in_days / (365.25 / 12)), 1)", "lengths disagree")
+    _none(con, f"{events} WHERE NOT regexp_full_match(mo_code, '[0-9]+')", "an mo_code that is not digits")
+    assert _count(con, f"{events} WHERE {report}") > 0
+
+
+def test_requirements_repeat_their_event(con):
+    """A requirement carries its event's person id and area, and was imposed on the day the order was made."""
+    joined = "SELECT q.*, e.* FROM probation.rqmnts q JOIN probation.flatfile e USING (event_id_hash)"
+    for column in ("estimated_offender_id", "probation_area_desc"):
+        _none(con, f"{joined} WHERE q.{column} <> e.{column}", f"a requirement's {column} is not its event's")
+    _none(con, f"{joined} WHERE q.rqmnt_start_date <> e.disposal_date", "imposed on another day than the sentence")
+    _none(con, f"{joined} WHERE q.rqmnt_commencement_date < q.rqmnt_start_date", "commenced before it was imposed")
+
+
+def test_probation_areas_follow_transforming_rehabilitation(con):
+    """Trusts hold the events referred before the CRCs began, CRCs and NPS divisions those after; NPS every report."""
+    lists, supervision = code_lists()["probation_areas"]["areas"], load_yaml("justice.yaml")["supervision"]
+    trusts = [trust for trust, _, _ in lists.values()]
+    start = supervision["crc_start"]
+    held = con.execute(
+        f"""SELECT referral_date < DATE '{start}' AS before, probation_area_desc,
+                   disposal_type_description = 'Pre-Sentence Report' AS report, count(*) AS n
+            FROM probation.flatfile GROUP BY ALL"""
+    ).fetchall()
+    assert {area for before, area, _, _ in held if before} <= set(trusts)
+    assert not {area for before, area, _, _ in held if not before} & set(trusts)
+    assert {area for before, area, report, _ in held if report and not before} <= {nps for *_, nps in lists.values()}
+    nps = sum(n for before, area, report, n in held if not before and not report and area.startswith("NPS "))
+    after = sum(n for before, _, report, n in held if not before and not report)
+    share = supervision["nps_share"]
+    assert abs(nps / after - share) < 4 * (share * (1 - share) / after) ** 0.5  # four standard errors
+
+
+def test_probation_ethnicity_in_ndelius_labels(con):
+    lists = code_lists()
+    allowed = {*lists["ndelius_ethnicity_labels"].values(), *lists["ethnicity_codings"]["ndelius_label"]["not_stated"]}
+    seen = {row[0] for row in con.execute("SELECT DISTINCT ethnicity_desc FROM probation.flatfile").fetchall()}
+    assert seen - {None} <= allowed
+    assert {"White: British/English/Welsh/Scottish/Northern Irish", "White : Irish"} <= seen
 
 
 def test_crown_receipt_after_magistrates_hearing(con):

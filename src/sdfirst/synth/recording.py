@@ -243,7 +243,7 @@ def ethnicity_strings(index: np.ndarray, coding: str) -> pa.Array:
     lists = code_lists()
     keys, _, broad, _ = ethnicity_table()
     labels = {
-        "census_label": [lists["ethnicity"]["codes"][k][0] for k in keys],
+        "ndelius_label": [lists["ndelius_ethnicity_labels"][k] for k in keys],
         "nomis_label": [lists["nomis_ethnicity_labels"][k] for k in keys],
         "broad_group": broad,
         "dfe_major": [lists["dfe_ethnicity_codes"][k] for k in keys],
@@ -283,7 +283,7 @@ def record(
     person: np.ndarray,
     when: np.ndarray,
     stream: str,
-    ethnicity_coding: str = "census_label",
+    ethnicity_coding: str = "ndelius_label",
     order: np.ndarray | None = None,
 ) -> Recorded:
     """Record a batch of one dataset's records (person, on the day `when`), with every recording error in order.

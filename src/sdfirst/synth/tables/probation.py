@@ -29,12 +29,22 @@ def _disposal_labels(ev) -> pa.Array:
     return pa.array(np.where(ora, after, before), type=pa.string())
 
 
-def _areas(world, person, when) -> pa.Array:
+def _areas(world, person: np.ndarray, when: np.ndarray, report: np.ndarray) -> pa.Array:
+    """Who held each event (code list probation_areas): the trust of the person's region before Transforming
+    Rehabilitation; from then the region's NPS division for every report and a share of the rest, else its CRC."""
+    s = load_yaml("justice.yaml")["supervision"]
     areas = code_lists()["probation_areas"]["areas"]
     k = world.people.address_index(person, when)
-    region = world.hoods.region[world.people.addr_sector[person, k]]
-    names = [areas[r] for r in world.hoods.regions]
-    return pa.array(names).take(pa.array(region.astype(np.int64)))
+    region = world.hoods.region[world.people.addr_sector[person, k]].astype(np.int64)
+    nps = report | (world.rng("probation.allocation").random(len(person)) < s["nps_share"])
+    holder = np.where(when < dates.day(str(s["crc_start"])), 0, np.where(nps, 2, 1))
+    names = np.array([areas[r] for r in world.hoods.regions], dtype=object)  # regions x [trust, CRC, NPS]
+    return pa.array(names[region, holder] if len(person) else [], type=pa.string())
+
+
+def _months(days: np.ndarray) -> np.ndarray:
+    """A length in days as whole months (a month is a twelfth of a year), at least one."""
+    return np.maximum(np.rint(days / (365.25 / 12)), 1).astype(np.int64)
 
 
 def build(world) -> dict[str, Built]:
@@ -44,7 +54,7 @@ def build(world) -> dict[str, Built]:
     window = dataset_window(world, DATASET)
     rows = np.flatnonzero(window.contains(ev.referral))
     order = np.argsort(ev.referral[rows], kind="stable")
-    rec = record(world, DATASET, ev.person[rows], ev.referral[rows], "probation", "census_label", order=order)
+    rec = record(world, DATASET, ev.person[rows], ev.referral[rows], "probation", "ndelius_label", order=order)
     rows = rows[rec.kept]  # an omitted event takes its requirements with it
     person, referral = ev.person[rows], ev.referral[rows]
     case = ev.case[rows]
@@ -53,7 +63,9 @@ def build(world) -> dict[str, Built]:
     t = offence_table()
     code = c.code[case].astype(np.int64)
     ended = ev.termination[rows] <= window.end
+    report = ev.kind[rows] == REPORT
     sub = type(ev)(*[getattr(ev, f)[rows] for f in ev.__dataclass_fields__])
+    areas = _areas(world, person, referral, report)
     flat = {
         "row_id_hash": world.ids("probation.flatfile.row", len(rows)),
         "event_id_hash": event_ids,
@@ -70,20 +82,26 @@ def build(world) -> dict[str, Built]:
             lsoa_residence="lsoa",
         ),
         "age_at_offence": age_years(world, person, c.offence_date[case]),
-        "mo_code": pa.array(t.code[code]),
+        "mo_code": pa.array(np.char.replace(t.code[code].astype(str), "/", "")),
         "mo_category_description": pa.array(t.group[code]),
         "disposal_type_description": _disposal_labels(sub),
         "referral_date": dates.to_arrow(referral),
-        "termination_date": dates.to_arrow(np.where(ended, ev.termination[rows], dates.NEVER)),
+        "main_offence_date": dates.to_arrow(c.offence_date[case]),
+        "disposal_date": dates.to_arrow(np.where(report, dates.NEVER, c.sentence_date[case])),
+        "disposal_termination_date": dates.to_arrow(np.where(ended, ev.termination[rows], dates.NEVER)),
         "termination_reason_desc": code_list("termination_reasons").strings(np.where(ended, ev.reason[rows], -1)),
-        "sentence_length_days": pa.array(ev.length_days[rows], mask=ev.kind[rows] == REPORT),
+        "length": pa.array(_months(ev.length_days[rows]), mask=report),
+        "length_in_days": pa.array(ev.length_days[rows], mask=report),
         "recall_count": ev.recalls[rows].astype(np.int64),
-        "probation_area_desc": _areas(world, person, referral),
+        "probation_area_desc": areas,
     }
-    return {"flatfile": Built(flat, person), "rqmnts": _requirements(world, sup, rows, event_ids, window)}
+    per_event = (flat["estimated_offender_id"], areas, c.sentence_date[case])
+    return {"flatfile": Built(flat, person), "rqmnts": _requirements(world, sup, rows, event_ids, per_event, window)}
 
 
-def _requirements(world, sup, rows, event_ids, window) -> Built:
+def _requirements(world, sup, rows, event_ids, per_event, window) -> Built:
+    """One row per requirement of a recorded event; `per_event` is what a requirement repeats from its event (the
+    person id, who held it, its sentence date), in flatfile's order."""
     req = sup.requirements
     position = np.full(len(sup.events), -1, dtype=np.int64)
     position[rows] = np.arange(len(rows))
@@ -95,15 +113,20 @@ def _requirements(world, sup, rows, event_ids, window) -> Built:
     reasons = [recorded[key] for key in code_list("termination_reasons").keys]
     kind = req.kind[keep]
     ended = req.end[keep] <= window.end
+    at = pa.array(position[req.event[keep]])
+    person_ids, areas, sentenced = per_event
     columns = {
         "row_id_hash": world.ids("probation.rqmnts.row", len(keep)),
-        "event_id_hash": event_ids.take(pa.array(position[req.event[keep]])),
+        "event_id_hash": event_ids.take(at),
+        "estimated_offender_id": person_ids.take(at),
         "rqmnt_type_main_category_code": pa.array(np.array(codes)[kind]),
         "rqmnt_type_main_category_desc": pa.array(np.array([spec[k][0] for k in codes])[kind]),
+        "rqmnt_start_date": dates.to_arrow(sentenced[position[req.event[keep]]]),
         "rqmnt_commencement_date": dates.to_arrow(req.start[keep]),
         "rqmnt_termination_date": dates.to_arrow(np.where(ended, req.end[keep], dates.NEVER)),
         "rqmnt_termination_reason_desc": labels(reasons, np.where(ended, req.reason[keep], -1)),
         "length": req.length[keep],
         "length_unit": pa.array(np.array([units[k][0] for k in codes])[kind]),
+        "probation_area_desc": areas.take(at),
     }
     return Built(columns, sup.events.person[req.event[keep]])
