@@ -100,7 +100,7 @@ def test_linking_dictionary_describes_the_written_tables(linked):
         spec = tables[path.stem]
         assert [c.name for c in spec.columns] == schema.names, path.stem
         assert [c.arrow_type for c in spec.columns] == schema.types, path.stem
-    assert "confirmed (MoJ internal journey table" in linking_markdown()
+    assert "confirmed (github.com/moj-analytical-services/bold-prevention-1" in linking_markdown()
 
 
 def test_connect_shows_linking_schema(linked):
@@ -229,9 +229,10 @@ def test_a_level_no_em_session_trains_is_named(linked):
         return linker
 
     alone = cases.untrained_levels(trained([["offence_date"]]))
-    # the comparison in the session's own rule, and the one level its pairs never reach
-    assert {level.split(":")[0] for level in alone} == {"offence_date", "hearing_to_receipt"}
-    assert [level for level in alone if level.startswith("hearing")] == ["hearing_to_receipt: more than a year"]
+    # the comparison in the session's own rule is never trained by it (and, on some folders, a level its pairs
+    # never reach, such as a Crown Court receipt more than a year after the hearing)
+    assert {level.split(":")[0] for level in alone} >= {"offence_date"}
+    assert {level.split(":")[0] for level in alone} <= {"offence_date", "hearing_to_receipt"}
     # the pipeline's sessions train the level the first alone cannot; on a folder this small a rare level (offence
     # dates a few days apart on one person's cases at one court) may still see no pair, and the pipeline warns of it
     both = cases.untrained_levels(trained(cfg["case_journey"]["training"]["em_blocking_rules"]))

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import copy
+import re
 
 import pyarrow.parquet as pq
 import pytest
 
 from conftest import scalar, table_keys
+from sdfirst.dictionary import linking_tables
 from sdfirst.specs import ARROW_TYPES, PROVENANCE, datasets, load_yaml, named_datasets, spec_dir, table
 
 KEYS = table_keys()
@@ -48,6 +50,23 @@ def test_columns_are_well_formed(key):
             assert col.source and col.source.strip(), f"{key}.{col.name} is confirmed but has no source"
         if col.codes is not None:
             assert len(set(col.codes)) == len(col.codes), f"{key}.{col.name}: duplicate codes"
+
+
+CHECKABLE = re.compile(r"github\.com/[\w.-]+/[\w.-]+, \S|https?://\S+")  # a repository and a file, or an address
+
+
+def test_every_confirmed_name_has_a_source_one_can_check():
+    """ "Confirmed" means someone can go and look: a public repository and the file that uses the name, or the
+    address of a page that states it; a catalogue's name alone cannot be checked."""
+    tables = [*(t for d in datasets().values() for t in d.tables.values()), *linking_tables().values()]
+    unchecked = [
+        f"{t.key}.{c.name}: {c.source}"
+        for t in tables
+        for c in t.columns
+        if c.provenance == "confirmed" and not CHECKABLE.search(c.source or "")
+    ]
+    assert unchecked == []
+    assert sum(c.provenance == "confirmed" for t in tables for c in t.columns) > 50
 
 
 def test_manifest_lists_exactly_the_spec_tables(generated):

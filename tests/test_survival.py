@@ -122,9 +122,9 @@ def test_fixed_follow_up_censors_earlier(con):
 
 
 def test_coverage_end_is_the_earliest_of_the_sources():
-    """The Crown Court data end before the magistrates' data (specs in synthetic/datasets/)."""
-    crown, mags = coverage_end(("crown_court",)), coverage_end(("magistrates",))
-    assert coverage_end(("magistrates", "crown_court")) == crown < mags
+    """The magistrates' data are complete until they fall away, before the prison data end (synthetic/datasets/)."""
+    prison, mags = coverage_end(("prison",)), coverage_end(("magistrates",))
+    assert coverage_end(("magistrates", "prison")) == mags < prison
 
 
 def test_kaplan_meier_by_hand():

@@ -46,10 +46,12 @@ def table_markdown(table: TableSpec, level: int = 3) -> str:
 
 def dataset_markdown(dataset: DatasetSpec, level: int = 2) -> str:
     start, end = dataset.coverage
+    fall = dataset.fall_away
+    thins = f", records thinning out from {fall.start} to {fall.kept_at_end:.0%} by the end" if fall else ""
     head = [
         f"{'#' * level} {dataset.title} (`{dataset.name}`)",
         "",
-        f"Source system: {dataset.source_system}. Coverage: {start} to {end}.",
+        f"Source system: {dataset.source_system}. Coverage: {start} to {end}{thins}.",
         "",
         table_cell(dataset.description),
         "",

@@ -243,6 +243,24 @@ class DatasetSpec:
     description: str
     tables: dict[str, TableSpec] = field(default_factory=dict)
     always: bool = False  # written whatever --datasets says (the truth)
+    fall_away: FallAway | None = None  # records thinning out before the end, as a new system takes over
+
+    @property
+    def complete_until(self) -> str:
+        """The last day on which the dataset holds all its records: the day before any fall-away, else its end.
+        A follow-up that runs past it undercounts what happened, as the records thin out."""
+        if self.fall_away is None:
+            return self.coverage[1]
+        return (datetime.date.fromisoformat(self.fall_away.start) - datetime.timedelta(days=1)).isoformat()
+
+
+@dataclass(frozen=True)
+class FallAway:
+    """From `start`, the share of a dataset's records kept falls in a straight line, from all of them to
+    `kept_at_end` on the last day of its coverage (the Common Platform taking cases from LIBRA and XHIBIT)."""
+
+    start: str
+    kept_at_end: float
 
 
 def _column(raw: dict[str, Any], where: str) -> ColumnSpec:
@@ -292,7 +310,17 @@ def _dataset(raw: dict[str, Any]) -> DatasetSpec:
         description=" ".join(str(raw["description"]).split()),
         tables=tables,
         always=bool(raw.get("always", False)),
+        fall_away=_fall_away(raw["coverage"]),
     )
+
+
+def _fall_away(coverage: dict[str, Any]) -> FallAway | None:
+    raw = coverage.get("fall_away")
+    if raw is None:
+        return None
+    if not str(coverage["start"]) < str(raw["start"]) < str(coverage["end"]):
+        raise DataFirstError(f"coverage.fall_away.start {raw['start']} is not inside the coverage")
+    return FallAway(start=str(raw["start"]), kept_at_end=float(raw["kept_at_end"]))
 
 
 @functools.cache

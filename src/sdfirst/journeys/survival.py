@@ -37,9 +37,10 @@ ADULT_AGE = 18
 
 
 def coverage_end(sources: Sequence[str] = ("magistrates", "prison")) -> dt.date:
-    """The last day on which every dataset that can record a re-entry is covered (from the specs in synthetic/)."""
+    """The last day on which every dataset that can record a re-entry holds all its records (from the specs in
+    synthetic/): before the magistrates' data fall away as the Common Platform takes over."""
     specs = datasets()
-    return min(dt.date.fromisoformat(specs[name].coverage[1]) for name in sources)
+    return min(dt.date.fromisoformat(specs[name].complete_until) for name in sources)
 
 
 def survival_sql(

@@ -82,6 +82,21 @@ class World:
         start, end = datasets()[dataset].coverage
         return self.coverage(start, end)
 
+    def covered(self, dataset: str, days: np.ndarray, key: np.ndarray, kind: str = "") -> np.ndarray:
+        """Which records, dated `days`, a dataset holds: those inside its window and, where its coverage falls
+        away, those a draw keeps. The draw is fixed by each record's `key` (unique in the chunk for its `kind`),
+        so that every table and the truth agree on which records the dataset lost."""
+        inside = self.dataset_window(dataset).contains(days)
+        spec = datasets()[dataset]
+        if spec.fall_away is None:
+            return inside
+        start, end = dates.day(spec.fall_away.start), dates.day(spec.coverage[1])
+        progress = np.clip((np.asarray(days, dtype=np.int64) - start) / (end - start), 0.0, 1.0)
+        kept = 1.0 - progress * (1.0 - spec.fall_away.kept_at_end)
+        salt = id_key(self.seed, f"fall_away:{dataset}:{kind}")
+        draw = mix64(mix64(np.asarray(key).astype(np.uint64) ^ salt) ^ np.uint64(self.chunk)) / np.float64(2**64)
+        return inside & (draw < kept)
+
     # Shared processes, each computed once per chunk on first use.
     @functools.cached_property
     def offending(self):

@@ -25,7 +25,16 @@ def mags_case_ids(world, case_group: np.ndarray) -> pa.Array:
 
 def crown_case_ids(world, case_group: np.ndarray, case_type: np.ndarray) -> pa.Array:
     """Crown case keys: one per case group and route (a group's trial and a later appeal are different cases)."""
-    return keyed_hex(world, "crown_court.case", case_group.astype(np.int64) * 4 + case_type)
+    return keyed_hex(world, "crown_court.case", _crown_case(case_group, case_type))
+
+
+def crown_case_key(cases) -> np.ndarray:
+    """The Crown Court case of each row of Cases, as a number: its co-defendants share it."""
+    return _crown_case(cases.case_group, cases.crown_type)
+
+
+def _crown_case(case_group: np.ndarray, case_type: np.ndarray) -> np.ndarray:
+    return case_group.astype(np.int64) * 4 + case_type
 
 
 def dataset_window(world, dataset: str):

@@ -15,6 +15,7 @@ from sdfirst.synth.tables.common import (
     age_years,
     court_names,
     crown_case_ids,
+    crown_case_key,
     dataset_window,
     disposal_strings,
     identity,
@@ -44,7 +45,7 @@ def build(world) -> dict[str, Built]:
     c = courts.cases
     disposals = code_list("disposals")
     window = dataset_window(world, DATASET)
-    rows = np.flatnonzero((c.crown_type >= 0) & window.contains(c.crown_receipt))
+    rows = np.flatnonzero((c.crown_type >= 0) & world.covered(DATASET, c.crown_receipt, crown_case_key(c)))
     rec = record(world, DATASET, c.person[rows], c.crown_receipt[rows], "crown_court", "broad_group")
     rows = rows[rec.kept]
     person = c.person[rows]

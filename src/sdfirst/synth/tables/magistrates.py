@@ -50,8 +50,8 @@ def build(world) -> dict[str, Built]:
     results, pleas, disposals = code_list("magistrates_results"), code_list("pleas"), code_list("disposals")
     window = dataset_window(world, DATASET)
     breaches = world.supervision.breach_cases
-    rows = np.flatnonzero(window.contains(c.first_hearing))
-    b_rows = np.flatnonzero(window.contains(breaches.hearing))
+    rows = np.flatnonzero(world.covered(DATASET, c.first_hearing, c.case_group))
+    b_rows = np.flatnonzero(world.covered(DATASET, breaches.hearing, breaches.key, "breach"))
     rec = record(
         world,
         DATASET,

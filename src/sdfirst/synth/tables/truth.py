@@ -11,7 +11,7 @@ from sdfirst.synth.columns import either
 from sdfirst.synth.courts import NONE
 from sdfirst.synth.population import ethnicity_table
 from sdfirst.synth.tables import Built
-from sdfirst.synth.tables.common import crown_case_ids, dataset_window, mags_case_ids
+from sdfirst.synth.tables.common import crown_case_ids, crown_case_key, mags_case_ids
 
 
 def _people(world) -> Built:
@@ -66,9 +66,9 @@ def _addresses(world) -> Built:
 def _case_journey(world) -> Built:
     """Magistrates' cases that reached the Crown Court, where both records fall inside their datasets' windows."""
     c = world.courts.cases
-    mags = dataset_window(world, "magistrates")
-    crown = dataset_window(world, "crown_court")
-    rows = np.flatnonzero((c.crown_type != NONE) & mags.contains(c.first_hearing) & crown.contains(c.crown_receipt))
+    mags = world.covered("magistrates", c.first_hearing, c.case_group)
+    crown = world.covered("crown_court", c.crown_receipt, crown_case_key(c))
+    rows = np.flatnonzero((c.crown_type != NONE) & mags & crown)
     pairs = np.unique(np.stack([c.case_group[rows], c.crown_type[rows].astype(np.int64)], axis=1), axis=0)
     group, ctype = pairs[:, 0], pairs[:, 1]
     return Built(
