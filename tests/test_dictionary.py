@@ -30,6 +30,17 @@ def test_confirmed_column_appears_with_its_source():
     assert f"confirmed ({event.source})" in markdown()
 
 
+def test_each_table_says_whether_the_release_has_it():
+    """A confirmed table name with its source, an inferred one (with where such a table is described, if known),
+    and a teaching table, which no release has, each in one sentence under the table's description."""
+    tables = {**datasets()["probation"].tables, **datasets()["prison"].tables, **datasets()["magistrates"].tables}
+    assert f"Table name confirmed ({tables['flatfile'].source})." in table_markdown(tables["flatfile"])
+    assert "**Teaching table**" in table_markdown(tables["rotl"])
+    inferred = table_markdown(tables["case_summary"])
+    assert "Table name inferred. The release has such a table (https://" in inferred
+    assert "Table name inferred.\n" in table_markdown(tables["safety_incident"])
+
+
 def test_pipes_in_text_do_not_break_the_table():
     table = TableSpec("d", "t", "a | b", "row", (ColumnSpec("c", "int", "one | two", "inferred", codes=("A|B",)),))
     row = table_markdown(table).splitlines()[-1]

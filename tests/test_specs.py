@@ -65,7 +65,12 @@ def test_every_confirmed_name_has_a_source_one_can_check():
         for c in t.columns
         if c.provenance == "confirmed" and not CHECKABLE.search(c.source or "")
     ]
+    unchecked += [
+        f"{t.key}: {t.source}" for t in tables if t.provenance == "confirmed" and not CHECKABLE.search(t.source or "")
+    ]
     assert unchecked == []
+    assert {t.key for t in tables if t.teaching} >= {"prison.rotl", "truth.people"}
+    assert not [t.key for t in tables if t.teaching and t.provenance == "confirmed"]
     assert sum(c.provenance == "confirmed" for t in tables for c in t.columns) > 50
 
 

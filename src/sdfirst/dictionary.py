@@ -26,12 +26,25 @@ def _codes(column: ColumnSpec) -> str:
     return ", ".join(f"`{code}`" for code in column.codes) if column.codes else ""
 
 
+def table_provenance(table: TableSpec) -> str:
+    """Whether the real release has this table, in one sentence for the dictionary."""
+    if table.teaching:
+        return "**Teaching table**: no real release has a table like it (see its description for why it is here)."
+    if table.provenance == "confirmed":
+        return f"Table name confirmed ({table_cell(table.source or '')})."
+    seen = f" The release has such a table ({table_cell(table.source)})." if table.source else ""
+    return f"Table name inferred.{seen}"
+
+
 def table_markdown(table: TableSpec, level: int = 3) -> str:
-    """One table's section: what a row is, then every column with type, meaning, codes and provenance."""
+    """One table's section: what a row is and whether the release has it, then every column with type, meaning,
+    codes and provenance."""
     lines = [
         f"{'#' * level} `{table.key}`",
         "",
         table_cell(table.description),
+        "",
+        table_provenance(table),
         "",
         "| column | type | description | codes | name |",
         "|---|---|---|---|---|",

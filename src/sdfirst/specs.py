@@ -220,6 +220,9 @@ class TableSpec:
     description: str
     row: str
     columns: tuple[ColumnSpec, ...]
+    provenance: str = "inferred"  # whether the real release has a table (or file) of this name
+    source: str | None = None  # where a confirmed name is seen (or, for an inferred one, where such a table is)
+    teaching: bool = False  # no real release has such a table: kept because a chapter needs it
 
     @property
     def schema(self) -> pa.Schema:
@@ -290,12 +293,19 @@ def table_spec(dataset: str, name: str, raw: dict[str, Any]) -> TableSpec:
     names = [c.name for c in cols]
     if len(set(names)) != len(names):
         raise DataFirstError(f"{dataset}.{name}: duplicate column names")
+    if raw["provenance"] not in PROVENANCE:
+        raise DataFirstError(f"{dataset}.{name}: provenance must be confirmed or inferred")
+    if raw["provenance"] == "confirmed" and not raw.get("source"):
+        raise DataFirstError(f"{dataset}.{name}: a confirmed table name needs a source")
     return TableSpec(
         dataset=dataset,
         name=name,
         description=" ".join(str(raw["description"]).split()),
         row=raw["row"],
         columns=cols,
+        provenance=raw["provenance"],
+        source=raw.get("source"),
+        teaching=bool(raw.get("teaching", False)),
     )
 
 
