@@ -276,6 +276,32 @@ def test_probation_ethnicity_in_ndelius_labels(con):
     assert {"White: British/English/Welsh/Scottish/Northern Irish", "White : Irish"} <= seen
 
 
+def test_the_principal_offence_has_the_most_serious_disposal(con):
+    """As the release defines it: offence 1 carries the case's disposal, and no other offence a more serious one."""
+    disposals = code_lists()["disposals"]
+    order = {disposals["codes"][key]: i for i, key in enumerate(disposals["seriousness"])}
+    assert sorted(order) == sorted(disposals["codes"].values())
+    ranks = ", ".join(f"('{label}', {i})" for label, i in order.items())
+    offences = f"""SELECT o.defendant_row_id_hash, o.offence_seq, o.disposal_type, r.seriousness
+                   FROM magistrates.offence o
+                   LEFT JOIN (VALUES {ranks}) r(disposal_type, seriousness) USING (disposal_type)"""
+    principal = f"SELECT * FROM ({offences}) WHERE offence_seq = 1"
+    others = f"SELECT * FROM ({offences}) WHERE offence_seq > 1"
+    _none(
+        con,
+        f"""SELECT * FROM ({principal}) p JOIN magistrates.case_summary s ON s.row_id_hash = p.defendant_row_id_hash
+            WHERE p.disposal_type IS DISTINCT FROM s.disposal_type""",
+        "offence 1's disposal is not the case's",
+    )
+    _none(
+        con,
+        f"""SELECT * FROM ({principal}) p JOIN ({others}) o USING (defendant_row_id_hash)
+            WHERE o.seriousness < p.seriousness OR (p.disposal_type IS NULL) <> (o.disposal_type IS NULL)""",
+        "another offence with a more serious disposal than the principal one",
+    )
+    assert _count(con, f"{others} AND disposal_type = 'Otherwise dealt with'") > 0
+
+
 def test_crown_receipt_after_magistrates_hearing(con):
     pairs = """SELECT j.*, m.first_hearing_date, m.final_result_date, k.receipt_date, k.case_type
                FROM truth.case_journey j

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
+from sdfirst.specs import load_yaml
 from sdfirst.synth import dates
 from sdfirst.synth.codes import code_list
 from sdfirst.synth.ids import id_key, mix64, to_hex
@@ -85,10 +86,13 @@ def offence_level(
     sec_case: np.ndarray,
     sec_code: np.ndarray,
     person: np.ndarray,
+    disposal: np.ndarray | None = None,
 ) -> tuple[dict, np.ndarray]:
     """The offence-level table of a court: each kept case's principal offence then its other offences.
 
     case_rows maps each kept defendant row to its index in Cases; secondary offences of those cases follow.
+    `disposal` (code list disposals, -1 for none), one per defendant row, adds each offence's disposal: the
+    principal offence's is the case's, and the others' never more serious (:func:`secondary_disposals`).
     """
     position = np.full(int(case_rows.max()) + 1 if len(case_rows) else 1, -1, dtype=np.int64)
     position[case_rows] = np.arange(len(case_rows))
@@ -110,4 +114,16 @@ def offence_level(
         **offence_columns(codes),
         "offence_date": dates.to_arrow(offence_date[owner]),
     }
+    if disposal is not None:
+        others = secondary_disposals(world, kind, disposal[sec_row])
+        columns["disposal_type"] = disposal_strings(np.concatenate([disposal, others]))
     return columns, person[owner]
+
+
+def secondary_disposals(world, kind: str, principal: np.ndarray) -> np.ndarray:
+    """The disposals of a case's other offences: the principal offence's (justice.yaml
+    `offending.secondary_same_disposal`), else otherwise dealt with; none where the case has none."""
+    share = load_yaml("justice.yaml")["offending"]["secondary_same_disposal"]
+    same = world.rng(f"{kind}.secondary_disposal").random(len(principal)) < share
+    lesser = code_list("disposals")["otherwise_dealt_with"]
+    return np.where((principal < 0) | same, principal, lesser)

@@ -119,5 +119,6 @@ def build(world) -> dict[str, Built]:
         courts.secondary_case,
         courts.secondary_code,
         person,
+        disposal,
     )
     return {"case_summary": Built(summary, person), "offence": Built(offences, off_person)}
