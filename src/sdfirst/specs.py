@@ -266,14 +266,19 @@ class FallAway:
     kept_at_end: float
 
 
+def _check_provenance(raw: dict[str, Any], where: str) -> None:
+    """A column's or a table's name is confirmed, with where it is seen, or inferred."""
+    if raw["provenance"] not in PROVENANCE:
+        raise DataFirstError(f"{where}: provenance must be confirmed or inferred")
+    if raw["provenance"] == "confirmed" and not raw.get("source"):
+        raise DataFirstError(f"{where}: a confirmed name needs a source")
+
+
 def _column(raw: dict[str, Any], where: str) -> ColumnSpec:
     """A column from its spec, whose keys and their types spec_schema.yaml has checked; here, what they mean."""
     if raw["type"] not in ARROW_TYPES:
         raise DataFirstError(f"{where}.{raw['name']}: unknown type {raw['type']!r}")
-    if raw["provenance"] not in PROVENANCE:
-        raise DataFirstError(f"{where}.{raw['name']}: provenance must be confirmed or inferred")
-    if raw["provenance"] == "confirmed" and not raw.get("source"):
-        raise DataFirstError(f"{where}.{raw['name']}: a confirmed name needs a source")
+    _check_provenance(raw, f"{where}.{raw['name']}")
     codes = raw.get("codes")
     return ColumnSpec(
         name=raw["name"],
@@ -293,10 +298,7 @@ def table_spec(dataset: str, name: str, raw: dict[str, Any]) -> TableSpec:
     names = [c.name for c in cols]
     if len(set(names)) != len(names):
         raise DataFirstError(f"{dataset}.{name}: duplicate column names")
-    if raw["provenance"] not in PROVENANCE:
-        raise DataFirstError(f"{dataset}.{name}: provenance must be confirmed or inferred")
-    if raw["provenance"] == "confirmed" and not raw.get("source"):
-        raise DataFirstError(f"{dataset}.{name}: a confirmed table name needs a source")
+    _check_provenance(raw, f"{dataset}.{name}")
     return TableSpec(
         dataset=dataset,
         name=name,

@@ -39,7 +39,7 @@ def _areas(world, person: np.ndarray, when: np.ndarray, report: np.ndarray) -> p
     nps = report | (world.rng("probation.allocation").random(len(person)) < s["nps_share"])
     holder = np.where(when < dates.day(str(s["crc_start"])), 0, np.where(nps, 2, 1))
     names = np.array([areas[r] for r in world.hoods.regions], dtype=object)  # regions x [trust, CRC, NPS]
-    return pa.array(names[region, holder] if len(person) else [], type=pa.string())
+    return pa.array(names[region, holder], type=pa.string())
 
 
 def _months(days: np.ndarray) -> np.ndarray:
@@ -113,7 +113,8 @@ def _requirements(world, sup, rows, event_ids, per_event, window) -> Built:
     reasons = [recorded[key] for key in code_list("termination_reasons").keys]
     kind = req.kind[keep]
     ended = req.end[keep] <= window.end
-    at = pa.array(position[req.event[keep]])
+    event = position[req.event[keep]]  # each requirement's row in flatfile
+    at = pa.array(event)
     person_ids, areas, sentenced = per_event
     columns = {
         "row_id_hash": world.ids("probation.rqmnts.row", len(keep)),
@@ -121,7 +122,7 @@ def _requirements(world, sup, rows, event_ids, per_event, window) -> Built:
         "estimated_offender_id": person_ids.take(at),
         "rqmnt_type_main_category_code": pa.array(np.array(codes)[kind]),
         "rqmnt_type_main_category_desc": pa.array(np.array([spec[k][0] for k in codes])[kind]),
-        "rqmnt_start_date": dates.to_arrow(sentenced[position[req.event[keep]]]),
+        "rqmnt_start_date": dates.to_arrow(sentenced[event]),
         "rqmnt_commencement_date": dates.to_arrow(req.start[keep]),
         "rqmnt_termination_date": dates.to_arrow(np.where(ended, req.end[keep], dates.NEVER)),
         "rqmnt_termination_reason_desc": labels(reasons, np.where(ended, req.reason[keep], -1)),
