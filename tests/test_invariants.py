@@ -226,6 +226,14 @@ def test_requirements_within_their_event(con):
     )
 
 
+def test_a_population_too_small_for_some_tables_still_generates(tmp_path):
+    """Thirty people have no probation event at all (seed 1): every table is then written empty, to its schema."""
+    generate(tmp_path / "out", people=30, seed=1)
+    con = connect(tmp_path / "out")
+    assert scalar(con, "SELECT count(*) FROM probation.flatfile") == 0
+    assert scalar(con, "SELECT count(*) FROM magistrates.offence") > 0
+
+
 def test_probation_event_dates_and_lengths(con):
     """The offence comes before the sentence, a report has neither sentence date nor length, and the two lengths
     agree (whole months of the days)."""

@@ -82,7 +82,7 @@ def build(world) -> dict[str, Built]:
             lsoa_residence="lsoa",
         ),
         "age_at_offence": age_years(world, person, c.offence_date[case]),
-        "mo_code": pa.array(np.char.replace(t.code[code].astype(str), "/", "")),
+        "mo_code": pa.array(np.array([c.replace("/", "") for c in t.code], dtype=object)[code], type=pa.string()),
         "mo_category_description": pa.array(t.group[code]),
         "disposal_type_description": _disposal_labels(sub),
         "referral_date": dates.to_arrow(referral),
