@@ -223,6 +223,7 @@ class TableSpec:
     provenance: str = "inferred"  # whether the real release has a table (or file) of this name
     source: str | None = None  # where a confirmed name is seen (or, for an inferred one, where such a table is)
     teaching: bool = False  # no real release has such a table: kept because a chapter needs it
+    files: ReleaseFiles | None = None  # the release's own file names, where they are known
 
     @property
     def schema(self) -> pa.Schema:
@@ -266,6 +267,34 @@ class FallAway:
     kept_at_end: float
 
 
+@dataclass(frozen=True)
+class ReleaseFiles:
+    """How the release names a table's files, where public code that read them shows it.
+
+    `name` is a file name, with `{part:02d}` when the table is split into `parts` numbered files (probation's
+    `moj_probation_flatfile_01` .. `_30`), or `{year}` when there is one file per value of the integer column `by`
+    (the NPD's `Spring_Census_2013`). `format` is how the rows are stored: Parquet, or delimited text with a header
+    (the MoJ-DfE share). A table with no `files` is written as `<dataset>/<table>/part-NNNNN.parquet`.
+    """
+
+    name: str
+    parts: int | None = None
+    by: str | None = None
+    format: str = "parquet"
+    source: str | None = None
+
+
+def _release_files(raw: dict[str, Any] | None, where: str) -> ReleaseFiles | None:
+    if raw is None:
+        return None
+    files = ReleaseFiles(**raw)
+    if ("{part" in files.name) != (files.parts is not None) or ("{year}" in files.name) != (files.by is not None):
+        raise DataFirstError(f"{where}: files.name needs {{part:02d}} exactly when parts is set, {{year}} when by is")
+    if files.parts is not None and files.by is not None:
+        raise DataFirstError(f"{where}: files are split by parts or by a column, not both")
+    return files
+
+
 def _check_provenance(raw: dict[str, Any], where: str) -> None:
     """A column's or a table's name is confirmed, with where it is seen, or inferred."""
     if raw["provenance"] not in PROVENANCE:
@@ -299,6 +328,9 @@ def table_spec(dataset: str, name: str, raw: dict[str, Any]) -> TableSpec:
     if len(set(names)) != len(names):
         raise DataFirstError(f"{dataset}.{name}: duplicate column names")
     _check_provenance(raw, f"{dataset}.{name}")
+    files = _release_files(raw.get("files"), f"{dataset}.{name}")
+    if files is not None and files.by is not None and files.by not in names:
+        raise DataFirstError(f"{dataset}.{name}: files are split by {files.by}, which is not one of its columns")
     return TableSpec(
         dataset=dataset,
         name=name,
@@ -308,6 +340,7 @@ def table_spec(dataset: str, name: str, raw: dict[str, Any]) -> TableSpec:
         provenance=raw["provenance"],
         source=raw.get("source"),
         teaching=bool(raw.get("teaching", False)),
+        files=files,
     )
 
 
