@@ -28,8 +28,9 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, 
 
 @pytest.fixture(scope="session")
 def con(generated):
-    """A DuckDB connection over the generated folder (one schema per dataset)."""
-    connection = sdfirst.connect(generated[0])
+    """A DuckDB connection over the generated folder (one schema per dataset), in the identified view: every
+    column, identifiers included, so that the invariants can check them too."""
+    connection = sdfirst.connect(generated[0], view="identified")
     yield connection
     connection.close()
 

@@ -28,7 +28,8 @@ def _hashes(manifest: dict) -> dict[str, str]:
 def _file_digests(folder) -> dict[str, str]:
     return {
         p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-        for p in sorted(folder.rglob("*.parquet"))
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
     }
 
 

@@ -106,7 +106,7 @@ def test_a_manifest_that_is_not_ours_or_not_json(small, tmp_path, command, manif
 @pytest.mark.parametrize("size", [0, 4, 100, "half"])
 def test_a_truncated_parquet_file_is_named(small, tmp_path, command, size):
     folder = _copy(small, tmp_path / "d")
-    victim = folder / "probation" / "flatfile" / "part-00000.parquet"
+    victim = folder / "probation" / "moj_probation_flatfile_01"
     data = victim.read_bytes()
     victim.write_bytes(data[: len(data) // 2 if size == "half" else size])
     before = _snapshot(folder)

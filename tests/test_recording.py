@@ -296,9 +296,12 @@ def test_synth_config_omits_records_and_the_truth_lacks_them(tmp_path):
 
     def count(folder: str, sql: str) -> int:
         con = duckdb.connect()
-        for view in ("probation/flatfile", "probation/rqmnts", "truth/record_person"):
-            files = tmp_path / folder / view / "*.parquet"
-            con.execute(f"CREATE VIEW {view.replace('/', '_')} AS SELECT * FROM read_parquet('{files}')")
+        for view, files in (
+            ("probation_flatfile", "probation/moj_probation_flatfile_*"),
+            ("probation_rqmnts", "probation/moj_probation_rqmnts_*"),
+            ("truth_record_person", "truth/record_person/*.parquet"),
+        ):
+            con.execute(f"CREATE VIEW {view} AS SELECT * FROM read_parquet('{tmp_path / folder / files}')")
         return con.execute(sql).fetchone()[0]
 
     events, requirements = "SELECT count(*) FROM probation_flatfile", "SELECT count(*) FROM probation_rqmnts"

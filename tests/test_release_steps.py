@@ -4,8 +4,9 @@
 probation flat file and requirements, dropped repeated events, joined each dataset to the linking table on
 `row_id_hash` within its `source_dataset`, joined the datasets on the person id, and counted the magistrates' cases
 whose offence came after a probation referral. Each step here uses only the column names that code used, so a
-renamed column breaks this test as it would break that code. (The release's own file names, such as
-`moj_probation_flatfile_01`, and the MoJ-DfE share's PNC steps follow when the release layout does: issue #12.)
+renamed column breaks this test as it would break that code. The Python steps read the release's own files by name
+(`moj_probation_flatfile_01` .. `_30`), as that code did; the SQL steps read the views of `sdfirst.connect`, the
+release view, which has no identifiers.
 """
 
 from __future__ import annotations
@@ -65,9 +66,12 @@ def _python(folder: Path) -> pd.DataFrame:
     def read(*parts: str) -> pd.DataFrame:
         return pq.read_table(folder.joinpath(*parts)).to_pandas()
 
+    def thirty(name: str) -> pd.DataFrame:  # the release's thirty files, read by name and stacked, as the R code does
+        return pd.concat([read("probation", f"moj_probation_{name}_{i:02d}") for i in range(1, 31)], ignore_index=True)
+
     links = read("linking", "xjs_link.parquet")
-    events = read("probation", "flatfile").drop_duplicates("event_id_hash")
-    requirements = read("probation", "rqmnts")
+    events = thirty("flatfile").drop_duplicates("event_id_hash")
+    requirements = thirty("rqmnts")
     mags = read("magistrates", "case_summary")[["row_id_hash", "case_id_hash", "offence_date", "final_result_date"]]
 
     def person(table: pd.DataFrame, dataset: str) -> pd.DataFrame:

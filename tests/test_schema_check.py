@@ -15,7 +15,14 @@ from sdfirst.specs import datasets
 
 
 def _write(folder: Path, dataset: str, table: str, schema: pa.Schema, single_file: bool = False) -> None:
-    """An empty table with this schema, in the generator's layout (or as one file per table)."""
+    """An empty table with this schema, in the generator's layout (or as one file per table), or under the
+    release's own file names where the spec gives them."""
+    spec = datasets()[dataset].tables.get(table)
+    if spec is not None and spec.files is not None:
+        for part in range(spec.files.parts):
+            (folder / dataset).mkdir(parents=True, exist_ok=True)
+            pq.write_table(schema.empty_table(), folder / dataset / spec.files.name.format(part=part + 1))
+        return
     path = folder / dataset / (f"{table}.parquet" if single_file else f"{table}/part-0.parquet")
     path.parent.mkdir(parents=True, exist_ok=True)
     pq.write_table(schema.empty_table(), path)
@@ -23,7 +30,7 @@ def _write(folder: Path, dataset: str, table: str, schema: pa.Schema, single_fil
 
 def _exact_copy(folder: Path, dataset: str) -> None:
     for name, spec in datasets()[dataset].tables.items():
-        _write(folder, dataset, name, spec.schema)
+        _write(folder, dataset, name, spec.release_schema)
 
 
 def test_exact_copy_has_no_differences(tmp_path):
@@ -41,14 +48,42 @@ def test_generated_folder_matches_its_specs(generated):
 
 
 def test_one_file_per_table_layout_is_accepted(tmp_path):
-    for name, spec in datasets()["probation"].tables.items():
-        _write(tmp_path, "probation", name, spec.schema, single_file=True)
+    for name, spec in datasets()["magistrates"].tables.items():
+        _write(tmp_path, "magistrates", name, spec.release_schema, single_file=True)
+    assert check_folder(tmp_path, ["magistrates"]) == []
+
+
+def test_release_files_are_looked_for_by_their_real_names(tmp_path):
+    """Probation comes as moj_probation_flatfile_01 .. _30: a missing one, a stray file and a column no release
+    has (a name: identifiers stay with the linking team) are each reported."""
+    _exact_copy(tmp_path, "probation")
     assert check_folder(tmp_path, ["probation"]) == []
+    (tmp_path / "probation" / "moj_probation_flatfile_07").unlink()
+    (tmp_path / "probation" / "notes.txt").write_text("mine", encoding="utf-8")
+    flatfile = datasets()["probation"].tables["flatfile"]
+    pq.write_table(flatfile.schema.empty_table(), tmp_path / "probation" / "moj_probation_flatfile_08")
+    found = {(d.table, d.kind, d.detail.split(" ")[0]) for d in check_folder(tmp_path, ["probation"])}
+    identifiers = {c.name for c in flatfile.columns if c.identifier}
+    assert found == {
+        ("probation.flatfile", "missing file", "moj_probation_flatfile_07"),
+        ("probation.notes.txt", "extra file", "not"),
+    } | {("probation.flatfile", "extra column", name) for name in identifiers}
+    assert identifiers == {"forename", "surname", "date_of_birth", "postcode"}
+
+
+def test_a_table_with_no_release_file_is_missing_by_its_real_names(tmp_path):
+    _exact_copy(tmp_path, "probation")
+    for path in (tmp_path / "probation").glob("moj_probation_rqmnts_*"):
+        path.unlink()
+    (diff,) = check_folder(tmp_path, ["probation"])
+    assert (
+        diff.kind == "missing table" and "probation/moj_probation_rqmnts_01 .. moj_probation_rqmnts_30" in diff.detail
+    )
 
 
 def test_every_kind_of_difference_is_reported(tmp_path):
     specs = datasets()["magistrates"].tables
-    summary = specs["case_summary"].schema
+    summary = specs["case_summary"].release_schema
     summary = summary.remove(summary.get_field_index("plea"))  # missing column
     summary = summary.append(pa.field("nickname", pa.string()))  # extra column
     at = summary.get_field_index("first_hearing_date")
@@ -67,15 +102,13 @@ def test_every_kind_of_difference_is_reported(tmp_path):
 
 
 def test_each_file_of_a_chunked_table_is_checked(tmp_path):
+    _exact_copy(tmp_path, "probation")
     spec = datasets()["probation"].tables["rqmnts"]
-    table_dir = tmp_path / "probation" / "rqmnts"
-    table_dir.mkdir(parents=True)
-    pq.write_table(spec.schema.empty_table(), table_dir / "moj_probation_rqmnts_01.parquet")
-    drifted = spec.schema.remove(0)
-    pq.write_table(drifted.empty_table(), table_dir / "moj_probation_rqmnts_02.parquet")
-    diffs = [d for d in check_folder(tmp_path, "probation") if d.table == "probation.rqmnts"]
+    drifted = spec.release_schema.remove(0)
+    pq.write_table(drifted.empty_table(), tmp_path / "probation" / "moj_probation_rqmnts_02")
+    diffs = check_folder(tmp_path, "probation")
     assert diffs == [
-        Difference("probation.rqmnts", "missing column", f"{spec.columns[0].name} (in moj_probation_rqmnts_02.parquet)")
+        Difference("probation.rqmnts", "missing column", f"{spec.columns[0].name} (in moj_probation_rqmnts_02)")
     ]
 
 

@@ -68,22 +68,48 @@ def parquet_rows(path: Path) -> int:
         raise DataFirstError(f"{path} is not a readable Parquet file (truncated or damaged?): {reason}") from None
 
 
+def text_rows(path: Path) -> int:
+    """The rows of a delimited text file with a header: its lines but one (no value the generator writes holds a
+    line break). A file cut short before its header's end is damaged."""
+    try:
+        with path.open("rb") as handle:
+            lines = sum(block.count(b"\n") for block in iter(lambda: handle.read(1 << 20), b""))
+    except OSError as exc:
+        raise DataFirstError(f"cannot read {path}: {exc.strerror}") from None
+    if lines < 1:
+        raise DataFirstError(f"{path} is not a readable text file with a header (truncated or damaged?)")
+    return lines - 1
+
+
 def check_table(folder: Path, key: str, info: dict[str, Any]) -> None:
-    """Every file the manifest lists for a table exists, is Parquet (its footer reads) and the rows add up."""
+    """Every file the manifest lists for a table exists, is readable (a Parquet footer, a text file's lines) and the
+    rows add up."""
     rows = 0
+    count = text_rows if info.get("format") == "csv" else parquet_rows
     for name in info["files"]:
         path = folder / str(name)
         if not path.is_file():
             raise DataFirstError(f"{path} is missing (the manifest lists it for {key})")
-        rows += parquet_rows(path)
+        rows += count(path)
     if rows != info["rows"]:
         raise DataFirstError(f"{folder}: {key} has {rows:,} rows in its files but {info['rows']:,} in the manifest")
 
 
-def check_folder(folder: str | Path, datasets: Collection[str] | None = None) -> dict[str, Any]:
-    """The manifest of a generated folder whose tables (of `datasets`, or all) are all present and readable."""
+def identified_tables(manifest: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The identified companions a manifest lists (`dataset.table` -> entry); none in a folder made before them."""
+    section = manifest.get("identified")
+    tables = section.get("tables") if isinstance(section, dict) else None
+    return tables if isinstance(tables, dict) else {}
+
+
+def check_folder(
+    folder: str | Path, datasets: Collection[str] | None = None, identified: bool = False
+) -> dict[str, Any]:
+    """The manifest of a generated folder whose tables (of `datasets`, or all) are all present and readable, and
+    their identified companions too if asked."""
     folder = Path(folder)
     manifest = read_manifest(folder)
+    companions = identified_tables(manifest)
     for key, info in manifest["tables"].items():
         dataset = key.split(".", 1)[0]
         if datasets is not None and dataset not in datasets:
@@ -91,6 +117,8 @@ def check_folder(folder: str | Path, datasets: Collection[str] | None = None) ->
         if not (folder / dataset).is_dir():
             raise DataFirstError(f"{folder / dataset} is missing: the manifest lists dataset {dataset}")
         check_table(folder, key, info)
+        if identified and key in companions:
+            check_table(folder, f"{key} (identified)", companions[key])
     return manifest
 
 
@@ -107,17 +135,60 @@ def find_damaged(folder: str | Path) -> Path | None:
         return None
     con = duckdb.connect()
     try:
-        for info in manifest["tables"].values():
+        for info in [*manifest["tables"].values(), *identified_tables(manifest).values()]:
             for name in info["files"]:
                 path = Path(folder) / str(name)
-                file = str(path).replace("'", "''")
                 try:
-                    con.execute(f"SELECT min(COLUMNS(*)) FROM read_parquet('{file}')").fetchall()
+                    con.execute(
+                        f"SELECT min(COLUMNS(*)) FROM {read_sql(Path(folder), info | {'files': [name]})}"
+                    ).fetchall()
                 except (duckdb.Error, OSError):
                     return path
     finally:
         con.close()
     return None
+
+
+VIEWS = ("release", "identified")
+
+
+def _quoted(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def files_sql(paths: list[str], fmt: str, types: dict[str, str], numbered: bool = False) -> str:
+    """The DuckDB expression that reads a table's files, in their format (`parquet`, or `csv`: delimited text with a
+    header, read with the types it was written with, and where a field written as "" stays an empty string, only an
+    empty field being missing). `types` (column -> DuckDB type) also gives a table with no files its columns.
+    `numbered` adds each row's file and row number, to keep the files' order."""
+    if not paths:
+        columns = ", ".join(f'CAST(NULL AS {kind}) AS "{name}"' for name, kind in types.items())
+        return f"(SELECT {columns} WHERE false)"
+    files = "[" + ", ".join(_quoted(path) for path in paths) + "]"
+    if fmt == "csv":
+        columns = "{" + ", ".join(f"{_quoted(name)}: {_quoted(kind)}" for name, kind in types.items()) + "}"
+        return f"read_csv({files}, header = true, auto_detect = false, columns = {columns}, allow_quoted_nulls = false)"
+    extra = ", filename = true, file_row_number = true" if numbered else ""
+    return f"read_parquet({files}{extra})"
+
+
+def read_sql(folder: Path, info: dict[str, Any], numbered: bool = False) -> str:
+    """`files_sql` for one table of a generated folder, as its manifest lists it."""
+    paths = [str((folder / str(name)).resolve()) for name in info["files"]]
+    return files_sql(paths, info.get("format", "parquet"), info.get("types") or {}, numbered)
+
+
+def _identified_sql(folder: Path, info: dict[str, Any], identified: dict[str, Any]) -> str:
+    """A release table with its identifiers joined back from the companion, in the spec's column order and the
+    release files' row order (a join alone would not keep it, and the linkage should read rows in a fixed order)."""
+    names = set(identified["columns"])
+    columns = ", ".join(
+        f'{"i" if name in names and name != "row_id_hash" else "r"}."{name}"' for name in identified["order"]
+    )
+    return (
+        f"SELECT {columns} FROM {read_sql(folder, info, numbered=True)} AS r "
+        f"LEFT JOIN {read_sql(folder, identified)} AS i USING (row_id_hash) ORDER BY r.filename, r.file_row_number"
+    )
 
 
 def connect(
@@ -126,29 +197,42 @@ def connect(
     datasets: Collection[str] | None = None,
     linking: bool = True,
     threads: int | None = None,
+    view: str = "release",
 ) -> duckdb.DuckDBPyConnection:
     """A DuckDB connection in which `SELECT * FROM probation.flatfile` reads the generated files.
 
+    `view` chooses what the tables hold. The "release" is what a researcher receives: no names, dates of birth or
+    postcodes, as in every real extract; research code is written against it. The "identified" view adds those
+    columns back (from the folder's `identified/`), as MoJ's linking team sees the records: the linkage chapters
+    and `sdfirst link` need it, and no real release has it.
+
     The connection is in memory; nothing is written to the folder. `read_only` is kept for symmetry with a
-    database file and has no effect on the Parquet, which DuckDB only reads. `datasets` limits the views (and the
+    database file and has no effect on the files, which DuckDB only reads. `datasets` limits the views (and the
     check) to those datasets, for a command that can do without the others (`link` without the truth); `linking`
     False leaves out the views of an earlier linkage (`link --overwrite` replaces them, damaged or not). `threads`
     sets DuckDB's thread count (its default is every core); the course's results are the same at any count
     (tests/test_thread_determinism.py).
     """
-    del read_only  # kept for symmetry with duckdb.connect; Parquet is only ever read
+    del read_only  # kept for symmetry with duckdb.connect; the files are only ever read
     if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
         raise DataFirstError(f"threads must be a whole number of at least 1, not {threads!r}")
+    if view not in VIEWS:
+        raise DataFirstError(f"view must be one of {', '.join(VIEWS)}, not {view!r}")
     folder = Path(folder)
-    manifest = check_folder(folder, datasets)
+    manifest = check_folder(folder, datasets, identified=view == "identified")
+    companions = identified_tables(manifest) if view == "identified" else {}
     con = duckdb.connect() if threads is None else duckdb.connect(config={"threads": threads})
-    for key in manifest["tables"]:
+    for key, info in manifest["tables"].items():
         dataset, table = key.split(".", 1)
         if datasets is not None and dataset not in datasets:
             continue
         con.execute(f'CREATE SCHEMA IF NOT EXISTS "{dataset}"')
-        pattern = str((folder / dataset / table / "*.parquet").resolve()).replace("'", "''")
-        con.execute(f'CREATE VIEW "{dataset}"."{table}" AS SELECT * FROM read_parquet(\'{pattern}\')')
+        select = (
+            _identified_sql(folder, info, companions[key])
+            if key in companions
+            else f"SELECT * FROM {read_sql(folder, info)}"
+        )
+        con.execute(f'CREATE VIEW "{dataset}"."{table}" AS {select}')
     linked = folder / "linking"  # written by `sdfirst link`: one view per Parquet file, in schema `linking`
     if linking and linked.is_dir():
         con.execute("CREATE SCHEMA IF NOT EXISTS linking")

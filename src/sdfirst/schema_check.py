@@ -4,17 +4,23 @@ A project is built on synthetic data and then run, unchanged, on the real extrac
 the first run there, this check says in plain words where the extract differs from what the code expects: a missing
 table, a missing or extra column, a column of another type. It reads only Parquet footers (the schema), never rows.
 
-The folder layout is the generator's: `DIR/<dataset>/<table>/*.parquet` (one or more files) or
-`DIR/<dataset>/<table>.parquet`. Folders of datasets that were not asked for (such as the generator's `truth/`)
-are ignored.
+The folder layout is the generator's, which is the release's where the release's file names are known: a table whose
+spec names its files (`files:`) is looked for under those names in `DIR/<dataset>/` (probation's
+`moj_probation_flatfile_01` .. `_30`; the MoJ-DfE share's delimited text files); any other table as
+`DIR/<dataset>/<table>/*.parquet` (one or more files) or `DIR/<dataset>/<table>.parquet`. Folders of datasets that were
+not asked for (such as the generator's `truth/` and `identified/`) are ignored. Identifier columns (names, dates of
+birth, postcodes) are not expected: no release has them. Delimited text carries no types, so only its columns are
+checked.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from sdfirst.exceptions import DataFirstError
@@ -36,7 +42,8 @@ class Difference:
     """One way in which the extract differs from the specs; `str()` is the line shown to the researcher."""
 
     table: str  # dataset.table
-    kind: str  # "missing table", "unreadable table", "missing column", "extra column", "wrong type", "extra table"
+    kind: str  # "missing table", "missing file", "unreadable table", "missing column", "extra column", "wrong type",
+    # "extra table", "extra file"
     detail: str
 
     def __str__(self) -> str:
@@ -55,12 +62,54 @@ def expected_tables(names: list[str]) -> list[TableSpec]:
     return [table for name in names for table in specs[name].tables.values()]
 
 
-def table_files(folder: Path, dataset: str, table: str) -> list[Path]:
-    """The Parquet files holding one table, in either of the two accepted layouts."""
-    single = folder / dataset / f"{table}.parquet"
+def release_pattern(spec: TableSpec) -> re.Pattern[str] | None:
+    """The names of a table's release files, as a pattern (None for a table whose release names are not known)."""
+    if spec.files is None:
+        return None
+    parts = re.split(r"(\{part:02d\}|\{year\})", spec.files.name)
+    wildcards = {"{part:02d}": r"\d{2}", "{year}": r"\d{4}"}
+    return re.compile("".join(wildcards.get(piece, re.escape(piece)) for piece in parts))
+
+
+def table_files(folder: Path, spec: TableSpec) -> list[Path]:
+    """The files holding one table: its release files where the spec names them, else its Parquet files in either of
+    the two accepted layouts."""
+    pattern = release_pattern(spec)
+    if pattern is not None:
+        base = folder / spec.dataset
+        found = base.iterdir() if base.is_dir() else []
+        return sorted(p for p in found if p.is_file() and pattern.fullmatch(p.name))
+    single = folder / spec.dataset / f"{spec.name}.parquet"
     if single.is_file():
         return [single]
-    return sorted((folder / dataset / table).glob("*.parquet"))
+    return sorted((folder / spec.dataset / spec.name).glob("*.parquet"))
+
+
+def _where(spec: TableSpec) -> str:
+    """Where a table is looked for, for the message that it is missing."""
+    if spec.files is None:
+        return f"{spec.dataset}/{spec.name}/*.parquet or {spec.dataset}/{spec.name}.parquet"
+    if spec.files.parts is not None:
+        first, last = (spec.files.name.format(part=i) for i in (1, spec.files.parts))
+        return f"{spec.dataset}/{first} .. {last}"
+    return f"{spec.dataset}/{spec.files.name.format(year='YYYY')}"
+
+
+def missing_parts(spec: TableSpec, files: list[Path]) -> list[Difference]:
+    """The numbered release files of a table that are not there (code that reads all thirty would fail)."""
+    if spec.files is None or spec.files.parts is None:
+        return []
+    names = {p.name for p in files}
+    expected = [spec.files.name.format(part=i + 1) for i in range(spec.files.parts)]
+    return [Difference(spec.key, "missing file", name) for name in expected if name not in names]
+
+
+def read_columns(path: Path, spec: TableSpec) -> pa.Schema:
+    """A file's columns and types: a Parquet footer, or a text file's header (every column then read as text)."""
+    if spec.files is not None and spec.files.format == "csv":
+        with pacsv.open_csv(path, read_options=pacsv.ReadOptions(block_size=1 << 16)) as reader:
+            return reader.schema
+    return pq.read_schema(path)
 
 
 def type_matches(spec_type: str, found: pa.DataType) -> bool:
@@ -70,33 +119,34 @@ def type_matches(spec_type: str, found: pa.DataType) -> bool:
     return any(test(found) for test in _ACCEPTS[spec_type])
 
 
-def compare_schema(spec: TableSpec, schema: pa.Schema) -> list[Difference]:
-    """Differences between one table's spec and the schema of one of its files: columns, then types."""
-    expected = {c.name: c for c in spec.columns}
+def compare_schema(spec: TableSpec, schema: pa.Schema, typed: bool = True) -> list[Difference]:
+    """Differences between one table's release columns (its spec's, identifiers aside) and the schema of one of its
+    files: columns, then types (unless the file is text, which has none)."""
+    expected = {c.name: c for c in spec.columns if not c.identifier}
     found = {f.name: f.type for f in schema}
     out = [Difference(spec.key, "missing column", name) for name in expected if name not in found]
     out += [Difference(spec.key, "extra column", f"{name} ({found[name]})") for name in found if name not in expected]
     for name, column in expected.items():
-        if name in found and not type_matches(column.type, found[name]):
+        if typed and name in found and not type_matches(column.type, found[name]):
             out.append(Difference(spec.key, "wrong type", f"{name} should be {column.type}, found {found[name]}"))
     return out
 
 
 def check_table(folder: Path, spec: TableSpec) -> list[Difference]:
     """Differences for one table; every file of a table is checked, as a chunked release can drift between chunks."""
-    files = table_files(folder, spec.dataset, spec.name)
+    files = table_files(folder, spec)
     if not files:
-        where = f"{spec.dataset}/{spec.name}/*.parquet or {spec.dataset}/{spec.name}.parquet"
-        return [Difference(spec.key, "missing table", f"no {where} in {folder}")]
-    seen: list[Difference] = []
+        return [Difference(spec.key, "missing table", f"no {_where(spec)} in {folder}")]
+    seen = missing_parts(spec, files)
+    typed = spec.files is None or spec.files.format != "csv"
     for path in files:
         try:
-            schema = pq.read_schema(path)
+            schema = read_columns(path, spec)
         except (OSError, pa.ArrowInvalid) as exc:
             reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             seen.append(Difference(spec.key, "unreadable table", f"{path.name}: {reason}"))
             continue
-        for diff in compare_schema(spec, schema):
+        for diff in compare_schema(spec, schema, typed):
             if len(files) > 1:
                 diff = Difference(diff.table, diff.kind, f"{diff.detail} (in {path.name})")
             seen.append(diff)
@@ -111,10 +161,14 @@ def extra_tables(folder: Path, names: list[str]) -> list[Difference]:
         base = folder / name
         if not base.is_dir():
             continue
+        patterns = [p for p in map(release_pattern, specs[name].tables.values()) if p is not None]
         files = {p.stem for p in base.glob("*.parquet")}
         folders = {p.name for p in base.iterdir() if p.is_dir() and any(p.glob("*.parquet"))}
         unknown = sorted((files | folders) - set(specs[name].tables))
         out += [Difference(f"{name}.{t}", "extra table", "not in the specs") for t in unknown]
+        stray = [p.name for p in base.iterdir() if p.is_file() and p.suffix != ".parquet"]
+        stray = sorted(n for n in stray if not any(p.fullmatch(n) for p in patterns))
+        out += [Difference(f"{name}.{n}", "extra file", "not a file of the release in the specs") for n in stray]
     return out
 
 
@@ -135,7 +189,7 @@ def report(folder: str | Path, names: str | list[str] | tuple[str, ...] | None =
     chosen = choose_datasets(names)
     diffs = check_folder(folder, chosen)
     tables = expected_tables(chosen)
-    columns = sum(len(t.columns) for t in tables)
+    columns = sum(1 for t in tables for c in t.columns if not c.identifier)
     scope = f"{len(tables)} tables and {columns} columns of {', '.join(chosen)}"
     if not diffs:
         return f"schema OK: {folder} has the {scope}", True

@@ -39,6 +39,8 @@ ARROW_TYPES: dict[str, pa.DataType] = {
     "date": pa.date32(),
     "bool": pa.bool_(),
 }
+#: DuckDB's name for each spec type: delimited text is read back with the types it was written with.
+DUCKDB_TYPES = {"string": "VARCHAR", "int": "BIGINT", "float": "DOUBLE", "date": "DATE", "bool": "BOOLEAN"}
 PROVENANCE = {"confirmed", "inferred"}
 #: libyaml's safe loader when PyYAML was built with it (ten times faster), else the pure-Python one: same results.
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -228,6 +230,16 @@ class TableSpec:
     @property
     def schema(self) -> pa.Schema:
         return pa.schema([pa.field(c.name, c.arrow_type, nullable=c.nullable) for c in self.columns])
+
+    @property
+    def release_schema(self) -> pa.Schema:
+        """The columns a release holds: all but the identifiers, which only MoJ's linking team sees."""
+        return pa.schema([f for f, c in zip(self.schema, self.columns, strict=True) if not c.identifier])
+
+    @property
+    def release_types(self) -> dict[str, str]:
+        """The release's columns and their DuckDB types."""
+        return {c.name: DUCKDB_TYPES[c.type] for c in self.columns if not c.identifier}
 
     @property
     def column_names(self) -> list[str]:

@@ -17,7 +17,6 @@ metrics run on it unchanged.
 
 from __future__ import annotations
 
-import json
 import math
 import statistics
 from dataclasses import dataclass
@@ -26,6 +25,7 @@ from pathlib import Path
 import duckdb
 
 from sdfirst.calibration import Result, evaluate_connection
+from sdfirst.database import read_manifest, read_sql
 from sdfirst.exceptions import DataFirstError
 
 #: The truth table that maps every record (``row_id_hash``) of every dataset to its person.
@@ -64,12 +64,11 @@ def group_connection(folder: str | Path, groups: int, group: int) -> duckdb.Duck
     if not 0 <= group < groups:
         raise DataFirstError(f"group {group} is not between 0 and {groups - 1}")
     folder = Path(folder)
-    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    manifest = read_manifest(folder)
     con = duckdb.connect()
 
     def parquet(dataset: str, table: str) -> str:
-        pattern = str((folder / dataset / table / "*.parquet").resolve()).replace("'", "''")
-        return f"read_parquet('{pattern}')"
+        return read_sql(folder, manifest["tables"][f"{dataset}.{table}"])
 
     con.execute(  # a record of no person (a case, an organisation that is a party) belongs to every group
         f"CREATE TEMP TABLE members AS SELECT * FROM {parquet(*RECORD_PERSON)} "

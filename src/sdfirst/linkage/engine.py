@@ -140,10 +140,11 @@ class DuckDBEngine(Engine):
 
     @classmethod
     def for_folder(cls, folder: Path, datasets: Collection[str], threads: int | None = None) -> DuckDBEngine:
-        """An engine on a new connection to a generated folder (checked first), its tables as `sdfirst.connect`."""
+        """An engine on a new connection to a generated folder (checked first), its tables as `sdfirst.connect`
+        gives them with the identifiers a linkage needs (the "identified" view)."""
         from sdfirst.database import connect
 
-        return cls(connect(folder, datasets=datasets, linking=False, threads=threads), owned=True)
+        return cls(connect(folder, datasets=datasets, linking=False, threads=threads, view="identified"), owned=True)
 
     def write_parquet(self, table: str, path: Path, order_by: Sequence[str]) -> None:
         file = str(path).replace("'", "''")
@@ -229,17 +230,27 @@ class SparkEngine(Engine):
         return list(self.spark.table(table).columns)
 
     def open_folder(self, folder: Path, datasets: Collection[str]) -> None:
-        from sdfirst.database import check_folder
+        from sdfirst.database import check_folder, identified_tables
 
-        manifest = check_folder(folder, datasets)  # the same checks, and one-line errors, as sdfirst.connect
+        manifest = check_folder(folder, datasets, identified=True)  # the checks and one-line errors of connect
+        companions = identified_tables(manifest)
         for key, info in manifest["tables"].items():
             dataset, table = key.split(".", 1)
             if dataset not in datasets:
                 continue
             view = f"{dataset}__{table}"
-            files = [str((folder / str(name)).resolve()) for name in info["files"]]
-            self.spark.read.parquet(*files).createOrReplaceTempView(view)
+            frame = self._read(folder, info)
+            if key in companions:  # the identified view, as sdfirst.connect(view="identified") makes it
+                frame = frame.join(self._read(folder, companions[key]), "row_id_hash", "left")
+                frame = frame.select(*companions[key]["order"])
+            frame.createOrReplaceTempView(view)
             self._views[(dataset, table)] = view
+
+    def _read(self, folder: Path, info: dict[str, Any]):
+        """A table's files as a Spark frame (the linkage reads Parquet tables only)."""
+        if info.get("format", "parquet") != "parquet":
+            raise DataFirstError(f"the Spark engine reads Parquet tables only, not {info['format']}")
+        return self.spark.read.parquet(*[str((folder / str(name)).resolve()) for name in info["files"]])
 
     def write_parquet(self, table: str, path: Path, order_by: Sequence[str]) -> None:
         """One file, as DuckDB writes: Spark writes a folder of parts, so one part is written and moved to `path`."""

@@ -106,8 +106,13 @@ def write_part(table: pa.Table, folder: Path, chunk: int) -> str:
     """Write one chunk's rows of a table; returns the file name relative to the output root."""
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"part-{chunk:05d}.parquet"
-    pq.write_table(table, path, write_statistics=_with_statistics(table.schema), **_encodings(table))
+    pq.write_table(table, path, **parquet_options(table))
     return path.name
+
+
+def parquet_options(table: pa.Table) -> dict:
+    """The options every Parquet file of the generator is written with, for a table like this one."""
+    return {"write_statistics": _with_statistics(table.schema), **_encodings(table)}
 
 
 def _encodings(table: pa.Table) -> dict:

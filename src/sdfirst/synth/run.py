@@ -26,6 +26,13 @@ from sdfirst.synth.output import (
     write_part,
 )
 from sdfirst.synth.pools import Neighbourhoods, company_names, name_pools, neighbourhoods
+from sdfirst.synth.release import (
+    IDENTIFIED,
+    companion_folder,
+    part_name,
+    release_files,
+    split,
+)
 from sdfirst.synth.tables import Built, builder
 from sdfirst.synth.world import Window, World
 
@@ -33,12 +40,20 @@ TRUTH = "truth"
 
 
 def _write(tmp: Path, dataset: str, parts: dict[str, dict], chunk: int) -> dict[str, tuple[int, int]]:
-    """Write one dataset's tables for this chunk, then hash them together; returns rows and hash per table."""
-    tables = {name: conform(table(f"{dataset}.{name}"), columns) for name, columns in parts.items()}
-    for name, data in tables.items():
-        write_part(data, tmp / dataset / name, chunk)
-    hashes = content_hashes(list(tables.values()))
-    return {f"{dataset}.{name}": (data.num_rows, h) for (name, data), h in zip(tables.items(), hashes, strict=True)}
+    """Write one dataset's tables for this chunk, their identifiers apart (`release.split`), then hash them together;
+    returns rows and hash per table, under `dataset.table` for the release and `identified.dataset.table` for the
+    identifiers."""
+    written: dict[str, pa.Table] = {}
+    for name, columns in parts.items():
+        spec = table(f"{dataset}.{name}")
+        released, identified = split(spec, conform(spec, columns))
+        write_part(released, tmp / dataset / name, chunk)
+        written[spec.key] = released
+        if identified is not None:
+            write_part(identified, companion_folder(tmp, spec), chunk)
+            written[f"{IDENTIFIED}.{spec.key}"] = identified
+    hashes = content_hashes(list(written.values()))
+    return {key: (data.num_rows, h) for (key, data), h in zip(written.items(), hashes, strict=True)}
 
 
 def _shuffled(world: World, key: str, part: Built) -> Built:
@@ -92,17 +107,29 @@ def _record_person(world: World, links) -> dict[str, pa.Array]:
     }
 
 
-def _manifest(cfg: SynthConfig, per_chunk: list[dict[str, tuple[int, int]]]) -> dict:
-    tables = {}
+def _manifest(cfg: SynthConfig, tmp: Path, per_chunk: list[dict[str, tuple[int, int]]]) -> dict:
+    """The manifest of a run, once its tables are in their release files (`release.release_files`)."""
+    tables, identified = {}, {}
+    chunks = len(per_chunk)
     for dataset in cfg.datasets:
-        for name, spec in datasets()[dataset].tables.items():
-            key = f"{dataset}.{name}"
-            tables[key] = {
-                "rows": int(sum(s[key][0] for s in per_chunk)),
-                "columns": spec.column_names,
-                "content_hash": combine_hashes([s[key][1] for s in per_chunk]),
-                "files": [f"{dataset}/{name}/part-{c:05d}.parquet" for c in range(len(per_chunk))],
+        for spec in datasets()[dataset].tables.values():
+            rows = int(sum(s[spec.key][0] for s in per_chunk))
+            tables[spec.key] = {
+                "rows": rows,
+                "columns": [c.name for c in spec.columns if not c.identifier],
+                "content_hash": combine_hashes([s[spec.key][1] for s in per_chunk]),
+                "files": release_files(tmp, spec, chunks, rows),
+                "format": spec.files.format if spec.files else "parquet",
+                "types": spec.release_types,
             }
+            if any(c.identifier for c in spec.columns):
+                identified[spec.key] = {
+                    "rows": rows,
+                    "columns": ["row_id_hash", *(c.name for c in spec.columns if c.identifier)],
+                    "content_hash": combine_hashes([s[f"{IDENTIFIED}.{spec.key}"][1] for s in per_chunk]),
+                    "files": [f"{IDENTIFIED}/{spec.dataset}/{spec.name}/{part_name(c)}" for c in range(chunks)],
+                    "order": spec.column_names,
+                }
     return {
         "generator": "sdfirst",
         "version": __version__,
@@ -114,6 +141,12 @@ def _manifest(cfg: SynthConfig, per_chunk: list[dict[str, tuple[int, int]]]) -> 
         "specs": provenance(),
         "synthetic": "Every record in this folder is synthetic. None describes a real person.",
         "tables": tables,
+        IDENTIFIED: {
+            "about": "Names, dates of birth and postcodes, as MoJ's linking team holds them: never part of a release. "
+            "Each table's identifiers, keyed by row_id_hash; sdfirst.connect(folder, view='identified') joins them "
+            "back to the release's tables for the linkage chapters.",
+            "tables": identified,
+        },
     }
 
 
@@ -176,7 +209,7 @@ def generate_with(cfg: SynthConfig, progress: bool = False) -> dict:
     try:
         with overridden(cfg.overrides):
             per_chunk = _run_all(cfg, tmp, progress)
-            manifest = _manifest(cfg, per_chunk)
+            manifest = _manifest(cfg, tmp, per_chunk)
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
         move_into_place(tmp, cfg.out)
     except BaseException:
