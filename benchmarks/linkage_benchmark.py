@@ -119,7 +119,7 @@ def _records(folder: Path) -> int:
     from sdfirst.linkage.sources import available_sources, load_person_records
 
     cfg = load_config()
-    con = connect(folder)
+    con = connect(folder, view="identified")
     return load_person_records(con, available_sources(folder, cfg), cfg)
 
 
@@ -145,7 +145,7 @@ def blocking_counts(folder: Path) -> None:
     from sdfirst.linkage.sources import PERSON_TABLE, available_sources, load_person_records
 
     cfg = load_config()
-    con = connect(folder, datasets=_datasets())
+    con = connect(folder, datasets=_datasets(), view="identified")
     records = load_person_records(con, available_sources(folder, cfg), cfg)
     start = time.perf_counter()
     rules = cfg["model"]["blocking_rules_to_generate_predictions"]

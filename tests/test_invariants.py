@@ -43,7 +43,7 @@ def narrow(tmp_path_factory):
     """A second, smaller run restricted to YEARS."""
     folder = tmp_path_factory.mktemp("narrow") / "out"
     generate(folder, people=8_000, seed=SEED, years=YEARS, chunk_people=CHUNK_PEOPLE // 2)
-    connection = connect(folder)
+    connection = connect(folder, view="identified")
     yield connection
     connection.close()
 

@@ -41,7 +41,7 @@ def linked(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
 
 def _records(folder: Path) -> pd.DataFrame:
     """Every configured person record of the folder (source_dataset, row_id_hash), from the sources themselves."""
-    con = sdfirst.connect(folder)
+    con = sdfirst.connect(folder, view="identified")
     cfg = load_config()
     load_person_records(con, available_sources(folder, cfg), cfg)
     return con.execute("SELECT source_dataset, unique_id AS row_id_hash FROM person_records").df()
@@ -105,14 +105,14 @@ def test_linking_dictionary_describes_the_written_tables(linked):
 
 def test_connect_shows_linking_schema(linked):
     folder, evaluation = linked
-    con = sdfirst.connect(folder)
+    con = sdfirst.connect(folder, view="identified")
     assert con.execute("SELECT count(*) FROM linking.xjs_link").fetchall()[0][0] == evaluation["records"]
     assert con.execute("SELECT count(*) FROM linking.mags_crown_journey").fetchall()[0][0] > 0
 
 
 def test_accuracy_beats_exact_match_baseline(linked):
     folder, evaluation = linked
-    con = sdfirst.connect(folder)
+    con = sdfirst.connect(folder, view="identified")
     cfg = load_config()
     sources = available_sources(folder, cfg)
     load_person_records(con, sources, cfg)
@@ -177,7 +177,7 @@ def test_case_journey_is_scored_and_one_per_crown_defendant(linked):
     folder, evaluation = linked
     cfg = load_config()
     journey = pd.read_parquet(folder / "linking" / "mags_crown_journey.parquet")
-    con = sdfirst.connect(folder)
+    con = sdfirst.connect(folder, view="identified")
     assert journey["crown_defendant_on_case_id"].is_unique
     threshold = cfg["case_journey"]["threshold"]
     assert journey["estimated_match_score"].between(threshold, 1).all()
@@ -213,7 +213,7 @@ def test_a_level_no_em_session_trains_is_named(linked):
     fewer untrained."""
     folder, _ = linked
     cfg = load_config()
-    con = sdfirst.connect(folder)
+    con = sdfirst.connect(folder, view="identified")
     con.execute("CREATE TABLE xjs AS SELECT * FROM linking.xjs_link")
     for side, table in cases.RECORDS.items():
         con.execute(f"CREATE TABLE {table} AS {cases.records_sql(cfg, side, 'xjs')}")
@@ -405,7 +405,7 @@ def test_person_keys_are_compared_only_within_the_system_that_issued_them(linked
     }
 
     folder, _ = linked
-    con = sdfirst.connect(folder)
+    con = sdfirst.connect(folder, view="identified")
     cfg = load_config()
     load_person_records(con, available_sources(folder, cfg), cfg)
     ((half_keys,),) = con.execute(

@@ -82,32 +82,47 @@ def test_manifest_lists_exactly_the_spec_tables(generated):
 
 @pytest.mark.parametrize("key", KEYS)
 def test_table_on_disk(generated, key):
+    """Every file the manifest lists is there and nothing else: a chunk's part each, or the release's own files."""
     folder, manifest = generated
+    spec = table(key)
     info = manifest["tables"][key]
-    assert info["columns"] == table(key).column_names
+    assert info["columns"] == spec.release_schema.names
     chunks = -(-manifest["people"] // manifest["chunk_people"])
-    assert len(info["files"]) == chunks
     rows = 0
     for name in info["files"]:
         path = folder / name
         assert path.is_file(), f"{key}: {name} is in the manifest but not on disk"
         rows += pq.ParquetFile(path).metadata.num_rows
-    on_disk = sorted(p.relative_to(folder).as_posix() for p in (folder / key.replace(".", "/")).iterdir())
+    if spec.files is None:
+        assert len(info["files"]) == chunks
+        on_disk = sorted(p.relative_to(folder).as_posix() for p in (folder / key.replace(".", "/")).iterdir())
+    else:
+        assert spec.files.parts is None or len(info["files"]) == spec.files.parts
+        prefix = spec.files.name.split("{")[0]
+        on_disk = sorted(f"{spec.dataset}/{p.name}" for p in (folder / spec.dataset).glob(f"{prefix}*"))
     assert on_disk == sorted(info["files"]), f"{key}: files on disk differ from the manifest"
     assert rows == info["rows"]
 
 
 @pytest.mark.parametrize("key", KEYS)
 def test_schema_equals_spec(generated, key):
+    """Each file holds the spec's columns less its identifiers, in order and type; the identifiers' companion holds
+    row_id_hash and the identifiers."""
     folder, manifest = generated
     spec = table(key)
+    expected = [c for c in spec.columns if not c.identifier]
     for name in manifest["tables"][key]["files"]:
         schema = pq.read_schema(folder / name)
-        assert schema.names == spec.column_names, f"{name}: column names or order"
-        for field, col in zip(schema, spec.columns, strict=True):
+        assert schema.names == [c.name for c in expected], f"{name}: column names or order"
+        for field, col in zip(schema, expected, strict=True):
             assert field.type == col.arrow_type, f"{name}.{col.name}: {field.type} is not {col.arrow_type}"
             assert field.nullable == col.nullable, f"{name}.{col.name}: nullable {field.nullable}"
-        assert schema.remove_metadata().equals(spec.schema), name
+        assert schema.remove_metadata().equals(spec.release_schema), name
+    companion = manifest["identified"]["tables"].get(key)
+    identifiers = ["row_id_hash", *(c.name for c in spec.columns if c.identifier)]
+    assert (companion is None) == (len(identifiers) == 1), key
+    for name in companion["files"] if companion else []:
+        assert pq.read_schema(folder / name).names == identifiers, name
 
 
 @pytest.mark.parametrize("key", [k for k in KEYS if any(c.codes for c in table(k).columns)])

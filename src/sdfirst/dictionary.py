@@ -36,6 +36,20 @@ def table_provenance(table: TableSpec) -> str:
     return f"Table name inferred.{seen}"
 
 
+def release_files(table: TableSpec) -> str:
+    """Where the release keeps a table's rows, in one sentence: its own file names where they are known."""
+    files = table.files
+    if files is None:
+        return f"Files: `{table.dataset}/{table.name}/*.parquet` (the layout is this project's)."
+    fmt = "delimited text with a header" if files.format == "csv" else "Parquet"
+    if files.parts is not None:
+        names = f"`{files.name.format(part=1)}` .. `{files.name.format(part=files.parts)}`"
+    else:
+        names = f"`{files.name.format(year='YYYY')}`, one per value of `{files.by}`"
+    seen = f" ({table_cell(files.source)})" if files.source else ""
+    return f"Files: {names} in `{table.dataset}/`, {fmt}, as the release names them{seen}."
+
+
 def table_markdown(table: TableSpec, level: int = 3) -> str:
     """One table's section: what a row is and whether the release has it, then every column with type, meaning,
     codes and provenance."""
@@ -46,11 +60,13 @@ def table_markdown(table: TableSpec, level: int = 3) -> str:
         "",
         table_provenance(table),
         "",
+        release_files(table),
+        "",
         "| column | type | description | codes | name |",
         "|---|---|---|---|---|",
     ]
     for column in table.columns:
-        name = f"`{column.name}`" + (" (identifier)" if column.identifier else "")
+        name = f"`{column.name}`" + (" (identifier, not released)" if column.identifier else "")
         lines.append(
             f"| {name} | {column.type} | {table_cell(column.description)} | {_codes(column)} | {provenance(column)} |"
         )
@@ -78,7 +94,9 @@ def markdown(level: int = 2) -> str:
         "Every table the generator writes, from the specs in `synthetic/datasets/`. In the *name* column, "
         "*confirmed* means the real Data First release uses this column name (the source is given); *inferred* "
         "means this project chose the name. Columns marked *identifier* are the details MoJ links on before a "
-        "release; real research extracts do not carry them. All data described here are synthetic.\n"
+        "release; real research extracts do not carry them, and neither does the synthetic release: they are in "
+        '`identified/`, which `connect(folder, view="identified")` joins back for teaching linkage. '
+        "All data described here are synthetic.\n"
     )
     return intro + "\n" + "\n".join(dataset_markdown(d, level) for d in datasets().values())
 

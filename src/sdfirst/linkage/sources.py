@@ -95,6 +95,18 @@ def available_sources(folder: Path, cfg: dict[str, Any]) -> list[dict[str, Any]]
     return found
 
 
+def _require_identifiers(engine: Engine, sources: list[dict[str, Any]]) -> None:
+    """One line, not a binder error, when a source's table lacks the identifiers it is linked on."""
+    for source in sources:
+        wanted = [c for key, c in source["columns"].items() if key != "unique_id" and c is not None]
+        have = set(engine.columns(f'"{source["dataset"]}"."{source["table"]}"'))
+        if missing := [c for c in wanted if c not in have]:
+            raise DataFirstError(
+                f"{source['dataset']}.{source['table']} has no {', '.join(missing)}: the linkage reads the identified "
+                'records, so open the folder with sdfirst.connect(folder, view="identified")'
+            )
+
+
 def load_person_records(
     con: duckdb.DuckDBPyConnection | Engine,
     sources: list[dict[str, Any]],
@@ -103,9 +115,12 @@ def load_person_records(
 ) -> int:
     """Create `table`: every person record of every source, sorted by unique_id; returns its rows.
 
-    `con` is a DuckDB connection from `sdfirst.connect` (as the book's chapters pass) or an Engine.
+    `con` is a DuckDB connection from `sdfirst.connect(folder, view="identified")` (as the book's chapters pass) or
+    an Engine: the release view has no names to link on.
     """
     engine = as_engine(con)
+    if isinstance(con, duckdb.DuckDBPyConnection):  # an engine opens a folder identified; a connection may not be
+        _require_identifiers(engine, sources)
     min_length = cfg["cleaning"]["min_name_length"]
     union = "\nUNION ALL\n".join(source_sql(s, min_length) for s in sources)
     engine.run(table, f"SELECT *{derived_sql(cfg)} FROM ({union}) ORDER BY unique_id")
