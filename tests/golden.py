@@ -41,10 +41,19 @@ def folder_hashes(root: Path) -> dict[str, str]:
     folder = root / "golden"
     manifest = generate(folder, **SETTINGS)
     link(folder)
-    hashes = {key: info["content_hash"] for key, info in manifest["tables"].items()}
+    hashes = manifest_hashes(manifest)
     for path in sorted((folder / "linking").glob("*.parquet")):
         hashes[f"linking.{path.stem}"] = f"{content_hash(pq.read_table(path)):016x}"
     return dict(sorted(hashes.items()))
+
+
+def manifest_hashes(manifest: dict[str, Any]) -> dict[str, str]:
+    """{table: content hash} of a generated folder: the release's tables, and their identifiers' companions as
+    `identified.dataset.table` (a change to how names are recorded shows only there)."""
+    identified = manifest.get("identified", {}).get("tables", {})
+    return {key: info["content_hash"] for key, info in manifest["tables"].items()} | {
+        f"identified.{key}": info["content_hash"] for key, info in identified.items()
+    }
 
 
 def versions() -> dict[str, str]:

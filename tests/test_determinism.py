@@ -8,6 +8,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+import golden
 from conftest import SEED, scalar, table_keys
 from sdfirst.synth import generate
 from sdfirst.synth.output import combine_hashes, content_hash, content_hashes
@@ -22,7 +23,7 @@ def _run(root, name: str, seed: int = SEED, workers: int = 1):
 
 
 def _hashes(manifest: dict) -> dict[str, str]:
-    return {key: info["content_hash"] for key, info in manifest["tables"].items()}
+    return golden.manifest_hashes(manifest)
 
 
 def _file_digests(folder) -> dict[str, str]:

@@ -204,9 +204,26 @@ def test_probation_referral_before_termination(con):
     )
 
 
+EVENTS = "(SELECT * FROM probation.flatfile QUALIFY row_number() OVER (PARTITION BY event_id_hash) = 1)"
+
+
+def test_some_events_are_repeated_as_the_release_repeats_them(con):
+    """The flat file holds some events twice, as the real one does: identical rows but for row_id_hash, each of its
+    own in the truth; dropping repeated event_id_hash (as the research code does) leaves one row per event."""
+    rows, events, row_ids = con.execute(
+        "SELECT count(*), count(DISTINCT event_id_hash), count(DISTINCT row_id_hash) FROM probation.flatfile"
+    ).fetchone()
+    assert row_ids == rows and 0.002 < (rows - events) / rows < 0.03
+    columns = [d[0] for d in con.execute("SELECT * FROM probation.flatfile LIMIT 0").description]
+    rest = ", ".join(f'"{c}"' for c in columns if c != "row_id_hash")
+    assert scalar(con, f"SELECT count(*) FROM (SELECT DISTINCT {rest} FROM probation.flatfile)") == events
+    truth = "SELECT count(*) FROM truth.record_person WHERE dataset = 'probation' AND table_name = 'flatfile'"
+    assert scalar(con, truth) == rows
+
+
 def test_requirements_within_their_event(con):
-    joined = """SELECT q.*, e.referral_date, e.disposal_termination_date
-                FROM probation.rqmnts q JOIN probation.flatfile e USING (event_id_hash)"""
+    joined = f"""SELECT q.*, e.referral_date, e.disposal_termination_date
+                FROM probation.rqmnts q JOIN {EVENTS} e USING (event_id_hash)"""
     assert _count(con, joined) == scalar(con, "SELECT count(*) FROM probation.rqmnts"), "orphan requirements"
     _none(con, f"{joined} WHERE q.rqmnt_commencement_date < e.referral_date", "a requirement starts before its event")
     _none(
@@ -250,7 +267,7 @@ def test_probation_event_dates_and_lengths(con):
 
 def test_requirements_repeat_their_event(con):
     """A requirement carries its event's person id and area, and was imposed on the day the order was made."""
-    joined = "SELECT q.*, e.* FROM probation.rqmnts q JOIN probation.flatfile e USING (event_id_hash)"
+    joined = f"SELECT q.*, e.* FROM probation.rqmnts q JOIN {EVENTS} e USING (event_id_hash)"
     for column in ("estimated_offender_id", "probation_area_desc"):
         _none(con, f"{joined} WHERE q.{column} <> e.{column}", f"a requirement's {column} is not its event's")
     _none(con, f"{joined} WHERE q.rqmnt_start_date <> e.disposal_date", "imposed on another day than the sentence")

@@ -33,6 +33,7 @@ from sdfirst.synth.release import (
     release_files,
     split,
 )
+from sdfirst.synth.repeats import with_repeats
 from sdfirst.synth.tables import Built, builder
 from sdfirst.synth.world import Window, World
 
@@ -82,7 +83,10 @@ def run_chunk(cfg: SynthConfig, tmp: Path, chunk: int, first: int, n: int) -> di
         if dataset == TRUTH:
             continue
         built: dict[str, Built] = builder(dataset)(world)
-        parts = {name: _shuffled(world, f"{dataset}.{name}", raw) for name, raw in built.items()}
+        parts = {
+            name: _shuffled(world, f"{dataset}.{name}", with_repeats(world, f"{dataset}.{name}", raw))
+            for name, raw in built.items()
+        }
         stats |= _write(tmp, dataset, {name: part.columns for name, part in parts.items()}, chunk)
         links += [(dataset, name, part.columns["row_id_hash"], part.person) for name, part in parts.items()]
     truth = {name: part.columns for name, part in builder(TRUTH)(world).items()}
