@@ -14,7 +14,7 @@ import pyarrow as pa
 
 from sdfirst.synth import dates
 from sdfirst.synth.columns import either, labels
-from sdfirst.synth.family_courts import Cases, FamilyCourts, simulate_family_courts
+from sdfirst.synth.family_courts import Cases, FamilyCourts, family_courts
 from sdfirst.synth.ids import to_hex
 from sdfirst.synth.parties import Chain, params
 from sdfirst.synth.recording import record
@@ -114,10 +114,15 @@ def _role_missingness(
     return out
 
 
+def case_number_hashes(world: World, family: FamilyCourts) -> pa.Array:
+    """Each case's case_number_hash, by case index: the key the Cafcass records of the linked release carry too."""
+    return world.ids(f"{DATASET}.case", len(family.cases.issue))
+
+
 def build(world: World) -> dict[str, Built]:
     """The family court tables of one chunk: cases, events and parties."""
-    family = simulate_family_courts(world)
-    case_hash = world.ids(f"{DATASET}.case", len(family.cases.issue))
+    family = family_courts(world)
+    case_hash = case_number_hashes(world, family)
     return {
         "cases": _cases_table(world, family, case_hash),
         "events": _events_table(world, family.events, case_hash, family.window),
