@@ -20,7 +20,7 @@ from sdfirst.synth.family_courts import family_courts
 from sdfirst.synth.ids import to_hex
 from sdfirst.synth.parties import params
 from sdfirst.synth.tables import Built
-from sdfirst.synth.tables.family import case_number_hashes
+from sdfirst.synth.tables.common import family_case_numbers
 from sdfirst.synth.tables.party_columns import as_strings
 from sdfirst.synth.world import World
 
@@ -34,7 +34,7 @@ def _cases_table(world: World, caf: CafcassCases, case_hash: pa.Array) -> Built:
     family = family_courts(world)
     cases = family.cases
     n = len(caf.family_case)
-    family_hash = case_number_hashes(world, family).take(pa.array(caf.family_case))
+    family_hash = family_case_numbers(world, len(cases.issue)).take(pa.array(caf.family_case))
     children = np.bincount(caf.p_case[caf.p_role == params()["family"]["roles"]["child"]], minlength=n)
     applicant = _applicant_authority(cases, caf, family.organisations)
     return Built(

@@ -19,6 +19,7 @@ from sdfirst.synth.ids import to_hex
 from sdfirst.synth.parties import Chain, params
 from sdfirst.synth.recording import record
 from sdfirst.synth.tables import Built
+from sdfirst.synth.tables.common import family_case_numbers
 from sdfirst.synth.tables.party_columns import (
     as_strings,
     court_names,
@@ -114,15 +115,10 @@ def _role_missingness(
     return out
 
 
-def case_number_hashes(world: World, family: FamilyCourts) -> pa.Array:
-    """Each case's case_number_hash, by case index: the key the Cafcass records of the linked release carry too."""
-    return world.ids(f"{DATASET}.case", len(family.cases.issue))
-
-
 def build(world: World) -> dict[str, Built]:
     """The family court tables of one chunk: cases, events and parties."""
     family = family_courts(world)
-    case_hash = case_number_hashes(world, family)
+    case_hash = family_case_numbers(world, len(family.cases.issue))
     return {
         "cases": _cases_table(world, family, case_hash),
         "events": _events_table(world, family.events, case_hash, family.window),
