@@ -18,6 +18,7 @@ import numpy as np
 
 from sdfirst.specs import code_lists
 from sdfirst.synth import dates
+from sdfirst.synth.columns import looked_up
 from sdfirst.synth.custody import case_spells
 from sdfirst.synth.incapacitation import merged
 from sdfirst.synth.parties import params
@@ -94,8 +95,7 @@ def _keys(spec: dict[str, Any], age: np.ndarray, group: np.ndarray, drawn: dict[
         bands = np.array([int(k) for k in keys])
         return np.searchsorted(bands, age, side="right") - 1
     values = group if spec["by"] == "ethnic_group" else drawn[spec["by"]]
-    lookup = {k: i for i, k in enumerate(keys)}
-    return np.array([lookup[v] for v in values], dtype=np.int64)
+    return looked_up(values, {k: i for i, k in enumerate(keys)}).astype(np.int64)
 
 
 def enumerate_people(world: World, person: np.ndarray) -> Census:

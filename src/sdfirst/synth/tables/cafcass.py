@@ -15,7 +15,7 @@ from sdfirst.specs import code_lists
 from sdfirst.synth import dates
 from sdfirst.synth.cafcass import DATASET, CafcassCases, cfg, not_recorded_share, simulate_cafcass
 from sdfirst.synth.census import Census, enumerate_people
-from sdfirst.synth.columns import labels
+from sdfirst.synth.columns import labels, looked_up
 from sdfirst.synth.family_courts import family_courts
 from sdfirst.synth.ids import to_hex
 from sdfirst.synth.parties import params
@@ -82,7 +82,7 @@ def _people_table(world: World, caf: CafcassCases, case_hash: pa.Array) -> Built
             "row_id_hash": world.ids(f"{DATASET}.people.row", n),
             "cafcass_case_id_hash": case_hash.take(pa.array(caf.p_case)),
             "person_id_hash": _person_hash(world, person),
-            "role": as_strings(np.array([c["roles"][r] for r in role], dtype=object)),
+            "role": as_strings(looked_up(role, c["roles"])),
             "relationship_to_child": as_strings(relationship.astype(object)),
             "sex": as_strings(np.where(p.male[person], "M", "F").astype(object)),
             "age_at_application": dates.age_on(p.dob[person], received).astype(np.int64),
