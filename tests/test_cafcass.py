@@ -290,3 +290,10 @@ def test_the_ethnicity_not_recorded_share_falls_over_time(built):
     assert early > late + 0.05
     labels = {v[0] for v in code_lists()["ethnicity"]["codes"].values()} | {CAFCASS["not_recorded_label"]}
     assert set(table.columns["ethnicity"].to_pylist()) <= labels
+
+
+def test_no_census_when_the_run_leaves_out_census_day():
+    early = World(seed=5, chunk=0, first_id=0, n_people=5000, window=Window.of_years(2011, 2014))
+    out = cafcass.build(early)
+    assert len(out["cases"].person) > 0
+    assert len(out["census_2021"].person) == 0

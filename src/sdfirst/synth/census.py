@@ -57,8 +57,11 @@ def held_on(world: World, person: np.ndarray, day: int) -> np.ndarray:
 
 
 def find(world: World, person: np.ndarray) -> np.ndarray:
-    """The distinct people, of those given, whom the linked census holds: born by census day, and linked."""
+    """The distinct people, of those given, whom the linked census holds: born by census day, and linked. None
+    when the run's years leave out census day (nothing is simulated then that the census could see)."""
     people = np.unique(person)
+    if not world.window.start <= census_day() <= world.window.end:
+        return people[:0]
     alive = world.people.dob[people] <= census_day()
     linked = world.rng("census:link").random(len(people)) < cfg()["link_rate"]
     return people[alive & linked]
