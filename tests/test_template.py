@@ -286,6 +286,7 @@ BAD_ANSWERS = {
     "the truth": ({"datasets": "truth"}, "unknown dataset 'truth'"),
     "no dataset": ({"datasets": " "}, "no datasets named"),
     "MoJ-DfE in SAIL": ({"secure_environment": "SAIL Databank", "datasets": "moj_dfe"}, "ONS SRS only"),
+    "Cafcass in the SRS": ({"secure_environment": "ONS SRS", "datasets": "family,cafcass"}, "SAIL Databank only"),
     "empty lead": ({"lead_researcher": " "}, "lead researcher must not be empty"),
     "no linked dataset": ({"datasets": "moj_dfe"}, "linking table, which does not cover moj_dfe"),
 }

@@ -33,6 +33,7 @@ from sdfirst.exceptions import DataFirstError
 ENVIRONMENTS = ("ONS SRS", "SAIL Databank")
 LICENCES = ("MIT", "Apache-2.0", "OGL-UK-3.0", "CC-BY-4.0")
 SRS_ONLY = ("moj_dfe",)  # the MoJ-DfE share is made available in the ONS Secure Research Service only
+SAIL_ONLY = ("cafcass",)  # the family court - Cafcass - Census 2021 linked dataset is in the SAIL Databank only
 _SLUG = re.compile(r"[a-z][a-z0-9_]*\Z")
 DISTRIBUTION = "synthetic-data-first"
 WHEEL_TAG = "py3-none-any"  # pure Python: one wheel serves every platform
@@ -80,6 +81,10 @@ def check_answers(answers: Mapping[str, Any]) -> list[str]:
         for name in chosen:
             if name in SRS_ONLY:
                 raise DataFirstError(f"dataset {name!r} is available in the ONS SRS only, not in the SAIL Databank")
+    if answers["secure_environment"] != "SAIL Databank":
+        for name in chosen:
+            if name in SAIL_ONLY:
+                raise DataFirstError(f"dataset {name!r} is available in the SAIL Databank only, not in the ONS SRS")
     linked = linked_datasets()
     if not set(chosen) & set(linked):
         raise DataFirstError(

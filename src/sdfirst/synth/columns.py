@@ -7,8 +7,9 @@ keep them as integer indices and turn them into strings here, once, at the end.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -21,6 +22,12 @@ def labels(values: Sequence[str], index: np.ndarray, missing: np.ndarray | None 
     if not mask.any():
         return pa.array(values, pa.string()).take(pa.array(index))
     return pa.array(values, pa.string()).take(pa.array(np.where(mask, 0, index), mask=mask))
+
+
+def looked_up(values: np.ndarray, mapping: Mapping[Any, Any]) -> np.ndarray:
+    """mapping[v] for each value v, looking each distinct value up once (values are few, rows many)."""
+    distinct, inverse = np.unique(np.asarray(values), return_inverse=True)
+    return np.array([mapping[v] for v in distinct.tolist()], dtype=object)[inverse.reshape(-1)]
 
 
 def either(condition: np.ndarray, yes: str, no: str, missing: np.ndarray | None = None) -> pa.Array:

@@ -297,6 +297,12 @@ class FamilyCourts:
     window: Window  # the dataset's coverage within the run's years
 
 
+def family_courts(world: World) -> FamilyCourts:
+    """The chunk's family cases, simulated once: the family court tables and the Cafcass records of its
+    children's cases read the same cases."""
+    return world.memo("family_courts", lambda: simulate_family_courts(world))
+
+
 def simulate_family_courts(world: World) -> FamilyCourts:
     """Every family case of the chunk, its parties and its events."""
     window = coverage(world, DATASET)

@@ -1,4 +1,4 @@
-"""Pieces shared by the criminal justice builders: case keys, offence columns, court names and the offence-level
+"""Pieces shared by the builders: case keys (criminal and family), offence columns, court names and the offence-level
 table. Only mappings of process results to columns, and id hashing: no draws."""
 
 from __future__ import annotations
@@ -17,6 +17,12 @@ def keyed_hex(world, kind: str, values: np.ndarray) -> pa.Array:
     """Opaque keys computed from chunk-local integers, so that two builders can derive the same key."""
     raw = (np.uint64(world.chunk) << np.uint64(40)) | np.asarray(values, dtype=np.uint64)
     return to_hex(mix64(raw ^ id_key(world.seed, kind)))
+
+
+def family_case_numbers(world, n: int) -> pa.Array:
+    """FamilyMan's case_number_hash of each of the chunk's n family cases, by case index: the family tables and the
+    Cafcass records of the linked release carry the same key."""
+    return world.ids("family.case", n)
 
 
 def mags_case_ids(world, case_group: np.ndarray) -> pa.Array:

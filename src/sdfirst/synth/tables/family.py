@@ -14,11 +14,12 @@ import pyarrow as pa
 
 from sdfirst.synth import dates
 from sdfirst.synth.columns import either, labels
-from sdfirst.synth.family_courts import Cases, FamilyCourts, simulate_family_courts
+from sdfirst.synth.family_courts import Cases, FamilyCourts, family_courts
 from sdfirst.synth.ids import to_hex
 from sdfirst.synth.parties import Chain, params
 from sdfirst.synth.recording import record
 from sdfirst.synth.tables import Built
+from sdfirst.synth.tables.common import family_case_numbers
 from sdfirst.synth.tables.party_columns import (
     as_strings,
     court_names,
@@ -116,8 +117,8 @@ def _role_missingness(
 
 def build(world: World) -> dict[str, Built]:
     """The family court tables of one chunk: cases, events and parties."""
-    family = simulate_family_courts(world)
-    case_hash = world.ids(f"{DATASET}.case", len(family.cases.issue))
+    family = family_courts(world)
+    case_hash = family_case_numbers(world, len(family.cases.issue))
     return {
         "cases": _cases_table(world, family, case_hash),
         "events": _events_table(world, family.events, case_hash, family.window),
