@@ -218,7 +218,7 @@ def covered_journeys(world) -> np.ndarray:
     )
 
 
-def _establishments(world, rng, person: np.ndarray, when: np.ndarray) -> np.ndarray:
+def establishments(world, rng, person: np.ndarray, when: np.ndarray) -> np.ndarray:
     """The prison each journey is held in: a young offender institution under an age, else a men's or women's
     prison, drawn evenly from the lists in justice.yaml."""
     params = load_yaml("justice.yaml")["custody"]
@@ -272,7 +272,7 @@ def simulate_time_inside(world) -> TimeInside:
     rng = world.rng(TIME_INSIDE_STREAM)
     j = world.custody.journeys
     rows = covered_journeys(world)
-    establishment = _establishments(world, rng, j.person[rows], j.start[rows])
+    establishment = establishments(world, rng, j.person[rows], j.start[rows])
     renumbered = _renumbered(rng, len(rows))
     assessments = _assess(world, rng, rows, world.dataset_window(PRISON).end)
     incidents = simulate_incidents(world, rng, rows)
