@@ -108,7 +108,10 @@ def test_disposals_after_offences(con):
     _none(con, f"{crown} WHERE outcome_date < receipt_date", "crown outcome_date < receipt_date")
     _none(con, f"{crown} WHERE sentence_date < receipt_date", "crown sentence_date < receipt_date")
     _none(
-        con, "SELECT * FROM moj_dfe.pnc_offences WHERE disposal_date < offence_date", "PNC disposal_date < offence_date"
+        con,
+        """SELECT * FROM moj_dfe.pnc_offences WHERE offencestartdate NOT LIKE '1900%'
+           AND CAST(disposaldate AS DATE) < CAST(offencestartdate AS DATE)""",
+        "PNC disposaldate < offencestartdate",
     )
 
 
@@ -161,7 +164,8 @@ def test_no_offence_before_age_ten(con, key):
 def test_ages_agree_with_dates(con):
     _none(con, "SELECT * FROM magistrates.case_summary WHERE age_at_hearing < 10", "age_at_hearing < 10")
     _none(con, "SELECT * FROM probation.flatfile WHERE age_at_offence < 10", "age_at_offence < 10")
-    _none(con, "SELECT * FROM moj_dfe.pnc_offences WHERE age_at_offence < 10", "PNC age_at_offence < 10")
+    pnc_young = "SELECT * FROM moj_dfe.pnc_offences WHERE offencestartage BETWEEN 0 AND 9"  # negative: unknown
+    _none(con, pnc_young, "PNC offencestartage < 10")
     _none(
         con,
         """SELECT * FROM magistrates.case_summary

@@ -155,28 +155,60 @@ def test_care_episodes_ordered(built, world):
     assert (ref >= dates.day("2008-04-01")).all() and (close >= ref).all()
 
 
+def _pnc_days(col) -> np.ndarray:
+    """The PNC file's text dates as day numbers."""
+    return _days(pc.cast(pa.array(col), pa.date32()))
+
+
 def test_pnc_dates(built, world):
     part = built["pnc_offences"]
-    offence = _days(part.columns["offence_date"])
-    disposal = _days(part.columns["disposal_date"])
-    assert (offence <= disposal).all()
-    assert (offence >= dates.day("2000-01-01")).all() and (disposal <= dates.day("2021-12-31")).all()
-    age = dates.age_on(world.people.dob[part.person], offence.astype(np.int32))
-    assert (age >= 10).all()
-    assert (age == np.asarray(part.columns["age_at_offence"])).all()
-    category = _np(part.columns["disposal_category"])
-    sentence = pa.array(part.columns["sentence"])
-    assert (pc.is_null(sentence).to_numpy(zero_copy_only=False) == (category != "Conviction")).all()
+    c = part.columns
+    text = _np(c["offencestartdate"])
+    unknown = np.char.startswith(text.astype(str), "1900")
+    assert 0 < unknown.mean() < 0.02  # the file's stand-in for an unknown date, on a few rows
+    offence = _pnc_days(c["offencestartdate"])
+    disposal = _pnc_days(c["disposaldate"])
+    known = offence[~unknown]
+    assert (known <= disposal[~unknown]).all()
+    assert (known >= dates.day("2000-01-01")).all() and (disposal <= dates.day("2021-12-31")).all()
+    age = np.asarray(c["offencestartage"])
+    assert 0 < (age < 0).mean() < 0.02  # negative: unknown
+    true_age = dates.age_on(world.people.dob[part.person], np.where(unknown, disposal, offence).astype(np.int32))
+    assert (true_age >= 10).all()
+    sure = ~unknown & (age >= 0)
+    assert (age[sure] == true_age[sure]).all()
+    cautioned = _np(c["adjudicationcode"]) == "J"
+    description = _np(c["disposaldescription"])
+    cautions = {"Reprimand", "Final warning", "Youth caution", "Caution"}
+    assert (np.isin(description, list(cautions)) == cautioned).all()
 
 
-def test_matched_lookup(built):
-    pnc_ids = set(_np(built["pnc_offences"].columns["pnc_id"]))
-    lookup = built["matched_lookup"].columns
-    matched = set(_np(lookup["pnc_id"]))
-    assert matched <= pnc_ids
-    assert 0.8 < len(matched) / len(pnc_ids) < 0.99
+def test_pnc_cases_and_groups(built):
+    c = built["pnc_offences"].columns
+    case, primary = _np(c["caseid"]), _np(c["isprimaryoffence"])
+    # one primary offence per case
+    cases, counts = np.unique(case[primary == "Y"], return_counts=True)
+    assert (counts == 1).all() and set(cases) == set(case)
+    assert len(np.unique(_np(c["offenceid"]))) == len(case)
+    assert (np.asarray(c["disposalrank"]) == 1).all()
+    # the group number the public code reads from the first two characters
+    number = np.array([int(g[:2]) for g in _np(c["offence_group"])])
+    assert set(number) <= set(range(1, 13)) and 1 in number
+
+
+def test_pnc_carries_the_match(built):
+    c = built["pnc_offences"].columns
+    ids, pupil = _np(c["mojuid"]), pa.array(c["pupilmatchingrefanonymous"])
+    matched = ~pc.is_null(pupil).to_numpy(zero_copy_only=False)
+    # a person id is matched on all its rows or none, to one pupil
+    by_id: dict[str, set] = {}
+    for i, p in zip(ids, pupil.to_pylist(), strict=True):
+        by_id.setdefault(i, set()).add(p)
+    assert all(len(v) == 1 for v in by_id.values())
+    share = np.mean([None not in v for v in by_id.values()])
+    assert 0.8 < share < 0.99
     pupils = set(_np(built["school_census"].columns["pupil_matching_reference"]))
-    assert np.mean([x in pupils for x in _np(lookup["pupil_matching_reference"])]) > 0.95
+    assert np.mean([p in pupils for p in pupil.filter(pa.array(matched)).to_pylist()]) > 0.95
 
 
 def test_risk_shows_in_schooling(built, world):

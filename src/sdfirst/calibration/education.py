@@ -18,6 +18,7 @@ import duckdb
 
 from sdfirst.calibration import METRICS as _registered
 from sdfirst.calibration import Share, metric
+from sdfirst.synth.offending import offence_table
 
 COHORT_YEARS = ("2011/12", "2014/15")
 COHORT_PNC_END = "2020-12-31"
@@ -32,14 +33,39 @@ def _rows(table: str, alias: str) -> str:
     )
 
 
+def serious_violence_codes() -> list[str]:
+    """The offence codes that count as serious violence (code_lists.yaml `offences`): the real share's definition
+    is in a do-file that is not public, so the project's list stands in for it."""
+    table = offence_table()
+    return [str(code) for code, sv in zip(table.code, table.serious_violence, strict=True) if sv]
+
+
+def pnc_fields(alias: str) -> str:
+    """SQL select-list items reading the PNC file's own columns (`alias`) as an analysis needs them: `offence_date`
+    (NULL for the file's unknown year 1900), `age_at_offence` (NULL for a negative age), `serious_violence`,
+    `custody` (an immediate custodial sentence) and `disposal_date`. The casts work whether the text dates arrive
+    as text or as dates."""
+    codes = ", ".join(f"'{code}'" for code in serious_violence_codes())
+    start = f"CAST({alias}.offencestartdate AS DATE)"
+    return (
+        f"CASE WHEN year({start}) > 1900 THEN {start} END AS offence_date, "
+        f"CASE WHEN {alias}.offencestartage >= 0 THEN {alias}.offencestartage END AS age_at_offence, "
+        f"{alias}.offencecode IN ({codes}) AS serious_violence, "
+        f"{alias}.disposaldescription = 'Immediate custody' AS custody, "
+        f"CAST({alias}.disposaldate AS DATE) AS disposal_date"
+    )
+
+
 _BASE = f"""
 cohort AS (
     SELECT DISTINCT r_c.person_id FROM {_rows("school_census", "c")}
     WHERE c.year_group = 11 AND c.academic_year BETWEEN '{COHORT_YEARS[0]}' AND '{COHORT_YEARS[1]}'
 ),
 pnc AS (
-    SELECT r_p.person_id, p.* FROM {_rows("pnc_offences", "p")}
-    WHERE p.disposal_date <= DATE '{COHORT_PNC_END}'
+    SELECT * FROM (
+        SELECT r_p.person_id, p.mojuid, p.pupilmatchingrefanonymous, {pnc_fields("p")}
+        FROM {_rows("pnc_offences", "p")}
+    ) WHERE disposal_date <= DATE '{COHORT_PNC_END}'
 ),
 sv AS (
     SELECT person_id, min(offence_date) AS first_sv FROM pnc WHERE serious_violence GROUP BY person_id
@@ -157,8 +183,8 @@ def _peak_age(con, where: str) -> float:
         f"""
         WITH {_BASE},
         firsts AS (
-            SELECT person_id, arg_min(age_at_offence, (offence_date, age_at_offence)) AS age FROM pnc WHERE {where}
-            GROUP BY person_id
+            SELECT person_id, arg_min(age_at_offence, (offence_date, age_at_offence)) AS age FROM pnc
+            WHERE {where} AND offence_date IS NOT NULL AND age_at_offence IS NOT NULL GROUP BY person_id
         )
         SELECT mode(age) FROM cohort JOIN firsts USING (person_id)
     """,
@@ -219,8 +245,9 @@ ons AS (
           - (strftime(t.date_of_birth, '%m%d') > strftime(DATE '{ONS_DAY}', '%m%d'))::INT BETWEEN 23 AND 24
 ),
 outcome AS (
-    SELECT r_p.person_id, max((p.sentence = 'Immediate custody')::INT) AS custody
-    FROM {_rows("pnc_offences", "p")} WHERE p.disposal_date <= DATE '{ONS_DAY}' GROUP BY r_p.person_id
+    SELECT person_id, max(custody::INT) AS custody FROM (
+        SELECT r_p.person_id, {pnc_fields("p")} FROM {_rows("pnc_offences", "p")}
+    ) WHERE disposal_date <= DATE '{ONS_DAY}' GROUP BY person_id
 ),
 grouped AS (
     SELECT ons.person_id,
@@ -322,7 +349,7 @@ def cla_offending_ratio(con) -> float:
         flags AS (
             SELECT o.person_id, o.person_id IN (SELECT person_id FROM cla) AS in_care,
                    EXISTS (SELECT 1 FROM {_rows("pnc_offences", "p")}
-                           WHERE r_p.person_id = o.person_id AND p.disposal_date < o.day24) AS offended
+                           WHERE r_p.person_id = o.person_id AND CAST(p.disposaldate AS DATE) < o.day24) AS offended
             FROM old o
         )
         SELECT avg(offended::INT) FILTER (WHERE in_care) / avg(offended::INT) FILTER (WHERE NOT in_care)
@@ -333,13 +360,17 @@ def cla_offending_ratio(con) -> float:
 
 @metric("dfe_pnc_matched_pct")
 def dfe_pnc_matched_pct(con) -> float:
-    """% of the cohort's PNC person ids that the data owners matched to a pupil (about 92, this project's)."""
+    """% of the cohort's PNC person ids (mojuid) that the data owners matched to a pupil (about 92, this
+    project's)."""
     return _scalar(
         con,
         f"""
         WITH {_BASE},
-        ids AS (SELECT DISTINCT pnc_id FROM pnc JOIN cohort USING (person_id))
-        SELECT 100 * avg((pnc_id IN (SELECT pnc_id FROM moj_dfe.matched_lookup))::INT) FROM ids
+        ids AS (
+            SELECT mojuid, bool_or(pupilmatchingrefanonymous IS NOT NULL) AS matched
+            FROM pnc JOIN cohort USING (person_id) GROUP BY mojuid
+        )
+        SELECT 100 * avg(matched::INT) FROM ids
     """,
     )
 

@@ -1,9 +1,10 @@
 """The MoJ-DfE share's tables: Police National Computer offending histories and National Pupil Database records.
 
 Nothing is simulated here. The NPD tables map the schooling and care of :mod:`sdfirst.synth.education`; the PNC
-table maps the police records and `matched_lookup` the data owners' match of :mod:`sdfirst.synth.data_share`.
-The two sides are released pre-matched and without names: NPD rows carry a pupil matching reference, PNC rows a
-PNC person id (with the recording errors of `recording_errors.yaml`), and the lookup joins them.
+table maps the police records and the data owners' match of :mod:`sdfirst.synth.data_share`. The two sides are
+released pre-matched and without names: NPD rows carry a pupil matching reference, and PNC rows carry both a MoJ
+person id (with the recording errors of `recording_errors.yaml`) and the pupil matching reference it was matched to,
+as the real share's MOJ_PNC file does.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from sdfirst.specs import load_yaml
+from sdfirst.specs import code_lists, load_yaml
 from sdfirst.synth import dates
 from sdfirst.synth.codes import code_list
 from sdfirst.synth.columns import Deferred, defer, either, labels, taken_from
@@ -233,51 +234,79 @@ def _children_looked_after(world, s: Schooling, pmr: pa.Array) -> Built:
     )
 
 
-def _police(world, s: Schooling) -> tuple[Built, np.ndarray, np.ndarray]:
-    """pnc_offences: the share's police records; returns the table, each row's PNC key and true person."""
+def _pnc_text_dates(days: np.ndarray, unknown: np.ndarray) -> pa.Array:
+    """Dates as the PNC file writes them, text "YYYY-MM-DD", with the file's stand-in for an unknown date."""
+    stand_in = load_yaml("education.yaml")["police"]["unknown_date"]
+    text = pc.cast(dates.to_arrow(days), pa.string())
+    return pc.if_else(pa.array(unknown), pa.scalar(str(stand_in)), text)
+
+
+def _cases(world, keys: np.ndarray, outcome: np.ndarray, severity: np.ndarray) -> tuple[pa.Array, np.ndarray]:
+    """Each row's case id (one PNC person's offences dealt with on one day are one case) and whether it is the
+    case's primary offence (its most serious; the first of equals)."""
+    order = np.lexsort((-severity, outcome, keys))
+    k, d = keys[order], outcome[order]
+    new_case = np.r_[True, (k[1:] != k[:-1]) | (d[1:] != d[:-1])][: len(order)]  # none for an empty chunk
+    case = np.empty(len(keys), dtype=np.int64)
+    case[order] = np.cumsum(new_case) - 1
+    primary = np.zeros(len(keys), dtype=bool)
+    primary[order[new_case]] = True
+    ids = to_hex(make_ids(world.seed, f"{DATASET}.pnc.case", world.chunk, int(new_case.sum())))
+    return ids.take(pa.array(case)), primary
+
+
+def _police(world, s: Schooling, pmr_keys: np.ndarray) -> Built:
+    """pnc_offences: the share's police file, MOJ_PNC: each row's person under the MoJ id the police records
+    gave them, and the pupil the data owners matched that id to (empty when unmatched)."""
     pol = extract_police_records(world, s)
     off = world.offending
+    par = load_yaml("education.yaml")["police"]
     order = np.lexsort((pol.date, pol.person))
     coding = load_yaml("education.yaml")["recording"]["pnc_ethnicity_coding"]
     rec = record(world, DATASET, pol.person, pol.outcome_date, "moj_dfe.pnc", coding, order=order)
     kept = rec.kept  # an omitted police record is not in the share
     rows, person, when, outcome = pol.rows[kept], pol.person[kept], pol.date[kept], pol.outcome_date[kept]
-    keys, ident = rec.person_ids, rec.identity
+    keys = rec.person_ids
+    found = match_pupils(world, s, keys, person)
+    at = np.clip(np.searchsorted(found.pnc_key, keys), 0, max(len(found.pnc_key) - 1, 0))
+    matched = found.pnc_key[at] == keys if len(found.pnc_key) else np.zeros(len(keys), dtype=bool)
+    pupil = pmr_keys[found.pupil[at]] if len(found.pnc_key) else np.zeros(len(keys), dtype=np.uint64)
     t = offence_table()
-    code = pa.array(off.code[rows].astype(np.int64))
-    disposal = off.disposal[rows].astype(np.int64)
+    code = off.code[rows].astype(np.int64)
+    rng = world.rng(f"{DATASET}:pnc-unknown")
+    no_date = rng.random(len(rows)) < par["unknown_date_rate"]
+    no_age = rng.random(len(rows)) < par["unknown_age_rate"]
+    case, primary = _cases(world, keys, outcome, t.severity[code].astype(np.int64))
+    cautioned = pol.cautioned[kept]
+    adjudication = par["adjudication_codes"]
+    groups = list(code_lists()["offence_groups"]["groups"])
+    group_label = [par["offence_group_label"].format(number=i + 1, group=g) for i, g in enumerate(groups)]
+    group_of = np.array([groups.index(g) for g in t.group])
+    disposal = np.where(cautioned, -1, off.disposal[rows].astype(np.int64))
+    sentence = code_list("disposals").strings(disposal)
     built = Built(
         {
             "row_id_hash": _row_ids(world, "pnc_offences", len(rows)),
-            "pnc_id": to_hex(keys),
-            "sex": ident["sex"],
-            "ethnicity": ident["ethnicity"],
-            "age_at_offence": pol.age[kept].astype(np.int64),
-            "offence_date": dates.to_arrow(when),
-            "offence_code": pa.array(t.code).take(code),
-            "offence_description": pa.array(t.description).take(code),
-            "offence_group": pa.array(t.group).take(code),
-            "serious_violence": off.serious_violence[rows].astype(bool),
-            "disposal_date": dates.to_arrow(outcome),
-            "disposal_category": labels(pol.categories, pol.category[kept]),
-            "sentence": code_list("disposals").strings(np.where(pol.cautioned[kept], -1, disposal)),
+            "mojuid": to_hex(keys),
+            "pupilmatchingrefanonymous": pa.array(to_hex(pupil).to_numpy(zero_copy_only=False), mask=~matched),
+            "caseid": case,
+            "offenceid": to_hex(make_ids(world.seed, f"{DATASET}.pnc.offence", world.chunk, len(rows))),
+            "offencestartdate": _pnc_text_dates(when, no_date),
+            "offencestartage": np.where(no_age, par["unknown_age"], pol.age[kept]).astype(np.int64),
+            "isprimaryoffence": either(primary, "Y", "N"),
+            "disposalrank": np.ones(len(rows), dtype=np.int64),
+            "adjudicationcode": either(cautioned, adjudication["caution"], adjudication["conviction"]),
+            "offence_group": pa.array(group_label).take(pa.array(group_of[code])),
+            "offencecode": pa.array(t.code).take(pa.array(code)),
+            "offencedescription": pa.array(t.description).take(pa.array(code)),
+            "disposaldate": _pnc_text_dates(outcome, np.zeros(len(rows), dtype=bool)),
+            "disposaldescription": pc.if_else(
+                pa.array(cautioned), labels(pol.categories, pol.category[kept]), sentence
+            ),
         },
         person,
     )
-    return built, keys, person
-
-
-def _matched_lookup(world, s: Schooling, pmr_keys: np.ndarray, keys: np.ndarray, person: np.ndarray) -> Built:
-    """matched_lookup: the data owners' match of PNC ids to pupil matching references."""
-    found = match_pupils(world, s, keys, person)
-    return Built(
-        {
-            "row_id_hash": _row_ids(world, "matched_lookup", len(found.pnc_key)),
-            "pnc_id": to_hex(found.pnc_key),
-            "pupil_matching_reference": to_hex(pmr_keys[found.pupil]),
-        },
-        found.person,
-    )
+    return built
 
 
 def build(world) -> dict[str, Built]:
@@ -285,10 +314,8 @@ def build(world) -> dict[str, Built]:
     pmr_keys = _pmr(world, s.person)
     pmr = to_hex(pmr_keys)
     census, cell = _census(world, s, pmr)
-    pnc, keys, person = _police(world, s)
     return {
-        "pnc_offences": pnc,
-        "matched_lookup": _matched_lookup(world, s, pmr_keys, keys, person),
+        "pnc_offences": _police(world, s, pmr_keys),
         "school_census": census,
         "ks2": _ks2(world, s, pmr),
         "ks4": _ks4(world, s, pmr),
