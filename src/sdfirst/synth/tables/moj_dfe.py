@@ -9,21 +9,20 @@ as the real share's MOJ_PNC file does.
 
 from __future__ import annotations
 
-import functools
 from types import SimpleNamespace
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from sdfirst.specs import code_lists, load_yaml
+from sdfirst.specs import code_lists, datasets, load_yaml
 from sdfirst.synth import dates
 from sdfirst.synth.codes import code_list
 from sdfirst.synth.columns import Deferred, defer, either, labels, taken_from
 from sdfirst.synth.data_share import extract_police_records, match_pupils
 from sdfirst.synth.education import (
+    YEAR_DAYS,
     Schooling,
-    academic_year_label,
     academic_year_of,
     attainment8,
     day_in_year,
@@ -52,10 +51,6 @@ def _sex(male: np.ndarray) -> pa.Array:
     return either(male, "M", "F")
 
 
-def _urn(values: np.ndarray) -> pa.Array:
-    return pc.cast(pa.array(np.asarray(values, dtype=np.int64)), pa.string())
-
-
 def _row_ids(world, table: str, n: int) -> Deferred:
     return defer(to_hex, make_ids(world.seed, f"{DATASET}.{table}.row", world.chunk, n))
 
@@ -66,9 +61,59 @@ def _window(world):
     return world.coverage(str(cov["start"]), str(cov["end"]))
 
 
+def _acadyr(year: np.ndarray) -> pa.Array:
+    """Academic years as the NPD files write them: "2012/2013" for the year starting in 2012."""
+    year = np.asarray(year, dtype=np.int64)
+    first, second = pc.cast(pa.array(year), pa.string()), pc.cast(pa.array(year + 1), pa.string())
+    return pc.binary_join_element_wise(first, second, "/")
+
+
+def _text_dates(days: np.ndarray) -> pa.Array:
+    """Dates as text "YYYY-MM-DD" (empty for NEVER), as the share's delimited files hold them."""
+    return pc.cast(dates.to_arrow(days), pa.string())
+
+
+def _era(year: np.ndarray, par: dict) -> tuple[np.ndarray, list]:
+    """For a `before`/`from` setting that changes in given academic years: each year's era index and the values."""
+    firsts = sorted(par["from"])
+    values = [par["before"], *(par["from"][y] for y in firsts)]
+    return np.searchsorted(np.asarray(firsts), year, side="right"), values
+
+
+def _draw(rng: np.random.Generator, weights: dict, n: int) -> np.ndarray:
+    """n indices into the keys of a mapping of relative weights."""
+    w = np.array(list(weights.values()), dtype=float)
+    return rng.choice(len(w), size=n, p=w / w.sum())
+
+
+def _sen_provision(npd: dict, sen: np.ndarray, year: np.ndarray, plus: np.ndarray) -> pa.Array:
+    """senprovision_spr: the SEN level in the codes of its year (School Action Plus for some on support)."""
+    era, values = _era(year, npd["sen_provision"])
+    codes = np.array(values, dtype=object)[era, sen]
+    codes = np.where((era == 0) & (sen == 1) & plus, npd["school_action_plus"]["code"], codes)
+    return pa.array(codes, pa.string())
+
+
+def _sen_type(npd: dict, kind: np.ndarray, sen: np.ndarray, year: np.ndarray) -> pa.Array:
+    """primarysentype_spr: each pupil's primary need, empty without SEN; BESD is recorded as SEMH from 2014/15."""
+    types = np.array(list(npd["sen_primary_type"]), dtype=object)[kind]
+    renamed = npd["semh"]
+    types = np.where((types == renamed["was"]) & (year >= renamed["from"]), renamed["now"], types)
+    return pa.array(types, pa.string(), mask=sen == 0)
+
+
+def _major(npd: dict, minor: pa.Array) -> pa.Array:
+    """ethnicgroupmajor_spr from the minor code."""
+    mapping = npd["ethnicity_major"]
+    at = pc.index_in(minor, value_set=pa.array(list(mapping)))
+    return pa.array(list(mapping.values())).take(at)
+
+
 def _census(world, s: Schooling, pmr: pa.Array) -> tuple[Built, np.ndarray]:
-    """school_census: one row per pupil-year in state schools in England, within the census years."""
+    """school_census: one row per pupil-year in state schools in England, within the census years (the files
+    Spring_Census_YYYY, named by the year of the January census)."""
     par = load_yaml("education.yaml")
+    npd = par["npd"]
     lo, hi = par["scope"]["census_years"]
     win = _window(world)
     in_years = (s.year >= lo) & (s.year <= hi)
@@ -82,28 +127,29 @@ def _census(world, s: Schooling, pmr: pa.Array) -> tuple[Built, np.ndarray]:
     ethnicity_other(eth, world.rng(f"{DATASET}:census-ethnicity"), rate, world)
     birth_year, birth_month, _ = dates.ymd(p.dob[person])
     sector = s.sector[child, g]
-    school_labels = par["schools"]["labels"]
     coding = par["recording"]["census_ethnicity_coding"]
-    kinds = list(school_labels.values())  # school kinds are coded by their order here (see education.py)
-    sen_labels = par["special_educational_needs"]["labels"]
-    district = pc.list_element(pc.split_pattern(world.hoods.sector, " "), 0)
+    minor = ethnicity_strings(eth.ethnicity, coding=coding)
+    rng = world.rng(f"{DATASET}:census-codes")
+    plus = rng.random(len(s)) < npd["school_action_plus"]["share"]
+    kind = _draw(rng, npd["sen_primary_type"], len(s))
+    year, sen = s.year[child, g], s.sen[child, g]
     built = Built(
         {
             "row_id_hash": _row_ids(world, "school_census", len(child)),
-            "pupil_matching_reference": defer(taken_from(pmr), child),
-            "academic_year": defer(academic_year_label, s.year[child, g]),
-            "census_date": dates.to_arrow(s.census_day[child, g]),
-            "school_urn": defer(_urn, s.school[child, g]),
-            "school_type": defer(functools.partial(labels, kinds), s.school_kind[child, g]),
-            "year_group": s.year_group[g].astype(np.int64),
-            "sex": defer(_sex, p.male[person]),
-            "year_of_birth": birth_year,
-            "month_of_birth": birth_month,
-            "ethnicity": defer(functools.partial(ethnicity_strings, coding=coding), eth.ethnicity),
-            "fsm_eligible": s.fsm[child, g],
-            "sen_provision": defer(functools.partial(labels, sen_labels), s.sen[child, g]),
-            "lsoa": defer(taken_from(world.hoods.lsoa), sector),
-            "postcode_district": defer(taken_from(district), sector),
+            "pupilmatchingrefanonymous_spr": defer(taken_from(pmr), child),
+            "censusyear_spr": (year + 1).astype(np.int64),
+            "urn_spr": s.school[child, g].astype(np.int64),
+            "ageatstartofacademicyear_spr": (s.year_group[g] - 1 + par["scope"]["age_in_year_one"]).astype(np.int64),
+            "gender_spr": defer(_sex, p.male[person]),
+            "yearofbirth_spr": birth_year,
+            "monthofbirth_spr": birth_month,
+            "ethnicgroupmajor_spr": _major(npd, minor),
+            "ethnicgroupminor_spr": minor,
+            "fsmeligible_spr": s.fsm[child, g].astype(np.int64),
+            "senprovision_spr": _sen_provision(npd, sen, year, plus[child]),
+            "primarysentype_spr": _sen_type(npd, kind[child], sen, year),
+            "lsoa11_spr": defer(taken_from(world.hoods.lsoa), sector),
+            "idacidecile_spr": world.hoods.imd_decile[sector].astype(np.int64),
         },
         person,
     )
@@ -111,23 +157,30 @@ def _census(world, s: Schooling, pmr: pa.Array) -> tuple[Built, np.ndarray]:
 
 
 def _ks2(world, s: Schooling, pmr: pa.Array) -> Built:
+    """ks2: the KS2Pupil file, one row per pupil: levels (and their point scores) to 2014/15, scaled scores from
+    2015/16, and whether the pupil reached level 4 (the expected standard) in reading and in maths."""
     k2 = load_yaml("education.yaml")["attainment"]["ks2"]
     year = academic_year_of(s.cohort, k2["year_group"])
     child = np.flatnonzero(s.ks2_sat & _window(world).contains(_results_day(year)))
     new = s.ks2_new[child]
     mz, ez = s.ks2_maths_z[child], s.ks2_english_z[child]
+    points = k2["points"]
+    table = np.zeros(max(points) + 1)
+    table[list(points)] = list(points.values())
+    read_level, maths_level = ks2_level(ez), ks2_level(mz)
+    aps = (table[read_level] + table[maths_level]) / 2
     return Built(
         {
             "row_id_hash": _row_ids(world, "ks2", len(child)),
-            "pupil_matching_reference": pmr.take(pa.array(child)),
-            "academic_year": academic_year_label(year[child]),
-            "school_urn": _urn(s.school[child, s.column(k2["year_group"])]),
-            "maths_level": _ints(ks2_level(mz), new),
-            "maths_scaled_score": _ints(ks2_scaled_score(mz), ~new),
-            "maths_expected": mz >= 0,
-            "english_level": _ints(ks2_level(ez), new),
-            "reading_scaled_score": _ints(ks2_scaled_score(ez), ~new),
-            "english_expected": ez >= 0,
+            "ks2_pupilmatchingrefanonymous": pmr.take(pa.array(child)),
+            "ks2_acadyr": _acadyr(year[child]),
+            "ks2_readlev": _ints(read_level, new),
+            "ks2_matlev": _ints(maths_level, new),
+            "ks2_levxread": (ez >= 0).astype(np.int64),
+            "ks2_levxmat": (mz >= 0).astype(np.int64),
+            "ks2_aps": pa.array(aps, mask=new),
+            "ks2_readscore": _ints(ks2_scaled_score(ez), ~new),
+            "ks2_matscore": _ints(ks2_scaled_score(mz), ~new),
         },
         s.person[child],
     )
@@ -144,101 +197,211 @@ def _ks4(world, s: Schooling, pmr: pa.Array) -> Built:
     child = np.flatnonzero(s.ks4_sat & _window(world).contains(_results_day(year)))
     y = year[child]
     z = s.ks4_z[child]
-    no_five = y > k4["five_ac_em_last_year"]
     return Built(
         {
             "row_id_hash": _row_ids(world, "ks4", len(child)),
-            "pupil_matching_reference": pmr.take(pa.array(child)),
-            "academic_year": academic_year_label(y),
-            "school_urn": _urn(s.school[child, s.column(k4["year_group"])]),
-            "five_ac_em": pa.array(z >= 0, mask=no_five),
-            "attainment8": pa.array(attainment8(z), mask=y < k4["attainment8_first_year"]),
+            "ks4_pupilmatchingrefanonymous": pmr.take(pa.array(child)),
+            "ks4_acadyr": _acadyr(y),
+            "ks4_level2_em": _ints((z >= 0).astype(np.int64), y > k4["five_ac_em_last_year"]),
+            "ks4_att8": pa.array(attainment8(z), mask=y < k4["attainment8_first_year"]),
         },
         s.person[child],
     )
+
+
+def _terms(rng: np.random.Generator, total: np.ndarray, within: list[np.ndarray]) -> list[np.ndarray]:
+    """Share `total` sessions out over the terms, at most `within[t]` in term t (drawn without replacement)."""
+    left, room, out = total.astype(np.int64), sum(within).astype(np.int64), []
+    for term in within[:-1]:
+        room = room - term
+        taken = rng.hypergeometric(term, room, left)
+        out.append(taken)
+        left = left - taken
+    return [*out, left]
+
+
+def _excluded_sessions(s: Schooling) -> np.ndarray:
+    """Sessions lost to fixed-period exclusions in each pupil-year [child, year group index]."""
+    per_day = load_yaml("education.yaml")["npd"]["sessions_per_day"]
+    lost = np.zeros(s.year.shape, dtype=np.int64)
+    fixed = ~s.excl_permanent
+    np.add.at(lost, (s.excl_child[fixed], s.excl_group[fixed]), s.excl_days[fixed].astype(np.int64) * per_day)
+    return lost
 
 
 def _absence(world, s: Schooling, pmr: pa.Array, census_cell: np.ndarray) -> Built:
-    first = load_yaml("education.yaml")["absence"]["first_year"]
-    child, g = np.nonzero(census_cell & (s.year >= first))
-    return Built(
-        {
-            "row_id_hash": _row_ids(world, "absence", len(child)),
-            "pupil_matching_reference": defer(taken_from(pmr), child),
-            "academic_year": defer(academic_year_label, s.year[child, g]),
-            "school_urn": defer(_urn, s.school[child, g]),
-            "sessions_possible": s.sessions_possible[child, g].astype(np.int64),
-            "sessions_missed": s.sessions_missed[child, g].astype(np.int64),
-            "sessions_unauthorised": s.sessions_unauthorised[child, g].astype(np.int64),
-            "persistent_absentee": s.persistent[child, g],
-        },
-        s.person[child],
-    )
+    """absence: the Absence_YYYY_3Term files, one row per pupil-year: sessions by term and for the year."""
+    par = load_yaml("education.yaml")
+    child, g = np.nonzero(census_cell & (s.year >= par["absence"]["first_year"]))
+    year = s.year[child, g]
+    possible = s.sessions_possible[child, g].astype(np.int64)
+    missed = s.sessions_missed[child, g].astype(np.int64)
+    unauth = s.sessions_unauthorised[child, g].astype(np.int64)
+    era, shares = _era(year, par["npd"]["term_shares"])
+    share = np.asarray(shares, dtype=float)[era]
+    first = np.floor(possible * share[:, 0] + 0.5).astype(np.int64)
+    second = np.minimum(np.floor(possible * share[:, 1] + 0.5).astype(np.int64), possible - first)
+    term_possible = [first, second, possible - first - second]
+    rng = world.rng(f"{DATASET}:absence-terms")
+    term_missed = _terms(rng, missed, term_possible)
+    term_unauth = _terms(rng, unauth, term_missed)
+    columns: dict = {
+        "row_id_hash": _row_ids(world, "absence", len(child)),
+        "pupilmatchingrefanonymous_ab": defer(taken_from(pmr), child),
+        "absenceyear_ab": (year + 1).astype(np.int64),
+        "estab_ab": s.school[child, g].astype(np.int64),
+    }
+    terms = ("autumn", "spring", "summer")
+    kinds = {
+        "sessionspossible": [*term_possible, possible],
+        "authorisedabsence": [m - u for m, u in zip([*term_missed, missed], [*term_unauth, unauth], strict=True)],
+        "unauthorisedabsence": [*term_unauth, unauth],
+    }
+    for kind, values in kinds.items():
+        for term, value in zip((*terms, "annual"), values, strict=True):
+            columns[f"{kind}_{term}_ab"] = value
+    columns["annualreasone_ab"] = np.minimum(_excluded_sessions(s)[child, g], possible)
+    return Built(columns, s.person[child])
+
+
+def _exclusion_slots() -> int:
+    """How many exclusions a row of the exclusions file details: the spec's numbered category columns."""
+    names = datasets()[DATASET].tables["exclusions"].column_names
+    return sum(1 for name in names if name.startswith("category"))
 
 
 def _exclusions(world, s: Schooling, pmr: pa.Array) -> Built:
+    """exclusions: the Exclusions_YYYY_Table3 files, one row per pupil and year with an exclusion: the year's
+    counts, and its exclusions in numbered slots, a permanent one first, then by date."""
     par = load_yaml("education.yaml")
+    npd = par["npd"]
     hi = par["scope"]["census_years"][1]
-    child, g = s.excl_child, s.excl_group
-    keep = (s.year[child, g] <= hi) & _window(world).contains(s.excl_date)
-    child, g = child[keep], g[keep]
-    perm = s.excl_permanent[keep]
-    # the excluding school: for a permanent exclusion, the school before the move
-    school = s.school[child, g]
-    reasons, types = list(par["exclusions"]["reasons"]), par["exclusions"]["types"]
-    return Built(
-        {
-            "row_id_hash": _row_ids(world, "exclusions", len(child)),
-            "pupil_matching_reference": pmr.take(pa.array(child)),
-            "academic_year": academic_year_label(s.year[child, g]),
-            "school_urn": _urn(school),
-            "exclusion_type": either(perm, types["permanent"], types["fixed"]),
-            "start_date": dates.to_arrow(s.excl_date[keep]),
-            "length_days": _ints(s.excl_days[keep], perm),
-            "reason": labels(reasons, s.excl_reason[keep]),
-        },
-        s.person[child],
-    )
+    keep = (s.year[s.excl_child, s.excl_group] <= hi) & _window(world).contains(s.excl_date)
+    child, g, perm = s.excl_child[keep], s.excl_group[keep], s.excl_permanent[keep]
+    when, days, reason = s.excl_date[keep], s.excl_days[keep].astype(np.int64), s.excl_reason[keep]
+    order = np.lexsort((when, ~perm, g, child))
+    child, g, perm, when, days, reason = (x[order] for x in (child, g, perm, when, days, reason))
+    new = np.r_[True, (child[1:] != child[:-1]) | (g[1:] != g[:-1])][: len(child)]
+    row = np.cumsum(new) - 1
+    first = np.flatnonzero(new)
+    rank = np.arange(len(child)) - first[row]
+    n = len(first)
+    counts = {
+        "permanentexclusioncount_ex": np.bincount(row, weights=perm, minlength=n),
+        "totalfixedexclusions_ex": np.bincount(row, weights=~perm, minlength=n),
+        "totalfixedsessions_ex": np.bincount(row, weights=np.where(perm, 0, days), minlength=n)
+        * npd["sessions_per_day"],
+    }
+    columns: dict = {
+        "row_id_hash": _row_ids(world, "exclusions", n),
+        "pupilmatchingrefanonymous_ex": pmr.take(pa.array(child[first])),
+        "exclusionyear_ex": (s.year[child[first], g[first]] + 1).astype(np.int64),
+        **{name: value.astype(np.int64) for name, value in counts.items()},
+    }
+    cats = npd["exclusion_categories"]
+    codes = list(par["exclusions"]["reasons"])
+    for k in range(_exclusion_slots()):
+        at = np.flatnonzero(rank == k)
+        has = np.zeros(n, dtype=bool)
+        has[row[at]] = True
+        slot_perm, slot_reason, slot_day = np.zeros(n, bool), np.full(n, -1), np.full(n, dates.NEVER, np.int32)
+        slot_perm[row[at]], slot_reason[row[at]], slot_day[row[at]] = perm[at], reason[at], when[at]
+        columns[f"category{k + 1}_ex"] = either(slot_perm, cats["permanent"], cats["fixed"], missing=~has)
+        columns[f"reason{k + 1}_ex"] = labels(codes, slot_reason)
+        columns[f"startdate{k + 1}_ex"] = _text_dates(slot_day)
+    return Built(columns, s.person[child[first]])
+
+
+def _collection_years(start: np.ndarray, end: np.ndarray, last: int) -> tuple[np.ndarray, np.ndarray]:
+    """Expand episodes to the years ending 31 March they are open in (to `last`, for an open one): each row's
+    episode index and the calendar year its collection year ends in."""
+
+    def ending(day: np.ndarray) -> np.ndarray:
+        y, m, _ = dates.ymd(day)
+        return (y + (m >= 4)).astype(np.int64)
+
+    lo = ending(start)
+    hi = ending(np.where(end == dates.NEVER, last, end))
+    n = np.maximum(hi - lo + 1, 1)
+    episode = np.repeat(np.arange(len(start)), n)
+    offset = np.arange(len(episode)) - np.repeat(np.cumsum(n) - n, n)
+    return episode, lo[episode] + offset
 
 
 def _children_in_need(world, s: Schooling, pmr: pa.Array) -> Built:
-    needs = list(load_yaml("education.yaml")["children_in_need"]["primary_need"])
-    keep = _window(world).contains(s.cin_start)
-    child = s.cin_child[keep]
+    """children_in_need: the CIN file, one row per referral episode per collection year it is open in."""
+    par = load_yaml("education.yaml")
+    npd = par["npd"]
+    keep = np.flatnonzero(_window(world).contains(s.cin_start))
+    child, start, end, need = s.cin_child[keep], s.cin_start[keep], s.cin_end[keep], s.cin_need[keep]
+    rng = world.rng(f"{DATASET}:cin-codes")
+    cpp = rng.random(len(keep)) < npd["cpp_share"]
+    category = np.where(cpp, _draw(rng, npd["cpp_category"], len(keep)), -1)
+    # plans of the child's earlier episodes (episodes are sorted by child, then date)
+    total = np.cumsum(cpp)
+    first = np.r_[True, child[1:] != child[:-1]][: len(child)]
+    base = (total - cpp)[np.maximum.accumulate(np.where(first, np.arange(len(child)), 0))] if len(child) else total
+    previous = total - cpp - base
+    last = dates.day(str(par["children_in_need"]["last_day"]))
+    win_end = min(_window(world).end, last)
+    episode, year = _collection_years(start, np.where(end > win_end, dates.NEVER, end), win_end)
+    age = dates.age_on(world.people.dob[s.person[child]], start).astype(np.int64)
+    closed = np.where(end > win_end, dates.NEVER, end)
     return Built(
         {
-            "row_id_hash": _row_ids(world, "children_in_need", len(child)),
-            "pupil_matching_reference": pmr.take(pa.array(child)),
-            "referral_date": dates.to_arrow(s.cin_start[keep]),
-            "closure_date": dates.censored(s.cin_end[keep], _window(world).end),
-            "primary_need": labels(needs, s.cin_need[keep]),
+            "row_id_hash": _row_ids(world, "children_in_need", len(episode)),
+            "cin_pupilmatchingrefanonymous": pmr.take(pa.array(child[episode])),
+            "cin_acadyr": _acadyr(year - 1),
+            "cin_referraldate": _text_dates(start[episode]),
+            "cin_latestreferraldate": _text_dates(start[episode]),
+            "cin_closuredate": _text_dates(closed[episode]),
+            "cin_primaryneedcode": labels(list(par["children_in_need"]["primary_need"]), need[episode]),
+            "cin_agestartofcinperiod": age[episode],
+            "cin_latestcategoryofabuse": labels(list(npd["cpp_category"]), category[episode]),
+            "cin_numberofpreviouscpp": previous[episode].astype(np.int64),
         },
-        s.person[child],
+        s.person[child[episode]],
     )
 
 
 def _children_looked_after(world, s: Schooling, pmr: pa.Array) -> Built:
-    codes = list(load_yaml("education.yaml")["looked_after"]["legal_status"])
+    """children_looked_after: the CLA file, one row per period of care per year ending 31 March it is open in."""
+    par = load_yaml("education.yaml")
+    npd, lpar = par["npd"], par["looked_after"]
     win = _window(world)
-    keep = (s.cla_start <= win.end) & (s.cla_end >= win.start)
-    child = s.cla_child[keep]
+    keep = np.flatnonzero((s.cla_start <= win.end) & (s.cla_end >= win.start))
+    child, start, end = s.cla_child[keep], s.cla_start[keep], s.cla_end[keep]
+    win_end = min(win.end, dates.day(str(lpar["last_day"])))
+    first_year = dates.ymd(np.array([dates.day(str(lpar["first_day"]))]))[0][0] + 1
+    episode, year = _collection_years(start, np.where(end > win_end, dates.NEVER, end), win_end)
+    inside = year >= first_year
+    episode, year = episode[inside], year[inside]
+    rng = world.rng(f"{DATASET}:cla-codes")
+    needs = {code: v[1] for code, v in par["children_in_need"]["primary_need"].items() if code in npd["cla_needs"]}
+    need = _draw(rng, needs, len(keep))
+    placement = _draw(rng, npd["cla_placement"], len(episode))
+    year_end = day_in_year(year, 3, 31)
+    upto = np.minimum(np.where(end[episode] == dates.NEVER, year_end, end[episode]), year_end)
+    months = ((upto - start[episode]) / (YEAR_DAYS / 12)).astype(np.int64)
     return Built(
         {
-            "row_id_hash": _row_ids(world, "children_looked_after", len(child)),
-            "pupil_matching_reference": pmr.take(pa.array(child)),
-            "period_start_date": dates.to_arrow(s.cla_start[keep]),
-            "period_end_date": dates.censored(s.cla_end[keep], win.end),
-            "legal_status": labels(codes, s.cla_status[keep]),
+            "row_id_hash": _row_ids(world, "children_looked_after", len(episode)),
+            "cla_pupilmatchingrefanonymous": pmr.take(pa.array(child[episode])),
+            "cla_processing_year": year.astype(np.int64),
+            "cla_poc_start": _text_dates(start[episode]),
+            "cla_poc_length": months,
+            "cla_cat_need": labels(list(needs), need[episode]),
+            "cla_placement": labels(list(npd["cla_placement"]), placement),
+            "cla_legal_status": labels(list(lpar["legal_status"]), s.cla_status[keep][episode]),
         },
-        s.person[child],
+        s.person[child[episode]],
     )
 
 
 def _pnc_text_dates(days: np.ndarray, unknown: np.ndarray) -> pa.Array:
     """Dates as the PNC file writes them, text "YYYY-MM-DD", with the file's stand-in for an unknown date."""
     stand_in = load_yaml("education.yaml")["police"]["unknown_date"]
-    text = pc.cast(dates.to_arrow(days), pa.string())
-    return pc.if_else(pa.array(unknown), pa.scalar(str(stand_in)), text)
+    return pc.if_else(pa.array(unknown), pa.scalar(str(stand_in)), _text_dates(days))
 
 
 def _cases(world, keys: np.ndarray, outcome: np.ndarray, severity: np.ndarray) -> tuple[pa.Array, np.ndarray]:
