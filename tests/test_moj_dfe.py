@@ -142,6 +142,64 @@ def test_ks2_levels_and_scores_agree(built):
     assert (aps[sure] == want).all()
 
 
+def test_eyfsp_points_add_up(built):
+    c = built["eyfsp"].columns
+    scales = list(load_yaml("education.yaml")["early_years"]["eyfsp"]["scales"])
+    points = {k: np.array([int(x) for x in _np(c[f"fsp_{k}"])]) for k in scales}
+    assert all(((v >= 0) & (v <= 9)).all() for v in points.values())
+    for k, v in points.items():
+        stem = k.replace("_", "")
+        achieved = sum((_np(c[f"fsp_{stem}r{i}"]) == "T").astype(int) for i in range(1, 10))
+        assert (achieved == v).all(), k
+    for area in ("pse", "cll", "psrn"):
+        total = sum(v for k, v in points.items() if k.startswith(f"{area}_"))
+        assert (np.array([int(x) for x in _np(c[f"fsp_{area}_total"])]) == total).all()
+    assert (np.array([int(x) for x in _np(c["fsp_eyfsp_total"])]) == sum(points.values())).all()
+    years = _start_years(c["fsp_acadyr"])
+    assert years.min() >= 2002 and years.max() <= 2011
+    # Reception is two years before KS1 (Year 2) and six before KS2 (Year 6)
+    y1, y2 = _year_by_pupil(built["ks1"], "ks1"), _year_by_pupil(built["ks2"], "ks2")
+    y0 = dict(zip(_np(c["fsp_pupilmatchingrefanonymous"]), years, strict=True))
+    assert all(y1[k] - y0[k] == 2 for k in set(y0) & set(y1))
+    assert all(y2[k] - y0[k] == 6 for k in set(y0) & set(y2))
+
+
+def test_eyfsp_carries_the_moj_id_of_matched_pupils(built):
+    c = built["eyfsp"].columns
+    moj = pa.array(c["mojuid"])
+    pupils = pa.array(c["fsp_pupilmatchingrefanonymous"]).filter(pc.invert(pc.is_null(moj)))
+    pnc = built["pnc_offences"].columns
+    matched = dict(zip(_np(pnc["pupilmatchingrefanonymous"]), _np(pnc["mojuid"]), strict=True))
+    ids = moj.drop_null().to_pylist()
+    assert ids and all(pupil in matched for pupil in pupils.to_pylist())
+    assert set(ids) <= set(_np(pnc["mojuid"]))
+
+
+def test_ks1_points_and_ks2_carries_them(built):
+    c = built["ks1"].columns
+    k1 = load_yaml("education.yaml")["early_years"]["ks1"]
+    points = dict(zip(k1["levels"], k1["points"], strict=True))
+    want = np.mean([[points[x] for x in _np(c[f"ks1_{s}"])] for s in ("read", "writ", "math")], axis=0)
+    assert np.allclose(np.asarray(c["ks1_aps"]), want)
+    level3 = np.mean(_np(c["ks1_read"]) == "3")
+    assert 0.1 < level3 < 0.45
+    aps = dict(zip(_np(c["ks1_pupilmatchingrefanonymous"]), np.asarray(c["ks1_aps"]), strict=True))
+    k2 = built["ks2"].columns
+    carried = dict(zip(_np(k2["ks2_pupilmatchingrefanonymous"]), pa.array(k2["ks2_ks1aps"]).to_pylist(), strict=True))
+    both = set(aps) & set(carried)
+    assert both and all(carried[k] == pytest.approx(aps[k]) for k in both)
+    assert all(v is None for k, v in carried.items() if k not in aps)
+
+
+def test_risk_shows_in_the_early_years(built):
+    """Offenders had lower socio-emotional scores in Reception: the shared latent risk again."""
+    offenders = np.unique(built["pnc_offences"].person)
+    e = built["eyfsp"]
+    pse = np.array([int(x) for x in _np(e.columns["fsp_pse_total"])])
+    off = np.isin(e.person, offenders)
+    assert pse[off].mean() < pse[~off].mean() - 0.5
+
+
 def test_exclusions_inside_school_years(built):
     c = built["exclusions"].columns
     start = np.asarray(c["exclusionyear_ex"]) - 1
@@ -285,6 +343,8 @@ def test_education_parameters_documented():
         "looked_after",
         "matching",
         "police",
+        "npd",
+        "early_years",
     ):
         assert section in par
 

@@ -611,3 +611,68 @@ def attainment8(z: np.ndarray) -> np.ndarray:
     k4 = params()["attainment"]["ks4"]
     lo, hi = k4["attainment8_range"]
     return np.clip(np.round(2 * (k4["attainment8_centre"] + k4["attainment8_scale"] * z)) / 2, lo, hi)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# the early years: the Foundation Stage Profile (Reception) and Key Stage 1 (Year 2)
+# ---------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EarlyYears:
+    """The Early Years Foundation Stage Profile and Key Stage 1 of the children in scope (per child, as Schooling)."""
+
+    eyfsp_year: np.ndarray  # int64 academic year of Reception
+    eyfsp_sat: np.ndarray  # bool: a profile was recorded
+    eyfsp_points: np.ndarray  # int64 [child, scale]: points 0..9 on each scale of `early_years.eyfsp.scales`
+    ks1_year: np.ndarray  # int64 academic year of Year 2
+    ks1_sat: np.ndarray  # bool: KS1 teacher assessments were recorded
+    ks1_level: np.ndarray  # int64 [child, subject]: index into `early_years.ks1.levels` (reading, writing, maths)
+
+
+def simulate_early_years(world, s: Schooling) -> EarlyYears:
+    """The early years of the children of `s`, on a stream of their own, so that the rest of schooling (and the
+    calibration that rests on it) does not depend on them. A profile scale's points rise with latent ability and
+    fall with the shared risk (the socio-emotional scales more steeply); KS1 levels follow the child's latent KS2
+    scores, so that early and later attainment agree."""
+    par = params()
+    epar, kpar = par["early_years"]["eyfsp"], par["early_years"]["ks1"]
+    p = world.people
+    rng = world.rng("education:early-years")
+    lin = functools.partial(
+        linear,
+        risk=p.risk[s.person].astype(np.float64),
+        dep=deprivation_score(p.deprivation[s.person]),
+        male=p.male[s.person],
+    )
+    n = len(s)
+    domains = list(epar["scales"].values())
+    base = {d: lin(epar["domains"][d]) + epar["ability_weight"][d] * s.ability for d in dict.fromkeys(domains)}
+    latent = np.stack([base[d] for d in domains], axis=1) + rng.normal(0.0, epar["noise_sd"], (n, len(domains)))
+    points = np.clip(np.rint(epar["points_centre"] + epar["points_per_unit"] * latent), 0, 9).astype(np.int64)
+    eyfsp_year = academic_year_of(s.cohort, 0)
+    eyfsp_sat = (
+        s.state_school
+        & s.in_england[:, 0]
+        & (eyfsp_year >= epar["first_year"])
+        & (eyfsp_year <= epar["last_year"])
+        & (rng.random(n) >= epar["not_assessed"])
+    )
+    ks1_year = academic_year_of(s.cohort, kpar["year_group"])
+    z = np.stack([s.ks2_english_z, s.ks2_english_z, s.ks2_maths_z], axis=1)
+    ks1_z = kpar["from_ks2_weight"] * z + rng.normal(0.0, kpar["noise_sd"], z.shape)
+    ks1_sat = (
+        s.state_school
+        & s.in_england[:, s.column(kpar["year_group"])]
+        & (ks1_year >= kpar["first_year"])
+        & (ks1_year <= kpar["last_year"])
+        & (rng.random(n) >= kpar["not_assessed"])
+    )
+    return EarlyYears(
+        eyfsp_year=eyfsp_year,
+        eyfsp_sat=eyfsp_sat,
+        eyfsp_points=points,
+        ks1_year=ks1_year,
+        ks1_sat=ks1_sat,
+        ks1_level=np.searchsorted(np.asarray(kpar["cuts"]), ks1_z).astype(np.int64),
+    )

@@ -19,15 +19,17 @@ from sdfirst.specs import code_lists, datasets, load_yaml
 from sdfirst.synth import dates
 from sdfirst.synth.codes import code_list
 from sdfirst.synth.columns import Deferred, defer, either, labels, taken_from
-from sdfirst.synth.data_share import extract_police_records, match_pupils
+from sdfirst.synth.data_share import PupilMatch, extract_police_records, match_pupils
 from sdfirst.synth.education import (
     YEAR_DAYS,
+    EarlyYears,
     Schooling,
     academic_year_of,
     attainment8,
     day_in_year,
     ks2_level,
     ks2_scaled_score,
+    simulate_early_years,
     simulate_schooling,
 )
 from sdfirst.synth.ids import make_ids, to_hex
@@ -156,7 +158,7 @@ def _census(world, s: Schooling, pmr: pa.Array) -> tuple[Built, np.ndarray]:
     return built, cell
 
 
-def _ks2(world, s: Schooling, pmr: pa.Array) -> Built:
+def _ks2(world, s: Schooling, early: EarlyYears, pmr: pa.Array) -> Built:
     """ks2: the KS2Pupil file, one row per pupil: levels (and their point scores) to 2014/15, scaled scores from
     2015/16, and whether the pupil reached level 4 (the expected standard) in reading and in maths."""
     k2 = load_yaml("education.yaml")["attainment"]["ks2"]
@@ -169,6 +171,8 @@ def _ks2(world, s: Schooling, pmr: pa.Array) -> Built:
     table[list(points)] = list(points.values())
     read_level, maths_level = ks2_level(ez), ks2_level(mz)
     aps = (table[read_level] + table[maths_level]) / 2
+    ks1 = np.zeros(len(s), dtype=bool)
+    ks1[_ks1_recorded(world, s, early)] = True
     return Built(
         {
             "row_id_hash": _row_ids(world, "ks2", len(child)),
@@ -179,6 +183,7 @@ def _ks2(world, s: Schooling, pmr: pa.Array) -> Built:
             "ks2_levxread": (ez >= 0).astype(np.int64),
             "ks2_levxmat": (mz >= 0).astype(np.int64),
             "ks2_aps": pa.array(aps, mask=new),
+            "ks2_ks1aps": pa.array(_ks1_aps(early)[child], mask=~ks1[child]),
             "ks2_readscore": _ints(ks2_scaled_score(ez), ~new),
             "ks2_matscore": _ints(ks2_scaled_score(mz), ~new),
         },
@@ -398,6 +403,80 @@ def _children_looked_after(world, s: Schooling, pmr: pa.Array) -> Built:
     )
 
 
+def _ks1_recorded(world, s: Schooling, early: EarlyYears) -> np.ndarray:
+    """The children with a KS1 record in the share: assessed, in the user's years."""
+    return np.flatnonzero(early.ks1_sat & _window(world).contains(_results_day(early.ks1_year)))
+
+
+def _ks1_aps(early: EarlyYears) -> np.ndarray:
+    """Each child's KS1 average point score over reading, writing and maths."""
+    points = np.asarray(load_yaml("education.yaml")["early_years"]["ks1"]["points"], dtype=float)
+    return points[early.ks1_level].mean(axis=1)
+
+
+def _ks1(world, s: Schooling, early: EarlyYears, pmr: pa.Array) -> Built:
+    """ks1: Key Stage 1 teacher assessments at the end of Year 2, one row per pupil (levels era)."""
+    levels = load_yaml("education.yaml")["early_years"]["ks1"]["levels"]
+    child = _ks1_recorded(world, s, early)
+    level = early.ks1_level[child]
+    return Built(
+        {
+            "row_id_hash": _row_ids(world, "ks1", len(child)),
+            "ks1_pupilmatchingrefanonymous": pmr.take(pa.array(child)),
+            "ks1_acadyr": _acadyr(early.ks1_year[child]),
+            "ks1_read": labels(levels, level[:, 0]),
+            "ks1_writ": labels(levels, level[:, 1]),
+            "ks1_math": labels(levels, level[:, 2]),
+            "ks1_aps": _ks1_aps(early)[child],
+        },
+        s.person[child],
+    )
+
+
+def _moj_ids(s: Schooling, found: PupilMatch) -> pa.Array:
+    """Each child's MoJ person id, when the data owners matched a PNC person to them (the first such id)."""
+    order = np.argsort(found.pupil, kind="stable")
+    pupil, key = found.pupil[order], found.pnc_key[order]
+    first = np.r_[True, pupil[1:] != pupil[:-1]][: len(pupil)]
+    ids = np.zeros(len(s), dtype=np.uint64)
+    has = np.zeros(len(s), dtype=bool)
+    ids[pupil[first]], has[pupil[first]] = key[first], True
+    return pa.array(to_hex(ids).to_numpy(zero_copy_only=False), mask=~has)
+
+
+def _eyfsp(world, s: Schooling, early: EarlyYears, pmr: pa.Array, moj: pa.Array) -> Built:
+    """eyfsp: the Foundation Stage Profile at the end of Reception, one row per pupil: each scale's points as
+    text, and its nine points achieved (T) or not (F), here the first so many."""
+    epar = load_yaml("education.yaml")["early_years"]["eyfsp"]
+    year = early.eyfsp_year
+    child = np.flatnonzero(early.eyfsp_sat & _window(world).contains(_results_day(year)))
+    points = early.eyfsp_points[child]
+    p = world.people
+    person = s.person[child]
+    text = pa.array([str(i) for i in range(118)])
+    scales = list(epar["scales"])
+    columns: dict = {
+        "row_id_hash": _row_ids(world, "eyfsp", len(child)),
+        "fsp_pupilmatchingrefanonymous": pmr.take(pa.array(child)),
+        "mojuid": moj.take(pa.array(child)),
+        "fsp_acadyr": _acadyr(year[child]),
+        "fsp_gender": _sex(p.male[person]),
+        "fsp_age_start": dates.age_on(p.dob[person], day_in_year(year[child], 9, 1)).astype(np.int64),
+        "fsp_urn": s.school[child, 0].astype(np.int64),
+        "fsp_lsoa01": world.hoods.lsoa.take(pa.array(s.sector[child, 0])),
+    }
+    for area in epar["area_totals"]:
+        at = [i for i, scale in enumerate(scales) if scale.startswith(f"{area}_")]
+        columns[f"fsp_{area}_total"] = text.take(pa.array(points[:, at].sum(axis=1)))
+    for i, scale in enumerate(scales):
+        columns[f"fsp_{scale}"] = text.take(pa.array(points[:, i]))
+        stem = scale.replace("_", "")
+        for item in range(1, 10):
+            columns[f"fsp_{stem}r{item}"] = either(points[:, i] >= item, "T", "F")
+    columns["fsp_eyfsp_total"] = text.take(pa.array(points.sum(axis=1)))
+    return Built(columns, person)
+
+
 def _pnc_text_dates(days: np.ndarray, unknown: np.ndarray) -> pa.Array:
     """Dates as the PNC file writes them, text "YYYY-MM-DD", with the file's stand-in for an unknown date."""
     stand_in = load_yaml("education.yaml")["police"]["unknown_date"]
@@ -418,7 +497,7 @@ def _cases(world, keys: np.ndarray, outcome: np.ndarray, severity: np.ndarray) -
     return ids.take(pa.array(case)), primary
 
 
-def _police(world, s: Schooling, pmr_keys: np.ndarray) -> Built:
+def _police(world, s: Schooling, pmr_keys: np.ndarray) -> tuple[Built, PupilMatch]:
     """pnc_offences: the share's police file, MOJ_PNC: each row's person under the MoJ id the police records
     gave them, and the pupil the data owners matched that id to (empty when unmatched)."""
     pol = extract_police_records(world, s)
@@ -469,18 +548,22 @@ def _police(world, s: Schooling, pmr_keys: np.ndarray) -> Built:
         },
         person,
     )
-    return built
+    return built, found
 
 
 def build(world) -> dict[str, Built]:
     s = simulate_schooling(world)
+    early = simulate_early_years(world, s)
     pmr_keys = _pmr(world, s.person)
     pmr = to_hex(pmr_keys)
     census, cell = _census(world, s, pmr)
+    pnc, found = _police(world, s, pmr_keys)
     return {
-        "pnc_offences": _police(world, s, pmr_keys),
+        "pnc_offences": pnc,
         "school_census": census,
-        "ks2": _ks2(world, s, pmr),
+        "eyfsp": _eyfsp(world, s, early, pmr, _moj_ids(s, found)),
+        "ks1": _ks1(world, s, early, pmr),
+        "ks2": _ks2(world, s, early, pmr),
         "ks4": _ks4(world, s, pmr),
         "absence": _absence(world, s, pmr, cell),
         "exclusions": _exclusions(world, s, pmr),
