@@ -123,7 +123,8 @@ def deprivation_score(decile: np.ndarray) -> np.ndarray:
     return (cov["deprivation_centre"] - decile.astype(np.float64)) / cov["deprivation_scale"]
 
 
-def _choice(rng: np.random.Generator, weights: dict, n: int) -> np.ndarray:
+def weighted_choice(rng: np.random.Generator, weights: dict, n: int) -> np.ndarray:
+    """n indices into the keys of a mapping of relative weights (a weight, or [label, weight])."""
     w = np.array([v[1] if isinstance(v, list) else v for v in weights.values()], dtype=float)
     return rng.choice(len(w), size=n, p=w / w.sum())
 
@@ -417,7 +418,7 @@ def _exclusions(
     excl_perm = np.concatenate([np.zeros(len(f_child), bool), np.ones(len(p_child), bool)])
     excl_date = np.concatenate([f_date, perm_date[p_child]]).astype(np.int32)
     excl_days = np.concatenate([f_days, np.zeros(len(p_child), np.int64)])
-    excl_reason = _choice(rng, xpar["reasons"], len(excl_child))
+    excl_reason = weighted_choice(rng, xpar["reasons"], len(excl_child))
     # a fixed-period exclusion cannot follow a permanent one in the same school year at the same school
     keep = ~((excl_group == perm_group[excl_child]) & ~excl_perm & (excl_date > perm_date[excl_child]))
     keep &= state[excl_child] & in_england[excl_child, excl_group]
@@ -540,7 +541,7 @@ def _children_in_need(
     cin_end = cin_start + _gamma(rng, cpar["duration_days"], len(cin_child)).astype(np.int64) + 1
     cin_end = np.minimum(cin_end, np.where(same, nxt - 1, dates.NEVER))
     cin_end = np.minimum(cin_end, adult[cin_child] - 1).astype(np.int32)
-    cin_need = _choice(rng, cpar["primary_need"], len(cin_child))
+    cin_need = weighted_choice(rng, cpar["primary_need"], len(cin_child))
     lo, hi = dates.day(str(cpar["first_day"])), dates.day(str(cpar["last_day"]))
     keep = (cin_start >= lo) & (cin_start <= hi) & (cin_end >= cin_start)
     cin_end = np.where(cin_end > hi, dates.NEVER, cin_end).astype(np.int32)
@@ -576,7 +577,7 @@ def _looked_after(
     lo_c, hi_c = dates.day(str(lpar["first_day"])), dates.day(str(lpar["last_day"]))
     keep_cla = (cla_start < adult[cla_child]) & (cla_end >= lo_c) & (cla_start <= hi_c)
     cla_end = np.where(cla_end > hi_c, dates.NEVER, cla_end)
-    cla_status = _choice(rng, lpar["legal_status"], len(cla_child))
+    cla_status = weighted_choice(rng, lpar["legal_status"], len(cla_child))
     return {
         "cla_child": cla_child[keep_cla],
         "cla_start": cla_start[keep_cla].astype(np.int32),

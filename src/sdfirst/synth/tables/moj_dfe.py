@@ -1,6 +1,9 @@
 """The MoJ-DfE share's tables: Police National Computer offending histories and National Pupil Database records.
 
-Nothing is simulated here. The NPD tables map the schooling and care of :mod:`sdfirst.synth.education`; the PNC
+Nothing is simulated here but how the files code what the simulation decided (unknown PNC dates and ages, SEN
+codes and types, the split of sessions over terms, child protection plans, care placements: `education.yaml`
+`police` and `npd`), each on a random stream of its own, so that the rest of the share does not depend on it.
+The NPD tables map the schooling and care of :mod:`sdfirst.synth.education`; the PNC
 table maps the police records and the data owners' match of :mod:`sdfirst.synth.data_share`. The two sides are
 released pre-matched and without names: NPD rows carry a pupil matching reference, and PNC rows carry both a MoJ
 person id (with the recording errors of `recording_errors.yaml`) and the pupil matching reference it was matched to,
@@ -31,6 +34,7 @@ from sdfirst.synth.education import (
     ks2_scaled_score,
     simulate_early_years,
     simulate_schooling,
+    weighted_choice,
 )
 from sdfirst.synth.ids import make_ids, to_hex
 from sdfirst.synth.offending import offence_table
@@ -82,12 +86,6 @@ def _era(year: np.ndarray, par: dict) -> tuple[np.ndarray, list]:
     return np.searchsorted(np.asarray(firsts), year, side="right"), values
 
 
-def _draw(rng: np.random.Generator, weights: dict, n: int) -> np.ndarray:
-    """n indices into the keys of a mapping of relative weights."""
-    w = np.array(list(weights.values()), dtype=float)
-    return rng.choice(len(w), size=n, p=w / w.sum())
-
-
 def _sen_provision(npd: dict, sen: np.ndarray, year: np.ndarray, plus: np.ndarray) -> pa.Array:
     """senprovision_spr: the SEN level in the codes of its year (School Action Plus for some on support)."""
     era, values = _era(year, npd["sen_provision"])
@@ -133,7 +131,7 @@ def _census(world, s: Schooling, pmr: pa.Array) -> tuple[Built, np.ndarray]:
     minor = ethnicity_strings(eth.ethnicity, coding=coding)
     rng = world.rng(f"{DATASET}:census-codes")
     plus = rng.random(len(s)) < npd["school_action_plus"]["share"]
-    kind = _draw(rng, npd["sen_primary_type"], len(s))
+    kind = weighted_choice(rng, npd["sen_primary_type"], len(s))
     year, sen = s.year[child, g], s.sen[child, g]
     built = Built(
         {
@@ -341,7 +339,7 @@ def _children_in_need(world, s: Schooling, pmr: pa.Array) -> Built:
     child, start, end, need = s.cin_child[keep], s.cin_start[keep], s.cin_end[keep], s.cin_need[keep]
     rng = world.rng(f"{DATASET}:cin-codes")
     cpp = rng.random(len(keep)) < npd["cpp_share"]
-    category = np.where(cpp, _draw(rng, npd["cpp_category"], len(keep)), -1)
+    category = np.where(cpp, weighted_choice(rng, npd["cpp_category"], len(keep)), -1)
     # plans of the child's earlier episodes (episodes are sorted by child, then date)
     total = np.cumsum(cpp)
     first = np.r_[True, child[1:] != child[:-1]][: len(child)]
@@ -383,8 +381,8 @@ def _children_looked_after(world, s: Schooling, pmr: pa.Array) -> Built:
     episode, year = episode[inside], year[inside]
     rng = world.rng(f"{DATASET}:cla-codes")
     needs = {code: v[1] for code, v in par["children_in_need"]["primary_need"].items() if code in npd["cla_needs"]}
-    need = _draw(rng, needs, len(keep))
-    placement = _draw(rng, npd["cla_placement"], len(episode))
+    need = weighted_choice(rng, needs, len(keep))
+    placement = weighted_choice(rng, npd["cla_placement"], len(episode))
     year_end = day_in_year(year, 3, 31)
     upto = np.minimum(np.where(end[episode] == dates.NEVER, year_end, end[episode]), year_end)
     months = ((upto - start[episode]) / (YEAR_DAYS / 12)).astype(np.int64)
