@@ -200,6 +200,32 @@ def test_risk_shows_in_the_early_years(built):
     assert pse[off].mean() < pse[~off].mean() - 0.5
 
 
+def test_ks2_exam_agrees_with_the_pupil_file(built):
+    e, k = built["ks2_exam"].columns, built["ks2"].columns
+    level = dict(
+        zip(
+            _np(k["ks2_pupilmatchingrefanonymous"]),
+            zip(_np(k["ks2_readlev"]), _np(k["ks2_matlev"]), strict=True),
+            strict=True,
+        )
+    )
+    subject = {9984: 0, 9982: 1}
+    pupils, codes = _np(e["ks2_pupilmatchingrefanonymous"]), np.asarray(e["ks2_leapcode"])
+    tested = np.array([int(x) for x in _np(e["ks2_testlev"])])
+    assert all(level[p][subject[c]] == t for p, c, t in zip(pupils, codes, tested, strict=True))
+    _, per_pupil = np.unique(pupils, return_counts=True)
+    assert (per_pupil == 2).all()
+    points = load_yaml("education.yaml")["attainment"]["ks2"]["points"]
+    assert (np.asarray(e["ks2_points"]) == np.array([points[t] for t in tested])).all()
+    assert (np.floor(np.asarray(e["ks2_fine"])) == tested).all()
+    # the same MoJ id as the Foundation Stage Profile file gives the pupil
+    f = built["eyfsp"].columns
+    early = dict(zip(_np(f["fsp_pupilmatchingrefanonymous"]), pa.array(f["mojuid"]).to_pylist(), strict=True))
+    exam = dict(zip(pupils, pa.array(e["mojuid"]).to_pylist(), strict=True))
+    both = set(early) & set(exam)
+    assert both and all(early[p] == exam[p] for p in both)
+
+
 def test_exclusions_inside_school_years(built):
     c = built["exclusions"].columns
     start = np.asarray(c["exclusionyear_ex"]) - 1

@@ -107,6 +107,7 @@ def test_an_override_of_the_police_extract_changes_only_the_police_side(runs):
         name: {k: v["content_hash"] for k, v in m["tables"].items()} for name, m in (("a", plain), ("b", changed))
     }
     differ = {k for k in hashes["a"] if hashes["a"][k] != hashes["b"][k]}
-    # the Foundation Stage Profile file carries the MoJ id of pupils matched to a PNC record, so it moves with them
-    assert differ == {"moj_dfe.pnc_offences", "moj_dfe.eyfsp", "truth.record_person"}
+    # the Foundation Stage Profile and KS2 test files carry the MoJ id of pupils matched to a PNC record, so they
+    # move with them
+    assert differ == {"moj_dfe.pnc_offences", "moj_dfe.eyfsp", "moj_dfe.ks2_exam", "truth.record_person"}
     assert changed["specs"]["overrides"]["content"] == {"education.yaml": {"police": {"min_age": 14}}}

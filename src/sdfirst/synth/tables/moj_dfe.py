@@ -189,6 +189,39 @@ def _ks2(world, s: Schooling, early: EarlyYears, pmr: pa.Array) -> Built:
     )
 
 
+def _ks2_exam(world, s: Schooling, pmr: pa.Array, moj: pa.Array) -> Built:
+    """ks2_exam: the KS2Exam file, one row per pupil and test (reading, maths) in the levels era, with the MoJ id
+    of pupils matched to a PNC record."""
+    k2 = load_yaml("education.yaml")["attainment"]["ks2"]
+    year = academic_year_of(s.cohort, k2["year_group"])
+    pupils = np.flatnonzero(s.ks2_sat & ~s.ks2_new & _window(world).contains(_results_day(year)))
+    tests = {"reading": s.ks2_english_z, "maths": s.ks2_maths_z}
+    exam = k2["exam"]
+    child = np.repeat(pupils, len(tests))
+    subject = np.tile(np.arange(len(tests)), len(pupils))
+    z = np.stack([tests[name] for name in exam], axis=1)[child, subject]
+    par = np.array([[exam[name][k] for k in ("leapcode", "max", "centre", "per_unit")] for name in exam])[subject]
+    level = ks2_level(z)
+    lo, hi = k2["level_range"]
+    fine = np.clip(k2["expected_level"] + z / k2["level_width"], lo, hi + 0.99)
+    points = np.zeros(max(k2["points"]) + 1, dtype=np.int64)
+    points[list(k2["points"])] = list(k2["points"].values())
+    return Built(
+        {
+            "row_id_hash": _row_ids(world, "ks2_exam", len(child)),
+            "ks2_pupilmatchingrefanonymous": pmr.take(pa.array(child)),
+            "mojuid": moj.take(pa.array(child)),
+            "ks2_acadyr": _acadyr(year[child]),
+            "ks2_leapcode": par[:, 0].astype(np.int64),
+            "ks2_testmark": np.clip(np.rint(par[:, 2] + par[:, 3] * z), 0, par[:, 1]).astype(np.int64),
+            "ks2_testlev": pc.cast(pa.array(level), pa.string()),
+            "ks2_fine": np.floor(fine * 100) / 100,  # two decimals, never rounded up into the next level
+            "ks2_points": points[level],
+        },
+        s.person[child],
+    )
+
+
 def _results_day(year: np.ndarray) -> np.ndarray:
     """A day in the summer term of each academic year, when key stage tests and examinations are sat."""
     return day_in_year(year + 1, *load_yaml("education.yaml")["attainment"]["results_day"])
@@ -556,12 +589,14 @@ def build(world) -> dict[str, Built]:
     pmr = to_hex(pmr_keys)
     census, cell = _census(world, s, pmr)
     pnc, found = _police(world, s, pmr_keys)
+    moj = _moj_ids(s, found)
     return {
         "pnc_offences": pnc,
         "school_census": census,
-        "eyfsp": _eyfsp(world, s, early, pmr, _moj_ids(s, found)),
+        "eyfsp": _eyfsp(world, s, early, pmr, moj),
         "ks1": _ks1(world, s, early, pmr),
         "ks2": _ks2(world, s, early, pmr),
+        "ks2_exam": _ks2_exam(world, s, pmr, moj),
         "ks4": _ks4(world, s, pmr),
         "absence": _absence(world, s, pmr, cell),
         "exclusions": _exclusions(world, s, pmr),
