@@ -108,7 +108,7 @@ def test_disposals_after_offences(con):
     _none(con, f"{crown} WHERE sentence_date < receipt_date", "crown sentence_date < receipt_date")
     _none(
         con,
-        """SELECT * FROM moj_dfe.pnc_offences WHERE offencestartdate NOT LIKE '1900%'
+        """SELECT * FROM moj_dfe.pnc_offences WHERE year(CAST(offencestartdate AS DATE)) > 1900
            AND CAST(disposaldate AS DATE) < CAST(offencestartdate AS DATE)""",
         "PNC disposaldate < offencestartdate",
     )
