@@ -41,8 +41,13 @@ def _np(col) -> np.ndarray:
     return pa.array(col).to_numpy(zero_copy_only=False)
 
 
+def _text_days(col) -> np.ndarray:
+    """The share's text dates ("YYYY-MM-DD") as day numbers (NEVER for empty ones)."""
+    return _days(pc.cast(pa.array(col), pa.date32()))
+
+
 def _start_years(col) -> np.ndarray:
-    """2012 for '2012/13'."""
+    """2012 for '2012/2013'."""
     return np.array([int(y[:4]) for y in _np(col)])
 
 
@@ -77,27 +82,44 @@ def test_nobody_born_before_cutoff(built, world):
 
 def test_census_ages_and_england(built, world):
     census = built["school_census"]
-    start = _start_years(census.columns["academic_year"])
+    c = census.columns
+    start = np.asarray(c["censusyear_spr"]) - 1  # the academic year starts the autumn before the January census
     age = dates.age_on(world.people.dob[census.person], day_in_year(start, 8, 31))
     assert age.min() >= 5 and age.max() <= 15
-    assert (age == census.columns["year_group"] + 4).all()
+    assert (age == np.asarray(c["ageatstartofacademicyear_spr"])).all()
     assert (start >= 2001).all() and (start <= 2019).all()
-    lsoa = _np(census.columns["lsoa"])
+    lsoa = _np(c["lsoa11_spr"])
     assert all(x.startswith("E01") for x in lsoa)
     # one row per pupil per year
-    keys = np.char.add(_np(census.columns["pupil_matching_reference"]).astype(str), start.astype(str))
+    keys = np.char.add(_np(c["pupilmatchingrefanonymous_spr"]).astype(str), start.astype(str))
     assert len(np.unique(keys)) == len(keys)
 
 
-def _year_by_pupil(part) -> dict[str, int]:
-    pupils = _np(part.columns["pupil_matching_reference"])
-    return dict(zip(pupils, _start_years(part.columns["academic_year"]), strict=True))
+def test_census_codes(built):
+    c = built["school_census"].columns
+    major, minor = _np(c["ethnicgroupmajor_spr"]), _np(c["ethnicgroupminor_spr"])
+    mapping = load_yaml("education.yaml")["npd"]["ethnicity_major"]
+    assert all(mapping[m] == g for m, g in zip(minor, major, strict=True))
+    assert {"WHIT", "ASIA", "BLAC", "UNCL"} <= set(major)
+    year = np.asarray(c["censusyear_spr"]) - 1
+    sen = _np(c["senprovision_spr"])
+    assert set(sen[year < 2014]) <= {"N", "A", "P", "S"} and set(sen[year >= 2014]) <= {"N", "K", "E"}
+    assert {"A", "P", "K", "E"} <= set(sen)
+    kind = pa.array(c["primarysentype_spr"])
+    assert (pc.is_null(kind).to_numpy(zero_copy_only=False) == (sen == "N")).all()
+    kinds = _np(kind)
+    assert "SEMH" not in set(kinds[year < 2014]) and "BESD" not in set(kinds[year >= 2014])
+    assert set(np.asarray(c["fsmeligible_spr"])) == {0, 1}
+
+
+def _year_by_pupil(part, prefix: str) -> dict[str, int]:
+    pupils = _np(part.columns[f"{prefix}_pupilmatchingrefanonymous"])
+    return dict(zip(pupils, _start_years(part.columns[f"{prefix}_acadyr"]), strict=True))
 
 
 def test_ks2_before_ks4(built):
-    ks2, ks4 = built["ks2"], built["ks4"]
-    y2 = _year_by_pupil(ks2)
-    y4 = _year_by_pupil(ks4)
+    y2 = _year_by_pupil(built["ks2"], "ks2")
+    y4 = _year_by_pupil(built["ks4"], "ks4")
     both = set(y2) & set(y4)
     assert both
     assert all(y4[k] - y2[k] == 5 for k in both)
@@ -105,85 +127,225 @@ def test_ks2_before_ks4(built):
 
 def test_ks2_levels_and_scores_agree(built):
     c = built["ks2"].columns
-    level = pc.fill_null(pa.array(c["maths_level"]), -1).to_numpy()
-    score = pc.fill_null(pa.array(c["maths_scaled_score"]), -1).to_numpy()
-    expected = np.asarray(c["maths_expected"])
+    level = pc.fill_null(pa.array(c["ks2_matlev"]), -1).to_numpy()
+    score = pc.fill_null(pa.array(c["ks2_matscore"]), -1).to_numpy()
+    expected = np.asarray(c["ks2_levxmat"]) == 1
     assert ((level >= 0) ^ (score >= 0)).all()
     assert ((level >= 4) == expected)[level >= 0].all()
     assert ((score >= 100) == expected)[score >= 0].all()
-    assert "2019/20" not in set(_np(c["academic_year"]))
+    assert "2019/2020" not in set(_np(c["ks2_acadyr"]))
+    points = load_yaml("education.yaml")["attainment"]["ks2"]["points"]
+    read = pc.fill_null(pa.array(c["ks2_readlev"]), -1).to_numpy()
+    aps = np.asarray(pc.fill_null(pa.array(c["ks2_aps"]), -1.0))
+    sure = level >= 0
+    want = np.array([(points[r] + points[m]) / 2 for r, m in zip(read[sure], level[sure], strict=True)])
+    assert (aps[sure] == want).all()
+
+
+def test_eyfsp_points_add_up(built):
+    c = built["eyfsp"].columns
+    scales = list(load_yaml("education.yaml")["early_years"]["eyfsp"]["scales"])
+    points = {k: np.array([int(x) for x in _np(c[f"fsp_{k}"])]) for k in scales}
+    assert all(((v >= 0) & (v <= 9)).all() for v in points.values())
+    for k, v in points.items():
+        stem = k.replace("_", "")
+        achieved = sum((_np(c[f"fsp_{stem}r{i}"]) == "T").astype(int) for i in range(1, 10))
+        assert (achieved == v).all(), k
+    for area in ("pse", "cll", "psrn"):
+        total = sum(v for k, v in points.items() if k.startswith(f"{area}_"))
+        assert (np.array([int(x) for x in _np(c[f"fsp_{area}_total"])]) == total).all()
+    assert (np.array([int(x) for x in _np(c["fsp_eyfsp_total"])]) == sum(points.values())).all()
+    years = _start_years(c["fsp_acadyr"])
+    assert years.min() >= 2002 and years.max() <= 2011
+    # Reception is two years before KS1 (Year 2) and six before KS2 (Year 6)
+    y1, y2 = _year_by_pupil(built["ks1"], "ks1"), _year_by_pupil(built["ks2"], "ks2")
+    y0 = dict(zip(_np(c["fsp_pupilmatchingrefanonymous"]), years, strict=True))
+    assert all(y1[k] - y0[k] == 2 for k in set(y0) & set(y1))
+    assert all(y2[k] - y0[k] == 6 for k in set(y0) & set(y2))
+
+
+def test_eyfsp_carries_the_moj_id_of_matched_pupils(built):
+    c = built["eyfsp"].columns
+    moj = pa.array(c["mojuid"])
+    pupils = pa.array(c["fsp_pupilmatchingrefanonymous"]).filter(pc.invert(pc.is_null(moj)))
+    pnc = built["pnc_offences"].columns
+    matched = dict(zip(_np(pnc["pupilmatchingrefanonymous"]), _np(pnc["mojuid"]), strict=True))
+    ids = moj.drop_null().to_pylist()
+    assert ids and all(pupil in matched for pupil in pupils.to_pylist())
+    assert set(ids) <= set(_np(pnc["mojuid"]))
+
+
+def test_ks1_points_and_ks2_carries_them(built):
+    c = built["ks1"].columns
+    k1 = load_yaml("education.yaml")["early_years"]["ks1"]
+    points = dict(zip(k1["levels"], k1["points"], strict=True))
+    want = np.mean([[points[x] for x in _np(c[f"ks1_{s}"])] for s in ("read", "writ", "math")], axis=0)
+    assert np.allclose(np.asarray(c["ks1_aps"]), want)
+    level3 = np.mean(_np(c["ks1_read"]) == "3")
+    assert 0.1 < level3 < 0.45
+    aps = dict(zip(_np(c["ks1_pupilmatchingrefanonymous"]), np.asarray(c["ks1_aps"]), strict=True))
+    k2 = built["ks2"].columns
+    carried = dict(zip(_np(k2["ks2_pupilmatchingrefanonymous"]), pa.array(k2["ks2_ks1aps"]).to_pylist(), strict=True))
+    both = set(aps) & set(carried)
+    assert both and all(carried[k] == pytest.approx(aps[k]) for k in both)
+    assert all(v is None for k, v in carried.items() if k not in aps)
+
+
+def test_risk_shows_in_the_early_years(built):
+    """Offenders had lower socio-emotional scores in Reception: the shared latent risk again."""
+    offenders = np.unique(built["pnc_offences"].person)
+    e = built["eyfsp"]
+    pse = np.array([int(x) for x in _np(e.columns["fsp_pse_total"])])
+    off = np.isin(e.person, offenders)
+    assert pse[off].mean() < pse[~off].mean() - 0.5
+
+
+def test_ks2_exam_agrees_with_the_pupil_file(built):
+    e, k = built["ks2_exam"].columns, built["ks2"].columns
+    level = dict(
+        zip(
+            _np(k["ks2_pupilmatchingrefanonymous"]),
+            zip(_np(k["ks2_readlev"]), _np(k["ks2_matlev"]), strict=True),
+            strict=True,
+        )
+    )
+    subject = {9984: 0, 9982: 1}
+    pupils, codes = _np(e["ks2_pupilmatchingrefanonymous"]), np.asarray(e["ks2_leapcode"])
+    tested = np.array([int(x) for x in _np(e["ks2_testlev"])])
+    assert all(level[p][subject[c]] == t for p, c, t in zip(pupils, codes, tested, strict=True))
+    _, per_pupil = np.unique(pupils, return_counts=True)
+    assert (per_pupil == 2).all()
+    points = load_yaml("education.yaml")["attainment"]["ks2"]["points"]
+    assert (np.asarray(e["ks2_points"]) == np.array([points[t] for t in tested])).all()
+    assert (np.floor(np.asarray(e["ks2_fine"])) == tested).all()
+    # the same MoJ id as the Foundation Stage Profile file gives the pupil
+    f = built["eyfsp"].columns
+    early = dict(zip(_np(f["fsp_pupilmatchingrefanonymous"]), pa.array(f["mojuid"]).to_pylist(), strict=True))
+    exam = dict(zip(pupils, pa.array(e["mojuid"]).to_pylist(), strict=True))
+    both = set(early) & set(exam)
+    assert both and all(early[p] == exam[p] for p in both)
 
 
 def test_exclusions_inside_school_years(built):
     c = built["exclusions"].columns
-    start = _start_years(c["academic_year"])
-    day = _days(c["start_date"])
-    assert (day >= day_in_year(start, 9, 1)).all()
-    assert (day <= day_in_year(start + 1, 7, 31)).all()
-    weekday = (day + 3) % 7
-    assert (weekday < 5).all()
-    kinds = _np(c["exclusion_type"])
-    pmr = _np(c["pupil_matching_reference"])
-    permanent = pmr[kinds == "Permanent"]
-    assert len(np.unique(permanent)) == len(permanent)  # at most one permanent exclusion each
+    start = np.asarray(c["exclusionyear_ex"]) - 1
+    perm = np.asarray(c["permanentexclusioncount_ex"])
+    fixed = np.asarray(c["totalfixedexclusions_ex"])
+    assert ((perm + fixed) >= 1).all()
+    filled = 0
+    for k in (1, 2, 3):
+        has = ~pc.is_null(pa.array(c[f"category{k}_ex"])).to_numpy(zero_copy_only=False)
+        filled = filled + has
+        day = _text_days(pa.array(c[f"startdate{k}_ex"]).filter(pa.array(has)))
+        assert (day >= day_in_year(start[has], 9, 1)).all()
+        assert (day <= day_in_year(start[has] + 1, 7, 31)).all()
+        assert (((day + 3) % 7) < 5).all()  # school days only
+    assert (filled == np.minimum(perm + fixed, 3)).all()
+    # a permanent exclusion takes the first slot
+    assert (np.where(perm > 0, _np(c["category1_ex"]) == "PERM", True)).all()
+    pmr = _np(c["pupilmatchingrefanonymous_ex"])
+    excluded, times = np.unique(np.repeat(pmr, perm), return_counts=True)
+    assert len(excluded) and (times == 1).all()  # at most one permanent exclusion each
+    assert (np.asarray(c["totalfixedsessions_ex"]) >= 2 * fixed).all()
 
 
 def test_absence_consistent(built):
     c = built["absence"].columns
-    possible, missed = np.asarray(c["sessions_possible"]), np.asarray(c["sessions_missed"])
-    unauth = np.asarray(c["sessions_unauthorised"])
-    assert (missed <= possible).all() and (unauth <= missed).all()
-    start = _start_years(c["academic_year"])
-    threshold = np.where(start >= 2015, 0.10, 0.15)
-    assert (np.asarray(c["persistent_absentee"]) == (missed >= threshold * possible)).all()
-    assert start.min() >= 2005
+    terms = ("autumn", "spring", "summer")
+    for kind in ("sessionspossible", "authorisedabsence", "unauthorisedabsence"):
+        total = sum(np.asarray(c[f"{kind}_{t}_ab"]) for t in terms)
+        assert (total == np.asarray(c[f"{kind}_annual_ab"])).all(), kind
+    for t in (*terms, "annual"):
+        missed = np.asarray(c[f"authorisedabsence_{t}_ab"]) + np.asarray(c[f"unauthorisedabsence_{t}_ab"])
+        assert (missed <= np.asarray(c[f"sessionspossible_{t}_ab"])).all()
+        assert (np.asarray(c[f"authorisedabsence_{t}_ab"]) >= 0).all()
+    year = np.asarray(c["absenceyear_ab"])
+    assert year.min() >= 2006
+    possible = np.asarray(c["sessionspossible_annual_ab"])
+    short = np.asarray(c["sessionspossible_summer_ab"]) < np.asarray(c["sessionspossible_autumn_ab"])
+    assert short[(year <= 2012) & (possible > 0)].mean() > 0.9  # five half-terms: a short summer
+    assert (np.asarray(c["annualreasone_ab"]) <= possible).all()
 
 
-def test_care_episodes_ordered(built, world):
+def test_care_episodes_ordered(built):
     part = built["children_looked_after"]
-    start = _days(part.columns["period_start_date"])
-    end = _days(part.columns["period_end_date"])
-    assert (start <= end).all()
-    order = np.lexsort((start, part.person))
-    p, s, e = part.person[order], start[order], end[order]
-    same = p[1:] == p[:-1]
-    assert (s[1:][same] > e[:-1][same]).all()
-    assert (end[end != dates.NEVER] <= dates.day("2020-03-31")).all()
-    cin = built["children_in_need"]
-    ref = _days(cin.columns["referral_date"])
-    close = _days(cin.columns["closure_date"])
+    c = part.columns
+    start = _text_days(c["cla_poc_start"])
+    year = np.asarray(c["cla_processing_year"])
+    assert (start <= day_in_year(year, 3, 31)).all()
+    assert year.min() >= 2006 and year.max() <= 2020
+    # a period is in each processing year from its start to its end, once
+    keys = np.char.add(
+        _np(c["cla_pupilmatchingrefanonymous"]).astype(str), np.char.add(start.astype(str), year.astype(str))
+    )
+    assert len(np.unique(keys)) == len(keys)
+    assert set(_np(c["cla_cat_need"])) <= {f"N{i}" for i in range(1, 9)}
+    cin = built["children_in_need"].columns
+    ref = _text_days(cin["cin_referraldate"])
+    close = _text_days(cin["cin_closuredate"])
     assert (ref >= dates.day("2008-04-01")).all() and (close >= ref).all()
+    ends = np.array([int(y[5:]) for y in _np(cin["cin_acadyr"])])  # the year the collection year ends in
+    assert (ref <= day_in_year(ends, 3, 31)).all()
+    cpp = _np(cin["cin_latestcategoryofabuse"])
+    assert 0.1 < np.mean([x is not None for x in cpp]) < 0.4
 
 
 def test_pnc_dates(built, world):
     part = built["pnc_offences"]
-    offence = _days(part.columns["offence_date"])
-    disposal = _days(part.columns["disposal_date"])
-    assert (offence <= disposal).all()
-    assert (offence >= dates.day("2000-01-01")).all() and (disposal <= dates.day("2021-12-31")).all()
-    age = dates.age_on(world.people.dob[part.person], offence.astype(np.int32))
-    assert (age >= 10).all()
-    assert (age == np.asarray(part.columns["age_at_offence"])).all()
-    category = _np(part.columns["disposal_category"])
-    sentence = pa.array(part.columns["sentence"])
-    assert (pc.is_null(sentence).to_numpy(zero_copy_only=False) == (category != "Conviction")).all()
+    c = part.columns
+    text = _np(c["offencestartdate"])
+    unknown = np.char.startswith(text.astype(str), "1900")
+    assert 0 < unknown.mean() < 0.02  # the file's stand-in for an unknown date, on a few rows
+    offence = _text_days(c["offencestartdate"])
+    disposal = _text_days(c["disposaldate"])
+    known = offence[~unknown]
+    assert (known <= disposal[~unknown]).all()
+    assert (known >= dates.day("2000-01-01")).all() and (disposal <= dates.day("2021-12-31")).all()
+    age = np.asarray(c["offencestartage"])
+    assert 0 < (age < 0).mean() < 0.02  # negative: unknown
+    true_age = dates.age_on(world.people.dob[part.person], np.where(unknown, disposal, offence).astype(np.int32))
+    assert (true_age >= 10).all()
+    sure = ~unknown & (age >= 0)
+    assert (age[sure] == true_age[sure]).all()
+    cautioned = _np(c["adjudicationcode"]) == "J"
+    description = _np(c["disposaldescription"])
+    cautions = {"Reprimand", "Final warning", "Youth caution", "Caution"}
+    assert (np.isin(description, list(cautions)) == cautioned).all()
 
 
-def test_matched_lookup(built):
-    pnc_ids = set(_np(built["pnc_offences"].columns["pnc_id"]))
-    lookup = built["matched_lookup"].columns
-    matched = set(_np(lookup["pnc_id"]))
-    assert matched <= pnc_ids
-    assert 0.8 < len(matched) / len(pnc_ids) < 0.99
-    pupils = set(_np(built["school_census"].columns["pupil_matching_reference"]))
-    assert np.mean([x in pupils for x in _np(lookup["pupil_matching_reference"])]) > 0.95
+def test_pnc_cases_and_groups(built):
+    c = built["pnc_offences"].columns
+    case, primary = _np(c["caseid"]), _np(c["isprimaryoffence"])
+    # one primary offence per case
+    cases, counts = np.unique(case[primary == "Y"], return_counts=True)
+    assert (counts == 1).all() and set(cases) == set(case)
+    assert len(np.unique(_np(c["offenceid"]))) == len(case)
+    assert (np.asarray(c["disposalrank"]) == 1).all()
+    # the group number the public code reads from the first two characters
+    number = np.array([int(g[:2]) for g in _np(c["offence_group"])])
+    assert set(number) <= set(range(1, 13)) and 1 in number
+
+
+def test_pnc_carries_the_match(built):
+    c = built["pnc_offences"].columns
+    ids, pupil = _np(c["mojuid"]), pa.array(c["pupilmatchingrefanonymous"])
+    matched = ~pc.is_null(pupil).to_numpy(zero_copy_only=False)
+    # a person id is matched on all its rows or none, to one pupil
+    by_id: dict[str, set] = {}
+    for i, p in zip(ids, pupil.to_pylist(), strict=True):
+        by_id.setdefault(i, set()).add(p)
+    assert all(len(v) == 1 for v in by_id.values())
+    share = np.mean([None not in v for v in by_id.values()])
+    assert 0.8 < share < 0.99
+    pupils = set(_np(built["school_census"].columns["pupilmatchingrefanonymous_spr"]))
+    assert np.mean([p in pupils for p in pupil.filter(pa.array(matched)).to_pylist()]) > 0.95
 
 
 def test_risk_shows_in_schooling(built, world):
     """Offenders did worse at KS2 and were excluded more: the shared latent risk at work."""
     offenders = np.unique(built["pnc_offences"].person)
     ks2 = built["ks2"]
-    both = np.asarray(ks2.columns["maths_expected"]) & np.asarray(ks2.columns["english_expected"])
+    both = (np.asarray(ks2.columns["ks2_levxmat"]) == 1) & (np.asarray(ks2.columns["ks2_levxread"]) == 1)
     off = np.isin(ks2.person, offenders)
     assert both[off].mean() < both[~off].mean() - 0.1
 
@@ -207,6 +369,8 @@ def test_education_parameters_documented():
         "looked_after",
         "matching",
         "police",
+        "npd",
+        "early_years",
     ):
         assert section in par
 
@@ -221,8 +385,8 @@ def test_public_cohort_ctes_give_the_calibration_figures(con):
     assert share == pytest.approx(education.dfe_sv_offence_pct(con))
     none = con.execute(
         f"""WITH {education.ons_ctes()}
-        SELECT 100 * avg((k.maths_expected AND k.english_expected)::INT)
+        SELECT 100 * avg((k.ks2_levxmat = 1 AND k.ks2_levxread = 1)::INT)
         FROM grouped g JOIN (SELECT r_k.person_id, k.* FROM {education.records("ks2", "k")}) k USING (person_id)
-        WHERE g.grp = 'none' AND k.maths_level IS NOT NULL"""
+        WHERE g.grp = 'none' AND k.ks2_matlev IS NOT NULL"""
     ).fetchone()[0]
     assert none == pytest.approx(education.ons_ks2_none_pct(con))

@@ -18,8 +18,11 @@ import duckdb
 
 from sdfirst.calibration import METRICS as _registered
 from sdfirst.calibration import Share, metric
+from sdfirst.specs import load_yaml
+from sdfirst.synth.offending import offence_table
 
-COHORT_YEARS = ("2011/12", "2014/15")
+COHORT_YEARS = (2012, 2015)  # spring censuses (censusyear_spr) of the academic years 2011/12 to 2014/15
+COHORT_AGE = 15  # ageatstartofacademicyear_spr in Year 11
 COHORT_PNC_END = "2020-12-31"
 ONS_DAY = "2021-12-31"
 
@@ -32,21 +35,69 @@ def _rows(table: str, alias: str) -> str:
     )
 
 
+def serious_violence_codes() -> list[str]:
+    """The offence codes that count as serious violence (code_lists.yaml `offences`): the real share's definition
+    is in a do-file that is not public, so the project's list stands in for it."""
+    table = offence_table()
+    return [str(code) for code, sv in zip(table.code, table.serious_violence, strict=True) if sv]
+
+
+def pnc_fields(alias: str) -> str:
+    """SQL select-list items reading the PNC file's own columns (`alias`) as an analysis needs them: `offence_date`
+    (NULL for the file's unknown year 1900), `age_at_offence` (NULL for a negative age), `serious_violence`,
+    `custody` (an immediate custodial sentence) and `disposal_date`. The casts work whether the text dates arrive
+    as text or as dates."""
+    codes = ", ".join(f"'{code}'" for code in serious_violence_codes())
+    start = f"CAST({alias}.offencestartdate AS DATE)"
+    return (
+        f"CASE WHEN year({start}) > 1900 THEN {start} END AS offence_date, "
+        f"CASE WHEN {alias}.offencestartage >= 0 THEN {alias}.offencestartage END AS age_at_offence, "
+        f"{alias}.offencecode IN ({codes}) AS serious_violence, "
+        f"{alias}.disposaldescription = 'Immediate custody' AS custody, "
+        f"CAST({alias}.disposaldate AS DATE) AS disposal_date"
+    )
+
+
+def persistent_absence(alias: str) -> str:
+    """SQL: whether an absence row (`alias`) is persistent absence, missing at least the threshold of its year
+    (education.yaml `absence.persistent_threshold`, by academic year; the files' year is the one it ends in)."""
+    par = load_yaml("education.yaml")["absence"]["persistent_threshold"]
+    threshold = f"{float(par['before'])}::DOUBLE"
+    for first, value in sorted(par["from"].items()):
+        threshold = (
+            f"CASE WHEN {alias}.absenceyear_ab >= {int(first) + 1} THEN {float(value)}::DOUBLE ELSE {threshold} END"
+        )
+    missed = f"({alias}.authorisedabsence_annual_ab + {alias}.unauthorisedabsence_annual_ab)"
+    return f"({missed} >= {threshold} * {alias}.sessionspossible_annual_ab)"
+
+
+def first_permanent_exclusions(alias: str = "e") -> str:
+    """SQL: each true person's first permanent exclusion (`person_id`, `first_pe`), from the exclusions files'
+    first slot, which holds a year's permanent exclusion when there is one."""
+    return (
+        f"SELECT r_{alias}.person_id, min(CAST({alias}.startdate1_ex AS DATE)) AS first_pe "
+        f"FROM {_rows('exclusions', alias)} WHERE {alias}.category1_ex = 'PERM' GROUP BY r_{alias}.person_id"
+    )
+
+
 _BASE = f"""
 cohort AS (
     SELECT DISTINCT r_c.person_id FROM {_rows("school_census", "c")}
-    WHERE c.year_group = 11 AND c.academic_year BETWEEN '{COHORT_YEARS[0]}' AND '{COHORT_YEARS[1]}'
+    WHERE c.ageatstartofacademicyear_spr = {COHORT_AGE}
+      AND c.censusyear_spr BETWEEN {COHORT_YEARS[0]} AND {COHORT_YEARS[1]}
 ),
 pnc AS (
-    SELECT r_p.person_id, p.* FROM {_rows("pnc_offences", "p")}
-    WHERE p.disposal_date <= DATE '{COHORT_PNC_END}'
+    SELECT * FROM (
+        SELECT r_p.person_id, p.mojuid, p.pupilmatchingrefanonymous, {pnc_fields("p")}
+        FROM {_rows("pnc_offences", "p")}
+    ) WHERE disposal_date <= DATE '{COHORT_PNC_END}'
 ),
 sv AS (
     SELECT person_id, min(offence_date) AS first_sv FROM pnc WHERE serious_violence GROUP BY person_id
 ),
 ks2 AS (
-    SELECT r_k.person_id, k.maths_expected, k.english_expected FROM {_rows("ks2", "k")}
-    WHERE k.maths_level IS NOT NULL
+    SELECT r_k.person_id, k.ks2_levxmat = 1 AS maths_expected, k.ks2_levxread = 1 AS english_expected
+    FROM {_rows("ks2", "k")} WHERE k.ks2_matlev IS NOT NULL
 )
 """
 
@@ -157,8 +208,8 @@ def _peak_age(con, where: str) -> float:
         f"""
         WITH {_BASE},
         firsts AS (
-            SELECT person_id, arg_min(age_at_offence, (offence_date, age_at_offence)) AS age FROM pnc WHERE {where}
-            GROUP BY person_id
+            SELECT person_id, arg_min(age_at_offence, (offence_date, age_at_offence)) AS age FROM pnc
+            WHERE {where} AND offence_date IS NOT NULL AND age_at_offence IS NOT NULL GROUP BY person_id
         )
         SELECT mode(age) FROM cohort JOIN firsts USING (person_id)
     """,
@@ -184,7 +235,7 @@ def dfe_fsm_sv_pct(con) -> Share:
         con,
         f"""
         WITH {_BASE},
-        fsm AS (SELECT DISTINCT r_f.person_id FROM {_rows("school_census", "f")} WHERE f.fsm_eligible)
+        fsm AS (SELECT DISTINCT r_f.person_id FROM {_rows("school_census", "f")} WHERE f.fsmeligible_spr = 1)
         SELECT 100 * avg((person_id IN (SELECT person_id FROM sv))::INT), count(*)
         FROM cohort JOIN fsm USING (person_id)
     """,
@@ -199,10 +250,7 @@ def dfe_sv_pe_year_before_pct(con) -> Share:
         con,
         f"""
         WITH {_BASE},
-        pe AS (
-            SELECT r_e.person_id, min(e.start_date) AS first_pe FROM {_rows("exclusions", "e")}
-            WHERE e.exclusion_type = 'Permanent' GROUP BY r_e.person_id
-        )
+        pe AS ({first_permanent_exclusions()})
         SELECT 100 * avg((first_pe < first_sv - INTERVAL 365 DAY)::INT), count(*)
         FROM cohort JOIN sv USING (person_id) JOIN pe USING (person_id)
     """,
@@ -219,8 +267,9 @@ ons AS (
           - (strftime(t.date_of_birth, '%m%d') > strftime(DATE '{ONS_DAY}', '%m%d'))::INT BETWEEN 23 AND 24
 ),
 outcome AS (
-    SELECT r_p.person_id, max((p.sentence = 'Immediate custody')::INT) AS custody
-    FROM {_rows("pnc_offences", "p")} WHERE p.disposal_date <= DATE '{ONS_DAY}' GROUP BY r_p.person_id
+    SELECT person_id, max(custody::INT) AS custody FROM (
+        SELECT r_p.person_id, {pnc_fields("p")} FROM {_rows("pnc_offences", "p")}
+    ) WHERE disposal_date <= DATE '{ONS_DAY}' GROUP BY person_id
 ),
 grouped AS (
     SELECT ons.person_id,
@@ -234,17 +283,17 @@ grouped AS (
 def _ons(con, group: str, measure: str) -> Share:
     measures = {
         "ks2": f"""
-            SELECT 100 * avg((k.maths_expected AND k.english_expected)::INT), count(DISTINCT g.person_id)
+            SELECT 100 * avg((k.ks2_levxmat = 1 AND k.ks2_levxread = 1)::INT), count(DISTINCT g.person_id)
             FROM grouped g JOIN (SELECT r_k.person_id, k.* FROM {_rows("ks2", "k")}) k USING (person_id)
-            WHERE g.grp = '{group}' AND k.maths_level IS NOT NULL""",
+            WHERE g.grp = '{group}' AND k.ks2_matlev IS NOT NULL""",
         "absence": f"""
             SELECT 100 * avg((g.person_id IN (
-                SELECT r_a.person_id FROM {_rows("absence", "a")} WHERE a.persistent_absentee))::INT), count(*)
+                SELECT r_a.person_id FROM {_rows("absence", "a")} WHERE {persistent_absence("a")}))::INT), count(*)
             FROM grouped g WHERE g.grp = '{group}'""",
         "fixed": f"""
             SELECT 100 * avg((g.person_id IN (
                 SELECT r_e.person_id FROM {_rows("exclusions", "e")}
-                WHERE e.exclusion_type = 'Fixed period'))::INT), count(*)
+                WHERE e.totalfixedexclusions_ex > 0))::INT), count(*)
             FROM grouped g WHERE g.grp = '{group}'""",
     }
     return _share(con, f"WITH {_ONS} {measures[measure]}")
@@ -322,7 +371,7 @@ def cla_offending_ratio(con) -> float:
         flags AS (
             SELECT o.person_id, o.person_id IN (SELECT person_id FROM cla) AS in_care,
                    EXISTS (SELECT 1 FROM {_rows("pnc_offences", "p")}
-                           WHERE r_p.person_id = o.person_id AND p.disposal_date < o.day24) AS offended
+                           WHERE r_p.person_id = o.person_id AND CAST(p.disposaldate AS DATE) < o.day24) AS offended
             FROM old o
         )
         SELECT avg(offended::INT) FILTER (WHERE in_care) / avg(offended::INT) FILTER (WHERE NOT in_care)
@@ -333,13 +382,17 @@ def cla_offending_ratio(con) -> float:
 
 @metric("dfe_pnc_matched_pct")
 def dfe_pnc_matched_pct(con) -> float:
-    """% of the cohort's PNC person ids that the data owners matched to a pupil (about 92, this project's)."""
+    """% of the cohort's PNC person ids (mojuid) that the data owners matched to a pupil (about 92, this
+    project's)."""
     return _scalar(
         con,
         f"""
         WITH {_BASE},
-        ids AS (SELECT DISTINCT pnc_id FROM pnc JOIN cohort USING (person_id))
-        SELECT 100 * avg((pnc_id IN (SELECT pnc_id FROM moj_dfe.matched_lookup))::INT) FROM ids
+        ids AS (
+            SELECT mojuid, bool_or(pupilmatchingrefanonymous IS NOT NULL) AS matched
+            FROM pnc JOIN cohort USING (person_id) GROUP BY mojuid
+        )
+        SELECT 100 * avg(matched::INT) FROM ids
     """,
     )
 

@@ -5,7 +5,7 @@ for people in the share's scope (the children of `sdfirst.synth.education`), eac
 category of its day (reprimands and final warnings, then youth cautions). MoJ and DfE matched each PNC person to
 a pupil before release: pupils of state schools are matched, less some failures and a few wrong pupils. Both
 steps' parameters are in `synthetic/education.yaml` (`police`, `matching`); `tables/moj_dfe.py` maps the results
-to columns, and gives each PNC person the id the match works on.
+to columns, gives each PNC person the id the match works on, and writes the matched pupil on each police record.
 """
 
 from __future__ import annotations

@@ -123,7 +123,8 @@ def deprivation_score(decile: np.ndarray) -> np.ndarray:
     return (cov["deprivation_centre"] - decile.astype(np.float64)) / cov["deprivation_scale"]
 
 
-def _choice(rng: np.random.Generator, weights: dict, n: int) -> np.ndarray:
+def weighted_choice(rng: np.random.Generator, weights: dict, n: int) -> np.ndarray:
+    """n indices into the keys of a mapping of relative weights (a weight, or [label, weight])."""
     w = np.array([v[1] if isinstance(v, list) else v for v in weights.values()], dtype=float)
     return rng.choice(len(w), size=n, p=w / w.sum())
 
@@ -417,7 +418,7 @@ def _exclusions(
     excl_perm = np.concatenate([np.zeros(len(f_child), bool), np.ones(len(p_child), bool)])
     excl_date = np.concatenate([f_date, perm_date[p_child]]).astype(np.int32)
     excl_days = np.concatenate([f_days, np.zeros(len(p_child), np.int64)])
-    excl_reason = _choice(rng, xpar["reasons"], len(excl_child))
+    excl_reason = weighted_choice(rng, xpar["reasons"], len(excl_child))
     # a fixed-period exclusion cannot follow a permanent one in the same school year at the same school
     keep = ~((excl_group == perm_group[excl_child]) & ~excl_perm & (excl_date > perm_date[excl_child]))
     keep &= state[excl_child] & in_england[excl_child, excl_group]
@@ -540,7 +541,7 @@ def _children_in_need(
     cin_end = cin_start + _gamma(rng, cpar["duration_days"], len(cin_child)).astype(np.int64) + 1
     cin_end = np.minimum(cin_end, np.where(same, nxt - 1, dates.NEVER))
     cin_end = np.minimum(cin_end, adult[cin_child] - 1).astype(np.int32)
-    cin_need = _choice(rng, cpar["primary_need"], len(cin_child))
+    cin_need = weighted_choice(rng, cpar["primary_need"], len(cin_child))
     lo, hi = dates.day(str(cpar["first_day"])), dates.day(str(cpar["last_day"]))
     keep = (cin_start >= lo) & (cin_start <= hi) & (cin_end >= cin_start)
     cin_end = np.where(cin_end > hi, dates.NEVER, cin_end).astype(np.int32)
@@ -576,7 +577,7 @@ def _looked_after(
     lo_c, hi_c = dates.day(str(lpar["first_day"])), dates.day(str(lpar["last_day"]))
     keep_cla = (cla_start < adult[cla_child]) & (cla_end >= lo_c) & (cla_start <= hi_c)
     cla_end = np.where(cla_end > hi_c, dates.NEVER, cla_end)
-    cla_status = _choice(rng, lpar["legal_status"], len(cla_child))
+    cla_status = weighted_choice(rng, lpar["legal_status"], len(cla_child))
     return {
         "cla_child": cla_child[keep_cla],
         "cla_start": cla_start[keep_cla].astype(np.int32),
@@ -611,3 +612,68 @@ def attainment8(z: np.ndarray) -> np.ndarray:
     k4 = params()["attainment"]["ks4"]
     lo, hi = k4["attainment8_range"]
     return np.clip(np.round(2 * (k4["attainment8_centre"] + k4["attainment8_scale"] * z)) / 2, lo, hi)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# the early years: the Foundation Stage Profile (Reception) and Key Stage 1 (Year 2)
+# ---------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EarlyYears:
+    """The Early Years Foundation Stage Profile and Key Stage 1 of the children in scope (per child, as Schooling)."""
+
+    eyfsp_year: np.ndarray  # int64 academic year of Reception
+    eyfsp_sat: np.ndarray  # bool: a profile was recorded
+    eyfsp_points: np.ndarray  # int64 [child, scale]: points 0..9 on each scale of `early_years.eyfsp.scales`
+    ks1_year: np.ndarray  # int64 academic year of Year 2
+    ks1_sat: np.ndarray  # bool: KS1 teacher assessments were recorded
+    ks1_level: np.ndarray  # int64 [child, subject]: index into `early_years.ks1.levels` (reading, writing, maths)
+
+
+def simulate_early_years(world, s: Schooling) -> EarlyYears:
+    """The early years of the children of `s`, on a stream of their own, so that the rest of schooling (and the
+    calibration that rests on it) does not depend on them. A profile scale's points rise with latent ability and
+    fall with the shared risk (the socio-emotional scales more steeply); KS1 levels follow the child's latent KS2
+    scores, so that early and later attainment agree."""
+    par = params()
+    epar, kpar = par["early_years"]["eyfsp"], par["early_years"]["ks1"]
+    p = world.people
+    rng = world.rng("education:early-years")
+    lin = functools.partial(
+        linear,
+        risk=p.risk[s.person].astype(np.float64),
+        dep=deprivation_score(p.deprivation[s.person]),
+        male=p.male[s.person],
+    )
+    n = len(s)
+    domains = list(epar["scales"].values())
+    base = {d: lin(epar["domains"][d]) + epar["ability_weight"][d] * s.ability for d in dict.fromkeys(domains)}
+    latent = np.stack([base[d] for d in domains], axis=1) + rng.normal(0.0, epar["noise_sd"], (n, len(domains)))
+    points = np.clip(np.rint(epar["points_centre"] + epar["points_per_unit"] * latent), 0, 9).astype(np.int64)
+    eyfsp_year = academic_year_of(s.cohort, 0)
+    eyfsp_sat = (
+        s.state_school
+        & s.in_england[:, 0]
+        & (eyfsp_year >= epar["first_year"])
+        & (eyfsp_year <= epar["last_year"])
+        & (rng.random(n) >= epar["not_assessed"])
+    )
+    ks1_year = academic_year_of(s.cohort, kpar["year_group"])
+    z = np.stack([s.ks2_english_z, s.ks2_english_z, s.ks2_maths_z], axis=1)
+    ks1_z = kpar["from_ks2_weight"] * z + rng.normal(0.0, kpar["noise_sd"], z.shape)
+    ks1_sat = (
+        s.state_school
+        & s.in_england[:, s.column(kpar["year_group"])]
+        & (ks1_year >= kpar["first_year"])
+        & (ks1_year <= kpar["last_year"])
+        & (rng.random(n) >= kpar["not_assessed"])
+    )
+    return EarlyYears(
+        eyfsp_year=eyfsp_year,
+        eyfsp_sat=eyfsp_sat,
+        eyfsp_points=points,
+        ks1_year=ks1_year,
+        ks1_sat=ks1_sat,
+        ks1_level=np.searchsorted(np.asarray(kpar["cuts"]), ks1_z).astype(np.int64),
+    )

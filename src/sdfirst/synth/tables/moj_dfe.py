@@ -1,34 +1,40 @@
 """The MoJ-DfE share's tables: Police National Computer offending histories and National Pupil Database records.
 
-Nothing is simulated here. The NPD tables map the schooling and care of :mod:`sdfirst.synth.education`; the PNC
-table maps the police records and `matched_lookup` the data owners' match of :mod:`sdfirst.synth.data_share`.
-The two sides are released pre-matched and without names: NPD rows carry a pupil matching reference, PNC rows a
-PNC person id (with the recording errors of `recording_errors.yaml`), and the lookup joins them.
+Nothing is simulated here but how the files code what the simulation decided (unknown PNC dates and ages, SEN
+codes and types, the split of sessions over terms, child protection plans, care placements: `education.yaml`
+`police` and `npd`), each on a random stream of its own, so that the rest of the share does not depend on it.
+The NPD tables map the schooling and care of :mod:`sdfirst.synth.education`; the PNC
+table maps the police records and the data owners' match of :mod:`sdfirst.synth.data_share`. The two sides are
+released pre-matched and without names: NPD rows carry a pupil matching reference, and PNC rows carry both a MoJ
+person id (with the recording errors of `recording_errors.yaml`) and the pupil matching reference it was matched to,
+as the real share's MOJ_PNC file does.
 """
 
 from __future__ import annotations
 
-import functools
 from types import SimpleNamespace
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from sdfirst.specs import load_yaml
+from sdfirst.specs import code_lists, datasets, load_yaml
 from sdfirst.synth import dates
 from sdfirst.synth.codes import code_list
 from sdfirst.synth.columns import Deferred, defer, either, labels, taken_from
-from sdfirst.synth.data_share import extract_police_records, match_pupils
+from sdfirst.synth.data_share import PupilMatch, extract_police_records, match_pupils
 from sdfirst.synth.education import (
+    YEAR_DAYS,
+    EarlyYears,
     Schooling,
-    academic_year_label,
     academic_year_of,
     attainment8,
     day_in_year,
     ks2_level,
     ks2_scaled_score,
+    simulate_early_years,
     simulate_schooling,
+    weighted_choice,
 )
 from sdfirst.synth.ids import make_ids, to_hex
 from sdfirst.synth.offending import offence_table
@@ -51,10 +57,6 @@ def _sex(male: np.ndarray) -> pa.Array:
     return either(male, "M", "F")
 
 
-def _urn(values: np.ndarray) -> pa.Array:
-    return pc.cast(pa.array(np.asarray(values, dtype=np.int64)), pa.string())
-
-
 def _row_ids(world, table: str, n: int) -> Deferred:
     return defer(to_hex, make_ids(world.seed, f"{DATASET}.{table}.row", world.chunk, n))
 
@@ -65,9 +67,53 @@ def _window(world):
     return world.coverage(str(cov["start"]), str(cov["end"]))
 
 
+def _acadyr(year: np.ndarray) -> pa.Array:
+    """Academic years as the NPD files write them: "2012/2013" for the year starting in 2012."""
+    year = np.asarray(year, dtype=np.int64)
+    first, second = pc.cast(pa.array(year), pa.string()), pc.cast(pa.array(year + 1), pa.string())
+    return pc.binary_join_element_wise(first, second, "/")
+
+
+def _text_dates(days: np.ndarray) -> pa.Array:
+    """Dates as text "YYYY-MM-DD" (empty for NEVER), as the share's delimited files hold them."""
+    return pc.cast(dates.to_arrow(days), pa.string())
+
+
+def _era(year: np.ndarray, par: dict) -> tuple[np.ndarray, list]:
+    """For a `before`/`from` setting that changes in given academic years: each year's era index and the values."""
+    firsts = sorted(par["from"])
+    values = [par["before"], *(par["from"][y] for y in firsts)]
+    return np.searchsorted(np.asarray(firsts), year, side="right"), values
+
+
+def _sen_provision(npd: dict, sen: np.ndarray, year: np.ndarray, plus: np.ndarray) -> pa.Array:
+    """senprovision_spr: the SEN level in the codes of its year (School Action Plus for some on support)."""
+    era, values = _era(year, npd["sen_provision"])
+    codes = np.array(values, dtype=object)[era, sen]
+    codes = np.where((era == 0) & (sen == 1) & plus, npd["school_action_plus"]["code"], codes)
+    return pa.array(codes, pa.string())
+
+
+def _sen_type(npd: dict, kind: np.ndarray, sen: np.ndarray, year: np.ndarray) -> pa.Array:
+    """primarysentype_spr: each pupil's primary need, empty without SEN; BESD is recorded as SEMH from 2014/15."""
+    types = np.array(list(npd["sen_primary_type"]), dtype=object)[kind]
+    renamed = npd["semh"]
+    types = np.where((types == renamed["was"]) & (year >= renamed["from"]), renamed["now"], types)
+    return pa.array(types, pa.string(), mask=sen == 0)
+
+
+def _major(npd: dict, minor: pa.Array) -> pa.Array:
+    """ethnicgroupmajor_spr from the minor code."""
+    mapping = npd["ethnicity_major"]
+    at = pc.index_in(minor, value_set=pa.array(list(mapping)))
+    return pa.array(list(mapping.values())).take(at)
+
+
 def _census(world, s: Schooling, pmr: pa.Array) -> tuple[Built, np.ndarray]:
-    """school_census: one row per pupil-year in state schools in England, within the census years."""
+    """school_census: one row per pupil-year in state schools in England, within the census years (the files
+    Spring_Census_YYYY, named by the year of the January census)."""
     par = load_yaml("education.yaml")
+    npd = par["npd"]
     lo, hi = par["scope"]["census_years"]
     win = _window(world)
     in_years = (s.year >= lo) & (s.year <= hi)
@@ -81,52 +127,96 @@ def _census(world, s: Schooling, pmr: pa.Array) -> tuple[Built, np.ndarray]:
     ethnicity_other(eth, world.rng(f"{DATASET}:census-ethnicity"), rate, world)
     birth_year, birth_month, _ = dates.ymd(p.dob[person])
     sector = s.sector[child, g]
-    school_labels = par["schools"]["labels"]
     coding = par["recording"]["census_ethnicity_coding"]
-    kinds = list(school_labels.values())  # school kinds are coded by their order here (see education.py)
-    sen_labels = par["special_educational_needs"]["labels"]
-    district = pc.list_element(pc.split_pattern(world.hoods.sector, " "), 0)
+    minor = ethnicity_strings(eth.ethnicity, coding=coding)
+    rng = world.rng(f"{DATASET}:census-codes")
+    plus = rng.random(len(s)) < npd["school_action_plus"]["share"]
+    kind = weighted_choice(rng, npd["sen_primary_type"], len(s))
+    year, sen = s.year[child, g], s.sen[child, g]
     built = Built(
         {
             "row_id_hash": _row_ids(world, "school_census", len(child)),
-            "pupil_matching_reference": defer(taken_from(pmr), child),
-            "academic_year": defer(academic_year_label, s.year[child, g]),
-            "census_date": dates.to_arrow(s.census_day[child, g]),
-            "school_urn": defer(_urn, s.school[child, g]),
-            "school_type": defer(functools.partial(labels, kinds), s.school_kind[child, g]),
-            "year_group": s.year_group[g].astype(np.int64),
-            "sex": defer(_sex, p.male[person]),
-            "year_of_birth": birth_year,
-            "month_of_birth": birth_month,
-            "ethnicity": defer(functools.partial(ethnicity_strings, coding=coding), eth.ethnicity),
-            "fsm_eligible": s.fsm[child, g],
-            "sen_provision": defer(functools.partial(labels, sen_labels), s.sen[child, g]),
-            "lsoa": defer(taken_from(world.hoods.lsoa), sector),
-            "postcode_district": defer(taken_from(district), sector),
+            "pupilmatchingrefanonymous_spr": defer(taken_from(pmr), child),
+            "censusyear_spr": (year + 1).astype(np.int64),
+            "urn_spr": s.school[child, g].astype(np.int64),
+            "ageatstartofacademicyear_spr": (s.year_group[g] - 1 + par["scope"]["age_in_year_one"]).astype(np.int64),
+            "gender_spr": defer(_sex, p.male[person]),
+            "yearofbirth_spr": birth_year,
+            "monthofbirth_spr": birth_month,
+            "ethnicgroupmajor_spr": _major(npd, minor),
+            "ethnicgroupminor_spr": minor,
+            "fsmeligible_spr": s.fsm[child, g].astype(np.int64),
+            "senprovision_spr": _sen_provision(npd, sen, year, plus[child]),
+            "primarysentype_spr": _sen_type(npd, kind[child], sen, year),
+            "lsoa11_spr": defer(taken_from(world.hoods.lsoa), sector),
+            "idacidecile_spr": world.hoods.imd_decile[sector].astype(np.int64),
         },
         person,
     )
     return built, cell
 
 
-def _ks2(world, s: Schooling, pmr: pa.Array) -> Built:
+def _ks2(world, s: Schooling, early: EarlyYears, pmr: pa.Array) -> Built:
+    """ks2: the KS2Pupil file, one row per pupil: levels (and their point scores) to 2014/15, scaled scores from
+    2015/16, and whether the pupil reached level 4 (the expected standard) in reading and in maths."""
     k2 = load_yaml("education.yaml")["attainment"]["ks2"]
     year = academic_year_of(s.cohort, k2["year_group"])
     child = np.flatnonzero(s.ks2_sat & _window(world).contains(_results_day(year)))
     new = s.ks2_new[child]
     mz, ez = s.ks2_maths_z[child], s.ks2_english_z[child]
+    points = k2["points"]
+    table = np.zeros(max(points) + 1)
+    table[list(points)] = list(points.values())
+    read_level, maths_level = ks2_level(ez), ks2_level(mz)
+    aps = (table[read_level] + table[maths_level]) / 2
+    ks1 = np.zeros(len(s), dtype=bool)
+    ks1[_ks1_recorded(world, s, early)] = True
     return Built(
         {
             "row_id_hash": _row_ids(world, "ks2", len(child)),
-            "pupil_matching_reference": pmr.take(pa.array(child)),
-            "academic_year": academic_year_label(year[child]),
-            "school_urn": _urn(s.school[child, s.column(k2["year_group"])]),
-            "maths_level": _ints(ks2_level(mz), new),
-            "maths_scaled_score": _ints(ks2_scaled_score(mz), ~new),
-            "maths_expected": mz >= 0,
-            "english_level": _ints(ks2_level(ez), new),
-            "reading_scaled_score": _ints(ks2_scaled_score(ez), ~new),
-            "english_expected": ez >= 0,
+            "ks2_pupilmatchingrefanonymous": pmr.take(pa.array(child)),
+            "ks2_acadyr": _acadyr(year[child]),
+            "ks2_readlev": _ints(read_level, new),
+            "ks2_matlev": _ints(maths_level, new),
+            "ks2_levxread": (ez >= 0).astype(np.int64),
+            "ks2_levxmat": (mz >= 0).astype(np.int64),
+            "ks2_aps": pa.array(aps, mask=new),
+            "ks2_ks1aps": pa.array(_ks1_aps(early)[child], mask=~ks1[child]),
+            "ks2_readscore": _ints(ks2_scaled_score(ez), ~new),
+            "ks2_matscore": _ints(ks2_scaled_score(mz), ~new),
+        },
+        s.person[child],
+    )
+
+
+def _ks2_exam(world, s: Schooling, pmr: pa.Array, moj: pa.Array) -> Built:
+    """ks2_exam: the KS2Exam file, one row per pupil and test (reading, maths) in the levels era, with the MoJ id
+    of pupils matched to a PNC record."""
+    k2 = load_yaml("education.yaml")["attainment"]["ks2"]
+    year = academic_year_of(s.cohort, k2["year_group"])
+    pupils = np.flatnonzero(s.ks2_sat & ~s.ks2_new & _window(world).contains(_results_day(year)))
+    tests = {"reading": s.ks2_english_z, "maths": s.ks2_maths_z}
+    exam = k2["exam"]
+    child = np.repeat(pupils, len(tests))
+    subject = np.tile(np.arange(len(tests)), len(pupils))
+    z = np.stack([tests[name] for name in exam], axis=1)[child, subject]
+    par = np.array([[exam[name][k] for k in ("leapcode", "max", "centre", "per_unit")] for name in exam])[subject]
+    level = ks2_level(z)
+    lo, hi = k2["level_range"]
+    fine = np.clip(k2["expected_level"] + z / k2["level_width"], lo, hi + 0.99)
+    points = np.zeros(max(k2["points"]) + 1, dtype=np.int64)
+    points[list(k2["points"])] = list(k2["points"].values())
+    return Built(
+        {
+            "row_id_hash": _row_ids(world, "ks2_exam", len(child)),
+            "ks2_pupilmatchingrefanonymous": pmr.take(pa.array(child)),
+            "mojuid": moj.take(pa.array(child)),
+            "ks2_acadyr": _acadyr(year[child]),
+            "ks2_leapcode": par[:, 0].astype(np.int64),
+            "ks2_testmark": np.clip(np.rint(par[:, 2] + par[:, 3] * z), 0, par[:, 1]).astype(np.int64),
+            "ks2_testlev": pc.cast(pa.array(level), pa.string()),
+            "ks2_fine": np.floor(fine * 100) / 100,  # two decimals, never rounded up into the next level
+            "ks2_points": points[level],
         },
         s.person[child],
     )
@@ -143,154 +233,370 @@ def _ks4(world, s: Schooling, pmr: pa.Array) -> Built:
     child = np.flatnonzero(s.ks4_sat & _window(world).contains(_results_day(year)))
     y = year[child]
     z = s.ks4_z[child]
-    no_five = y > k4["five_ac_em_last_year"]
     return Built(
         {
             "row_id_hash": _row_ids(world, "ks4", len(child)),
-            "pupil_matching_reference": pmr.take(pa.array(child)),
-            "academic_year": academic_year_label(y),
-            "school_urn": _urn(s.school[child, s.column(k4["year_group"])]),
-            "five_ac_em": pa.array(z >= 0, mask=no_five),
-            "attainment8": pa.array(attainment8(z), mask=y < k4["attainment8_first_year"]),
+            "ks4_pupilmatchingrefanonymous": pmr.take(pa.array(child)),
+            "ks4_acadyr": _acadyr(y),
+            "ks4_level2_em": _ints((z >= 0).astype(np.int64), y > k4["five_ac_em_last_year"]),
+            "ks4_att8": pa.array(attainment8(z), mask=y < k4["attainment8_first_year"]),
         },
         s.person[child],
     )
+
+
+def _terms(rng: np.random.Generator, total: np.ndarray, within: list[np.ndarray]) -> list[np.ndarray]:
+    """Share `total` sessions out over the terms, at most `within[t]` in term t (drawn without replacement)."""
+    left, room, out = total.astype(np.int64), sum(within).astype(np.int64), []
+    for term in within[:-1]:
+        room = room - term
+        taken = rng.hypergeometric(term, room, left)
+        out.append(taken)
+        left = left - taken
+    return [*out, left]
+
+
+def _excluded_sessions(s: Schooling) -> np.ndarray:
+    """Sessions lost to fixed-period exclusions in each pupil-year [child, year group index]."""
+    per_day = load_yaml("education.yaml")["npd"]["sessions_per_day"]
+    lost = np.zeros(s.year.shape, dtype=np.int64)
+    fixed = ~s.excl_permanent
+    np.add.at(lost, (s.excl_child[fixed], s.excl_group[fixed]), s.excl_days[fixed].astype(np.int64) * per_day)
+    return lost
 
 
 def _absence(world, s: Schooling, pmr: pa.Array, census_cell: np.ndarray) -> Built:
-    first = load_yaml("education.yaml")["absence"]["first_year"]
-    child, g = np.nonzero(census_cell & (s.year >= first))
-    return Built(
-        {
-            "row_id_hash": _row_ids(world, "absence", len(child)),
-            "pupil_matching_reference": defer(taken_from(pmr), child),
-            "academic_year": defer(academic_year_label, s.year[child, g]),
-            "school_urn": defer(_urn, s.school[child, g]),
-            "sessions_possible": s.sessions_possible[child, g].astype(np.int64),
-            "sessions_missed": s.sessions_missed[child, g].astype(np.int64),
-            "sessions_unauthorised": s.sessions_unauthorised[child, g].astype(np.int64),
-            "persistent_absentee": s.persistent[child, g],
-        },
-        s.person[child],
-    )
+    """absence: the Absence_YYYY_3Term files, one row per pupil-year: sessions by term and for the year."""
+    par = load_yaml("education.yaml")
+    child, g = np.nonzero(census_cell & (s.year >= par["absence"]["first_year"]))
+    year = s.year[child, g]
+    possible = s.sessions_possible[child, g].astype(np.int64)
+    missed = s.sessions_missed[child, g].astype(np.int64)
+    unauth = s.sessions_unauthorised[child, g].astype(np.int64)
+    era, shares = _era(year, par["npd"]["term_shares"])
+    share = np.asarray(shares, dtype=float)[era]
+    first = np.floor(possible * share[:, 0] + 0.5).astype(np.int64)
+    second = np.minimum(np.floor(possible * share[:, 1] + 0.5).astype(np.int64), possible - first)
+    term_possible = [first, second, possible - first - second]
+    rng = world.rng(f"{DATASET}:absence-terms")
+    term_missed = _terms(rng, missed, term_possible)
+    term_unauth = _terms(rng, unauth, term_missed)
+    columns: dict = {
+        "row_id_hash": _row_ids(world, "absence", len(child)),
+        "pupilmatchingrefanonymous_ab": defer(taken_from(pmr), child),
+        "absenceyear_ab": (year + 1).astype(np.int64),
+        "estab_ab": s.school[child, g].astype(np.int64),
+    }
+    terms = ("autumn", "spring", "summer")
+    kinds = {
+        "sessionspossible": [*term_possible, possible],
+        "authorisedabsence": [m - u for m, u in zip([*term_missed, missed], [*term_unauth, unauth], strict=True)],
+        "unauthorisedabsence": [*term_unauth, unauth],
+    }
+    for kind, values in kinds.items():
+        for term, value in zip((*terms, "annual"), values, strict=True):
+            columns[f"{kind}_{term}_ab"] = value
+    columns["annualreasone_ab"] = np.minimum(_excluded_sessions(s)[child, g], possible)
+    return Built(columns, s.person[child])
+
+
+def _exclusion_slots() -> int:
+    """How many exclusions a row of the exclusions file details: the spec's numbered category columns."""
+    names = datasets()[DATASET].tables["exclusions"].column_names
+    return sum(1 for name in names if name.startswith("category"))
 
 
 def _exclusions(world, s: Schooling, pmr: pa.Array) -> Built:
+    """exclusions: the Exclusions_YYYY_Table3 files, one row per pupil and year with an exclusion: the year's
+    counts, and its exclusions in numbered slots, a permanent one first, then by date."""
     par = load_yaml("education.yaml")
+    npd = par["npd"]
     hi = par["scope"]["census_years"][1]
-    child, g = s.excl_child, s.excl_group
-    keep = (s.year[child, g] <= hi) & _window(world).contains(s.excl_date)
-    child, g = child[keep], g[keep]
-    perm = s.excl_permanent[keep]
-    # the excluding school: for a permanent exclusion, the school before the move
-    school = s.school[child, g]
-    reasons, types = list(par["exclusions"]["reasons"]), par["exclusions"]["types"]
-    return Built(
-        {
-            "row_id_hash": _row_ids(world, "exclusions", len(child)),
-            "pupil_matching_reference": pmr.take(pa.array(child)),
-            "academic_year": academic_year_label(s.year[child, g]),
-            "school_urn": _urn(school),
-            "exclusion_type": either(perm, types["permanent"], types["fixed"]),
-            "start_date": dates.to_arrow(s.excl_date[keep]),
-            "length_days": _ints(s.excl_days[keep], perm),
-            "reason": labels(reasons, s.excl_reason[keep]),
-        },
-        s.person[child],
-    )
+    keep = (s.year[s.excl_child, s.excl_group] <= hi) & _window(world).contains(s.excl_date)
+    child, g, perm = s.excl_child[keep], s.excl_group[keep], s.excl_permanent[keep]
+    when, days, reason = s.excl_date[keep], s.excl_days[keep].astype(np.int64), s.excl_reason[keep]
+    order = np.lexsort((when, ~perm, g, child))
+    child, g, perm, when, days, reason = (x[order] for x in (child, g, perm, when, days, reason))
+    new = np.r_[True, (child[1:] != child[:-1]) | (g[1:] != g[:-1])][: len(child)]
+    row = np.cumsum(new) - 1
+    first = np.flatnonzero(new)
+    rank = np.arange(len(child)) - first[row]
+    n = len(first)
+    counts = {
+        "permanentexclusioncount_ex": np.bincount(row, weights=perm, minlength=n),
+        "totalfixedexclusions_ex": np.bincount(row, weights=~perm, minlength=n),
+        "totalfixedsessions_ex": np.bincount(row, weights=np.where(perm, 0, days), minlength=n)
+        * npd["sessions_per_day"],
+    }
+    columns: dict = {
+        "row_id_hash": _row_ids(world, "exclusions", n),
+        "pupilmatchingrefanonymous_ex": pmr.take(pa.array(child[first])),
+        "exclusionyear_ex": (s.year[child[first], g[first]] + 1).astype(np.int64),
+        **{name: value.astype(np.int64) for name, value in counts.items()},
+    }
+    cats = npd["exclusion_categories"]
+    codes = list(par["exclusions"]["reasons"])
+    for k in range(_exclusion_slots()):
+        at = np.flatnonzero(rank == k)
+        has = np.zeros(n, dtype=bool)
+        has[row[at]] = True
+        slot_perm, slot_reason, slot_day = np.zeros(n, bool), np.full(n, -1), np.full(n, dates.NEVER, np.int32)
+        slot_perm[row[at]], slot_reason[row[at]], slot_day[row[at]] = perm[at], reason[at], when[at]
+        columns[f"category{k + 1}_ex"] = either(slot_perm, cats["permanent"], cats["fixed"], missing=~has)
+        columns[f"reason{k + 1}_ex"] = labels(codes, slot_reason)
+        columns[f"startdate{k + 1}_ex"] = _text_dates(slot_day)
+    return Built(columns, s.person[child[first]])
+
+
+def _collection_years(start: np.ndarray, end: np.ndarray, last: int) -> tuple[np.ndarray, np.ndarray]:
+    """Expand episodes to the years ending 31 March they are open in (to `last`, for an open one): each row's
+    episode index and the calendar year its collection year ends in."""
+
+    def ending(day: np.ndarray) -> np.ndarray:
+        y, m, _ = dates.ymd(day)
+        return (y + (m >= 4)).astype(np.int64)
+
+    lo = ending(start)
+    hi = ending(np.where(end == dates.NEVER, last, end))
+    n = np.maximum(hi - lo + 1, 1)
+    episode = np.repeat(np.arange(len(start)), n)
+    offset = np.arange(len(episode)) - np.repeat(np.cumsum(n) - n, n)
+    return episode, lo[episode] + offset
 
 
 def _children_in_need(world, s: Schooling, pmr: pa.Array) -> Built:
-    needs = list(load_yaml("education.yaml")["children_in_need"]["primary_need"])
-    keep = _window(world).contains(s.cin_start)
-    child = s.cin_child[keep]
+    """children_in_need: the CIN file, one row per referral episode per collection year it is open in."""
+    par = load_yaml("education.yaml")
+    npd = par["npd"]
+    keep = np.flatnonzero(_window(world).contains(s.cin_start))
+    child, start, end, need = s.cin_child[keep], s.cin_start[keep], s.cin_end[keep], s.cin_need[keep]
+    rng = world.rng(f"{DATASET}:cin-codes")
+    cpp = rng.random(len(keep)) < npd["cpp_share"]
+    category = np.where(cpp, weighted_choice(rng, npd["cpp_category"], len(keep)), -1)
+    # plans of the child's earlier episodes (episodes are sorted by child, then date)
+    total = np.cumsum(cpp)
+    first = np.r_[True, child[1:] != child[:-1]][: len(child)]
+    base = (total - cpp)[np.maximum.accumulate(np.where(first, np.arange(len(child)), 0))] if len(child) else total
+    previous = total - cpp - base
+    last = dates.day(str(par["children_in_need"]["last_day"]))
+    win_end = min(_window(world).end, last)
+    episode, year = _collection_years(start, np.where(end > win_end, dates.NEVER, end), win_end)
+    age = dates.age_on(world.people.dob[s.person[child]], start).astype(np.int64)
+    closed = np.where(end > win_end, dates.NEVER, end)
     return Built(
         {
-            "row_id_hash": _row_ids(world, "children_in_need", len(child)),
-            "pupil_matching_reference": pmr.take(pa.array(child)),
-            "referral_date": dates.to_arrow(s.cin_start[keep]),
-            "closure_date": dates.censored(s.cin_end[keep], _window(world).end),
-            "primary_need": labels(needs, s.cin_need[keep]),
+            "row_id_hash": _row_ids(world, "children_in_need", len(episode)),
+            "cin_pupilmatchingrefanonymous": pmr.take(pa.array(child[episode])),
+            "cin_acadyr": _acadyr(year - 1),
+            "cin_referraldate": _text_dates(start[episode]),
+            "cin_latestreferraldate": _text_dates(start[episode]),
+            "cin_closuredate": _text_dates(closed[episode]),
+            "cin_primaryneedcode": labels(list(par["children_in_need"]["primary_need"]), need[episode]),
+            "cin_agestartofcinperiod": age[episode],
+            "cin_latestcategoryofabuse": labels(list(npd["cpp_category"]), category[episode]),
+            "cin_numberofpreviouscpp": previous[episode].astype(np.int64),
         },
-        s.person[child],
+        s.person[child[episode]],
     )
 
 
 def _children_looked_after(world, s: Schooling, pmr: pa.Array) -> Built:
-    codes = list(load_yaml("education.yaml")["looked_after"]["legal_status"])
+    """children_looked_after: the CLA file, one row per period of care per year ending 31 March it is open in."""
+    par = load_yaml("education.yaml")
+    npd, lpar = par["npd"], par["looked_after"]
     win = _window(world)
-    keep = (s.cla_start <= win.end) & (s.cla_end >= win.start)
-    child = s.cla_child[keep]
+    keep = np.flatnonzero((s.cla_start <= win.end) & (s.cla_end >= win.start))
+    child, start, end = s.cla_child[keep], s.cla_start[keep], s.cla_end[keep]
+    win_end = min(win.end, dates.day(str(lpar["last_day"])))
+    first_year = dates.ymd(np.array([dates.day(str(lpar["first_day"]))]))[0][0] + 1
+    episode, year = _collection_years(start, np.where(end > win_end, dates.NEVER, end), win_end)
+    inside = year >= first_year
+    episode, year = episode[inside], year[inside]
+    rng = world.rng(f"{DATASET}:cla-codes")
+    needs = {code: v[1] for code, v in par["children_in_need"]["primary_need"].items() if code in npd["cla_needs"]}
+    need = weighted_choice(rng, needs, len(keep))
+    placement = weighted_choice(rng, npd["cla_placement"], len(episode))
+    year_end = day_in_year(year, 3, 31)
+    upto = np.minimum(np.where(end[episode] == dates.NEVER, year_end, end[episode]), year_end)
+    months = ((upto - start[episode]) / (YEAR_DAYS / 12)).astype(np.int64)
     return Built(
         {
-            "row_id_hash": _row_ids(world, "children_looked_after", len(child)),
-            "pupil_matching_reference": pmr.take(pa.array(child)),
-            "period_start_date": dates.to_arrow(s.cla_start[keep]),
-            "period_end_date": dates.censored(s.cla_end[keep], win.end),
-            "legal_status": labels(codes, s.cla_status[keep]),
+            "row_id_hash": _row_ids(world, "children_looked_after", len(episode)),
+            "cla_pupilmatchingrefanonymous": pmr.take(pa.array(child[episode])),
+            "cla_processing_year": year.astype(np.int64),
+            "cla_poc_start": _text_dates(start[episode]),
+            "cla_poc_length": months,
+            "cla_cat_need": labels(list(needs), need[episode]),
+            "cla_placement": labels(list(npd["cla_placement"]), placement),
+            "cla_legal_status": labels(list(lpar["legal_status"]), s.cla_status[keep][episode]),
+        },
+        s.person[child[episode]],
+    )
+
+
+def _ks1_recorded(world, s: Schooling, early: EarlyYears) -> np.ndarray:
+    """The children with a KS1 record in the share: assessed, in the user's years."""
+    return np.flatnonzero(early.ks1_sat & _window(world).contains(_results_day(early.ks1_year)))
+
+
+def _ks1_aps(early: EarlyYears) -> np.ndarray:
+    """Each child's KS1 average point score over reading, writing and maths."""
+    points = np.asarray(load_yaml("education.yaml")["early_years"]["ks1"]["points"], dtype=float)
+    return points[early.ks1_level].mean(axis=1)
+
+
+def _ks1(world, s: Schooling, early: EarlyYears, pmr: pa.Array) -> Built:
+    """ks1: Key Stage 1 teacher assessments at the end of Year 2, one row per pupil (levels era)."""
+    levels = load_yaml("education.yaml")["early_years"]["ks1"]["levels"]
+    child = _ks1_recorded(world, s, early)
+    level = early.ks1_level[child]
+    return Built(
+        {
+            "row_id_hash": _row_ids(world, "ks1", len(child)),
+            "ks1_pupilmatchingrefanonymous": pmr.take(pa.array(child)),
+            "ks1_acadyr": _acadyr(early.ks1_year[child]),
+            "ks1_read": labels(levels, level[:, 0]),
+            "ks1_writ": labels(levels, level[:, 1]),
+            "ks1_math": labels(levels, level[:, 2]),
+            "ks1_aps": _ks1_aps(early)[child],
         },
         s.person[child],
     )
 
 
-def _police(world, s: Schooling) -> tuple[Built, np.ndarray, np.ndarray]:
-    """pnc_offences: the share's police records; returns the table, each row's PNC key and true person."""
+def _moj_ids(s: Schooling, found: PupilMatch) -> pa.Array:
+    """Each child's MoJ person id, when the data owners matched a PNC person to them (the first such id)."""
+    order = np.argsort(found.pupil, kind="stable")
+    pupil, key = found.pupil[order], found.pnc_key[order]
+    first = np.r_[True, pupil[1:] != pupil[:-1]][: len(pupil)]
+    ids = np.zeros(len(s), dtype=np.uint64)
+    has = np.zeros(len(s), dtype=bool)
+    ids[pupil[first]], has[pupil[first]] = key[first], True
+    return pa.array(to_hex(ids).to_numpy(zero_copy_only=False), mask=~has)
+
+
+def _eyfsp(world, s: Schooling, early: EarlyYears, pmr: pa.Array, moj: pa.Array) -> Built:
+    """eyfsp: the Foundation Stage Profile at the end of Reception, one row per pupil: each scale's points as
+    text, and its nine points achieved (T) or not (F), here the first so many."""
+    epar = load_yaml("education.yaml")["early_years"]["eyfsp"]
+    year = early.eyfsp_year
+    child = np.flatnonzero(early.eyfsp_sat & _window(world).contains(_results_day(year)))
+    points = early.eyfsp_points[child]
+    p = world.people
+    person = s.person[child]
+    text = pa.array([str(i) for i in range(118)])
+    scales = list(epar["scales"])
+    columns: dict = {
+        "row_id_hash": _row_ids(world, "eyfsp", len(child)),
+        "fsp_pupilmatchingrefanonymous": pmr.take(pa.array(child)),
+        "mojuid": moj.take(pa.array(child)),
+        "fsp_acadyr": _acadyr(year[child]),
+        "fsp_gender": _sex(p.male[person]),
+        "fsp_age_start": dates.age_on(p.dob[person], day_in_year(year[child], 9, 1)).astype(np.int64),
+        "fsp_urn": s.school[child, 0].astype(np.int64),
+        "fsp_lsoa01": world.hoods.lsoa.take(pa.array(s.sector[child, 0])),
+    }
+    for area in epar["area_totals"]:
+        at = [i for i, scale in enumerate(scales) if scale.startswith(f"{area}_")]
+        columns[f"fsp_{area}_total"] = text.take(pa.array(points[:, at].sum(axis=1)))
+    for i, scale in enumerate(scales):
+        columns[f"fsp_{scale}"] = text.take(pa.array(points[:, i]))
+        stem = scale.replace("_", "")
+        for item in range(1, 10):
+            columns[f"fsp_{stem}r{item}"] = either(points[:, i] >= item, "T", "F")
+    columns["fsp_eyfsp_total"] = text.take(pa.array(points.sum(axis=1)))
+    return Built(columns, person)
+
+
+def _pnc_text_dates(days: np.ndarray, unknown: np.ndarray) -> pa.Array:
+    """Dates as the PNC file writes them, text "YYYY-MM-DD", with the file's stand-in for an unknown date."""
+    stand_in = load_yaml("education.yaml")["police"]["unknown_date"]
+    return pc.if_else(pa.array(unknown), pa.scalar(str(stand_in)), _text_dates(days))
+
+
+def _cases(world, keys: np.ndarray, outcome: np.ndarray, severity: np.ndarray) -> tuple[pa.Array, np.ndarray]:
+    """Each row's case id (one PNC person's offences dealt with on one day are one case) and whether it is the
+    case's primary offence (its most serious; the first of equals)."""
+    order = np.lexsort((-severity, outcome, keys))
+    k, d = keys[order], outcome[order]
+    new_case = np.r_[True, (k[1:] != k[:-1]) | (d[1:] != d[:-1])][: len(order)]  # none for an empty chunk
+    case = np.empty(len(keys), dtype=np.int64)
+    case[order] = np.cumsum(new_case) - 1
+    primary = np.zeros(len(keys), dtype=bool)
+    primary[order[new_case]] = True
+    ids = to_hex(make_ids(world.seed, f"{DATASET}.pnc.case", world.chunk, int(new_case.sum())))
+    return ids.take(pa.array(case)), primary
+
+
+def _police(world, s: Schooling, pmr_keys: np.ndarray) -> tuple[Built, PupilMatch]:
+    """pnc_offences: the share's police file, MOJ_PNC: each row's person under the MoJ id the police records
+    gave them, and the pupil the data owners matched that id to (empty when unmatched)."""
     pol = extract_police_records(world, s)
     off = world.offending
+    par = load_yaml("education.yaml")["police"]
     order = np.lexsort((pol.date, pol.person))
     coding = load_yaml("education.yaml")["recording"]["pnc_ethnicity_coding"]
     rec = record(world, DATASET, pol.person, pol.outcome_date, "moj_dfe.pnc", coding, order=order)
     kept = rec.kept  # an omitted police record is not in the share
     rows, person, when, outcome = pol.rows[kept], pol.person[kept], pol.date[kept], pol.outcome_date[kept]
-    keys, ident = rec.person_ids, rec.identity
+    keys = rec.person_ids
+    found = match_pupils(world, s, keys, person)
+    at = np.clip(np.searchsorted(found.pnc_key, keys), 0, max(len(found.pnc_key) - 1, 0))
+    matched = found.pnc_key[at] == keys if len(found.pnc_key) else np.zeros(len(keys), dtype=bool)
+    pupil = pmr_keys[found.pupil[at]] if len(found.pnc_key) else np.zeros(len(keys), dtype=np.uint64)
     t = offence_table()
-    code = pa.array(off.code[rows].astype(np.int64))
-    disposal = off.disposal[rows].astype(np.int64)
+    code = off.code[rows].astype(np.int64)
+    rng = world.rng(f"{DATASET}:pnc-unknown")
+    no_date = rng.random(len(rows)) < par["unknown_date_rate"]
+    no_age = rng.random(len(rows)) < par["unknown_age_rate"]
+    case, primary = _cases(world, keys, outcome, t.severity[code].astype(np.int64))
+    cautioned = pol.cautioned[kept]
+    adjudication = par["adjudication_codes"]
+    groups = list(code_lists()["offence_groups"]["groups"])
+    group_label = [par["offence_group_label"].format(number=i + 1, group=g) for i, g in enumerate(groups)]
+    group_of = np.array([groups.index(g) for g in t.group])
+    disposal = np.where(cautioned, -1, off.disposal[rows].astype(np.int64))
+    sentence = code_list("disposals").strings(disposal)
     built = Built(
         {
             "row_id_hash": _row_ids(world, "pnc_offences", len(rows)),
-            "pnc_id": to_hex(keys),
-            "sex": ident["sex"],
-            "ethnicity": ident["ethnicity"],
-            "age_at_offence": pol.age[kept].astype(np.int64),
-            "offence_date": dates.to_arrow(when),
-            "offence_code": pa.array(t.code).take(code),
-            "offence_description": pa.array(t.description).take(code),
-            "offence_group": pa.array(t.group).take(code),
-            "serious_violence": off.serious_violence[rows].astype(bool),
-            "disposal_date": dates.to_arrow(outcome),
-            "disposal_category": labels(pol.categories, pol.category[kept]),
-            "sentence": code_list("disposals").strings(np.where(pol.cautioned[kept], -1, disposal)),
+            "mojuid": to_hex(keys),
+            "pupilmatchingrefanonymous": pa.array(to_hex(pupil).to_numpy(zero_copy_only=False), mask=~matched),
+            "caseid": case,
+            "offenceid": to_hex(make_ids(world.seed, f"{DATASET}.pnc.offence", world.chunk, len(rows))),
+            "offencestartdate": _pnc_text_dates(when, no_date),
+            "offencestartage": np.where(no_age, par["unknown_age"], pol.age[kept]).astype(np.int64),
+            "isprimaryoffence": either(primary, "Y", "N"),
+            "disposalrank": np.ones(len(rows), dtype=np.int64),
+            "adjudicationcode": either(cautioned, adjudication["caution"], adjudication["conviction"]),
+            "offence_group": pa.array(group_label).take(pa.array(group_of[code])),
+            "offencecode": pa.array(t.code).take(pa.array(code)),
+            "offencedescription": pa.array(t.description).take(pa.array(code)),
+            "disposaldate": _pnc_text_dates(outcome, np.zeros(len(rows), dtype=bool)),
+            "disposaldescription": pc.if_else(
+                pa.array(cautioned), labels(pol.categories, pol.category[kept]), sentence
+            ),
         },
         person,
     )
-    return built, keys, person
-
-
-def _matched_lookup(world, s: Schooling, pmr_keys: np.ndarray, keys: np.ndarray, person: np.ndarray) -> Built:
-    """matched_lookup: the data owners' match of PNC ids to pupil matching references."""
-    found = match_pupils(world, s, keys, person)
-    return Built(
-        {
-            "row_id_hash": _row_ids(world, "matched_lookup", len(found.pnc_key)),
-            "pnc_id": to_hex(found.pnc_key),
-            "pupil_matching_reference": to_hex(pmr_keys[found.pupil]),
-        },
-        found.person,
-    )
+    return built, found
 
 
 def build(world) -> dict[str, Built]:
     s = simulate_schooling(world)
+    early = simulate_early_years(world, s)
     pmr_keys = _pmr(world, s.person)
     pmr = to_hex(pmr_keys)
     census, cell = _census(world, s, pmr)
-    pnc, keys, person = _police(world, s)
+    pnc, found = _police(world, s, pmr_keys)
+    moj = _moj_ids(s, found)
     return {
         "pnc_offences": pnc,
-        "matched_lookup": _matched_lookup(world, s, pmr_keys, keys, person),
         "school_census": census,
-        "ks2": _ks2(world, s, pmr),
+        "eyfsp": _eyfsp(world, s, early, pmr, moj),
+        "ks1": _ks1(world, s, early, pmr),
+        "ks2": _ks2(world, s, early, pmr),
+        "ks2_exam": _ks2_exam(world, s, pmr, moj),
         "ks4": _ks4(world, s, pmr),
         "absence": _absence(world, s, pmr, cell),
         "exclusions": _exclusions(world, s, pmr),
