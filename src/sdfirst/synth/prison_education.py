@@ -17,7 +17,7 @@ import numpy as np
 
 from sdfirst.specs import load_yaml
 from sdfirst.synth import dates
-from sdfirst.synth.education import _choice, logistic, simulate_schooling
+from sdfirst.synth.education import logistic, simulate_schooling, weighted_choice
 
 STREAM = "prison-education"
 
@@ -93,8 +93,8 @@ def simulate_prison_learning(world) -> PrisonLearning:
     )
     order = np.lexsort((start, profile))
     profile, start, planned = profile[order], start[order], planned[order]
-    sector = _choice(rng, par["sectors"], len(profile))
-    level = _choice(rng, par["course_levels"], len(profile))
+    sector = weighted_choice(rng, par["sectors"], len(profile))
+    level = weighted_choice(rng, par["course_levels"], len(profile))
     odds = par["achieved"]["intercept"] + par["achieved"]["ability"] * skill[profile]
     won = rng.random(len(profile)) < logistic(odds)
     cut = planned > until[profile]

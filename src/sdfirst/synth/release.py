@@ -79,7 +79,8 @@ def release_files(root: Path, spec: TableSpec, chunks: int, rows: int) -> list[s
     `root`; a table with no `files:` keeps its parts. Rows keep their order: chunk by chunk, as generated.
 
     Split into `parts` files, file i holds rows i*rows//parts up to the next (every file is written, even one with no
-    rows, as code reads all of them); split `by` a column, there is one file per value, in order of value.
+    rows, as code reads all of them); split `by` a column, there is one file per value, in order of value; else the
+    table is one file.
     """
     files = spec.files
     if files is None:
@@ -105,11 +106,15 @@ def release_files(root: Path, spec: TableSpec, chunks: int, rows: int) -> list[s
                 table = pq.read_table(path)
                 _route_by_position(table, start, bounds, [sinks[n] for n in names])
                 start += table.num_rows
-        else:
+        elif files.by is not None:
             for path in parts:
                 table = pq.read_table(path)
                 for value, rows_of in _groups(table, spec.key, files.by):
                     sink(files.name.format(year=value), table.schema).write_table(rows_of)
+        else:  # one file
+            schema = pq.read_schema(parts[0])
+            for path in parts:
+                sink(files.name, schema).write_table(pq.read_table(path))
     finally:
         for writer in sinks.values():
             writer.close()

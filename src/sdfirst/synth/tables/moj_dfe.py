@@ -40,6 +40,7 @@ from sdfirst.synth.ids import make_ids, to_hex
 from sdfirst.synth.offending import offence_table
 from sdfirst.synth.recording import error_rates, ethnicity_other, ethnicity_strings, record
 from sdfirst.synth.tables import Built
+from sdfirst.synth.tables.prison_learning import build_prison_learning, people_moj_ids
 
 DATASET = "moj_dfe"
 
@@ -602,4 +603,5 @@ def build(world) -> dict[str, Built]:
         "exclusions": _exclusions(world, s, pmr),
         "children_in_need": _children_in_need(world, s, pmr),
         "children_looked_after": _children_looked_after(world, s, pmr),
+        **build_prison_learning(world, people_moj_ids(pnc, len(world.people)), lambda t, n: _row_ids(world, t, n)),
     }

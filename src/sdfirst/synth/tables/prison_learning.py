@@ -18,15 +18,18 @@ from sdfirst.synth.prison_education import PrisonLearning, params, simulate_pris
 from sdfirst.synth.tables import Built
 
 
-def first_ids(person: np.ndarray, ids: pa.Array, n_people: int) -> pa.Array:
-    """Each chunk person's id on their first row (rows in time order), null for a person with no row."""
-    first = np.full(n_people, len(person), dtype=np.int64)
-    np.minimum.at(first, person, np.arange(len(person)))
-    seen = first < len(person)
+def people_moj_ids(pnc: Built, n_people: int) -> pa.Array:
+    """Each chunk person's MoJ id on their earliest PNC record (by disposal date), null for a person with none: a
+    person with two ids on the file (a duplicate PNC identity) is known to the prison by the first."""
+    order = np.asarray(pc.sort_indices(pnc.columns["disposaldate"]))
+    person = pnc.person[order]
+    first = np.full(n_people, len(order), dtype=np.int64)
+    np.minimum.at(first, person, np.arange(len(order)))
+    seen = first < len(order)
     if not seen.any():
         return pa.nulls(n_people, pa.string())
-    taken = ids.take(pa.array(np.where(seen, first, 0)))
-    return pc.if_else(pa.array(seen), taken, pa.scalar(None, pa.string()))
+    ids = pnc.columns["mojuid"].take(pa.array(order))
+    return pc.if_else(pa.array(seen), ids.take(pa.array(np.where(seen, first, 0))), pa.scalar(None, pa.string()))
 
 
 def _establishments(world, learning: PrisonLearning) -> pa.Array:
