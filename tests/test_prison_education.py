@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from conftest import scalar
 from sdfirst.synth import dates
 from sdfirst.synth.prison_education import ability, params, simulate_prison_learning
 from sdfirst.synth.world import Window, World
@@ -66,3 +67,24 @@ def test_every_sector_and_level_is_a_listed_one(learning):
     )
     construction = list(par["sectors"]).index("05 Construction, Planning and the Built Environment")
     assert (learning.course_sector == construction).any()
+
+
+def test_the_share_s_files_hold_only_people_of_its_pnc_file(con):
+    """Every learner is someone the PNC file holds, under the same mojuid; every course belongs to a learner of that
+    person and runs between the induction and the leaving; a leaving date comes with its reason."""
+    assert scalar(con, "SELECT count(*) FROM moj_dfe.prison_education_learners") > 20
+    outside = """SELECT count(*) FROM moj_dfe.prison_education_learners
+                 WHERE mojuid NOT IN (SELECT mojuid FROM moj_dfe.pnc_offences)"""
+    assert scalar(con, outside) == 0
+    joined = """FROM moj_dfe.prison_education_courses c
+                JOIN moj_dfe.prison_education_learners l ON l.row_id_hash = c.learner_row_id_hash"""
+    assert scalar(con, f"SELECT count(*) {joined}") == scalar(
+        con, "SELECT count(*) FROM moj_dfe.prison_education_courses"
+    )
+    assert scalar(con, f"SELECT count(*) {joined} WHERE c.mojuid <> l.mojuid") == 0
+    assert scalar(con, f"SELECT count(*) {joined} WHERE c.coursestartdate < l.inductiondate") == 0
+    assert scalar(con, f"SELECT count(*) {joined} WHERE c.coursestartdate >= l.leavingdate") == 0
+    assert scalar(con, f"SELECT count(*) {joined} WHERE c.courseenddate > l.leavingdate") == 0
+    mismatched = """SELECT count(*) FROM moj_dfe.prison_education_learners
+                    WHERE (leavingdate IS NULL) <> (leavingreason IS NULL)"""
+    assert scalar(con, mismatched) == 0

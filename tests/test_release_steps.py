@@ -4,9 +4,10 @@
 probation flat file and requirements, dropped repeated events, joined each dataset to the linking table on
 `row_id_hash` within its `source_dataset`, joined the datasets on the person id, and counted the magistrates' cases
 whose offence came after a probation referral. Each step here uses only the column names that code used, so a
-renamed column breaks this test as it would break that code. The Python steps read the release's own files by name
-(`moj_probation_flatfile_01` .. `_30`), as that code did; the SQL steps read the views of `sdfirst.connect`, the
-release view, which has no identifiers.
+renamed column breaks this test as it would break that code. The MoJ-DfE share's steps follow
+`paulgah/Socio-Emotional_Offending` (clean_data/03_PNC_clean.do) on the delimited text files. The Python steps read
+the release's own files by name (`moj_probation_flatfile_01` .. `_30`, `MOJ_PNC.csv`), as that code did; the SQL steps
+read the views of `sdfirst.connect`, the release view, which has no identifiers.
 """
 
 from __future__ import annotations
@@ -98,3 +99,74 @@ def test_the_research_code_s_steps_give_the_same_answer_in_sql_and_python(folder
     assert len(sql) == sql["event_id_hash"].nunique() > 100
     assert 0 < (sql["later_cases"] > 0).mean() < 1  # some people come back to court after a referral, not all
     assert 0 < sql["unpaid_work"].mean() < 1
+
+
+# The MoJ-DfE share's steps, as paulgah/Socio-Emotional_Offending (clean_data/03_PNC_clean.do) took them on the
+# delimited text the share comes as: read MOJ_PNC.csv; a start date in year 1900 and a negative age are unknown;
+# keep primary offences ("Y") found guilty (adjudication G or J); within each offender, case, offence and start date
+# keep the most serious disposal (disposalrank 1); the offence group's first two characters are its number, groups
+# 1 to 3 violent; then one row per offender matched to a pupil of the spring census files.
+ID_COLUMNS = {"mojuid": str, "pupilmatchingrefanonymous": str, "caseid": str, "offenceid": str}
+
+
+@pytest.fixture(scope="module")
+def share(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("release_steps_share") / "data"
+    generate(out, people=20_000, seed=SEED, datasets="moj_dfe")
+    return out
+
+
+def _pnc_sql(folder: Path) -> pd.DataFrame:
+    con = sdfirst.connect(folder)
+    return con.execute("""
+        WITH offences AS (
+            SELECT mojuid, pupilmatchingrefanonymous, caseid, offenceid, offencestartdate, disposalrank,
+                   CASE WHEN offencestartage >= 0 THEN offencestartage END AS age,
+                   CAST(left(offence_group, 2) AS INTEGER) AS offence_group_number
+            FROM moj_dfe.pnc_offences
+            WHERE isprimaryoffence = 'Y' AND adjudicationcode IN ('G', 'J')
+            QUALIFY row_number() OVER (PARTITION BY mojuid, caseid, offenceid, offencestartdate
+                                       ORDER BY disposalrank) = 1 AND disposalrank = 1
+        ),
+        pupils AS (
+            SELECT DISTINCT pupilmatchingrefanonymous_spr AS pupilmatchingrefanonymous FROM moj_dfe.school_census
+        )
+        SELECT mojuid, pupilmatchingrefanonymous, count(*) AS offences,
+               max(offence_group_number BETWEEN 1 AND 3)::INTEGER AS violent, min(age) AS first_age
+        FROM offences JOIN pupils USING (pupilmatchingrefanonymous)
+        GROUP BY ALL ORDER BY mojuid, pupilmatchingrefanonymous
+    """).df()
+
+
+def _pnc_python(folder: Path) -> pd.DataFrame:
+    share = folder / "moj_dfe"
+    pnc = pd.read_csv(share / "MOJ_PNC.csv", dtype=ID_COLUMNS)  # the file, by its real name
+    census = pd.concat(
+        [
+            pd.read_csv(path, dtype=str, usecols=["pupilmatchingrefanonymous_spr"])
+            for path in share.glob("Spring_Census_*.csv")
+        ]
+    )
+    pnc = pnc[(pnc["isprimaryoffence"] == "Y") & pnc["adjudicationcode"].isin(["G", "J"])]
+    pnc = pnc.sort_values(["mojuid", "caseid", "offenceid", "offencestartdate", "disposalrank"], kind="stable")
+    pnc = pnc.drop_duplicates(["mojuid", "caseid", "offenceid", "offencestartdate"])
+    pnc = pnc[pnc["disposalrank"] == 1].copy()
+    pnc["age"] = pnc["offencestartage"].where(pnc["offencestartage"] >= 0)
+    pnc["violent"] = pnc["offence_group"].str[:2].astype(int).between(1, 3).astype(int)
+    pupils = census["pupilmatchingrefanonymous_spr"].drop_duplicates().rename("pupilmatchingrefanonymous")
+    matched = pnc.merge(pupils, on="pupilmatchingrefanonymous")
+    out = (
+        matched.groupby(["mojuid", "pupilmatchingrefanonymous"])
+        .agg(offences=("offenceid", "size"), violent=("violent", "max"), first_age=("age", "min"))
+        .reset_index()
+    )
+    return out.sort_values(["mojuid", "pupilmatchingrefanonymous"]).reset_index(drop=True)
+
+
+def test_the_share_s_steps_give_the_same_answer_in_sql_and_python(share):
+    sql, python = _pnc_sql(share), _pnc_python(share)
+    pd.testing.assert_frame_equal(sql, python, check_dtype=False)
+    assert len(sql) > 100 and sql["mojuid"].is_unique  # one row per offender matched to a pupil
+    assert 0 < sql["violent"].mean() < 1
+    unknown_year = pd.read_csv(share / "moj_dfe" / "MOJ_PNC.csv", dtype=str)["offencestartdate"].str[:4] == "1900"
+    assert unknown_year.any()  # the share's convention for an unknown date is there to be handled
