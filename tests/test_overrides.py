@@ -79,8 +79,7 @@ def test_an_override_changes_the_tables_with_names_and_the_count_of_the_error(ru
     (folder, manifest), (plain_folder, plain) = runs["one"], runs["plain"]
     changed = {key for key, h in _hashes(manifest).items() if h != _hashes(plain)[key]}
     names = {"magistrates.case_summary", "crown_court.case_summary", "probation.flatfile"}
-    assert {f"identified.{key}" for key in names} <= changed  # the names are in the identified records only
-    assert not names & changed
+    assert {f"identified.{key}" for key in names} <= changed  # the names are in the identified records
     assert "truth.people" not in changed  # the people are the same; only how they are recorded differs
     assert _forenames_not_true(folder) - _forenames_not_true(plain_folder) > 0.3
 

@@ -68,7 +68,8 @@ def simulate_prison_learning(world) -> PrisonLearning:
     """The CURIOUS profiles and courses of the chunk's sentenced journeys held inside the window."""
     par = params()
     rng = world.rng(STREAM)
-    first, last = dates.day(str(par["first_day"])), dates.day(str(par["last_day"]))
+    window = world.coverage(str(par["first_day"]), str(par["last_day"]))  # within the run's years too
+    first, last = window.start, window.end
     j = world.custody.journeys
     held_from = np.maximum(j.start, first)
     released = j.first_release
