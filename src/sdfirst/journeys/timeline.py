@@ -45,6 +45,7 @@ class EventSource:
     detail: str = "NULL"
     join: dict[str, str] | None = None
     where: str | None = None
+    one_per: str | None = None  # a column of which each value is one event (a release that repeats some rows)
 
     @property
     def dataset(self) -> str:
@@ -124,6 +125,10 @@ def event_sql(source: EventSource, key: str = ESTIMATED) -> str:
         on = check_identifier(source.join["using"])
         joined = f"JOIN {source.join['table']} AS j ON j.{on} = rec.{on}"
     where = f"AND ({source.where})" if source.where else ""
+    once = ""
+    if source.one_per:  # the first row of each repeated event, in a fixed order
+        column = check_identifier(source.one_per)
+        once = f"QUALIFY row_number() OVER (PARTITION BY rec.{column} ORDER BY rec.row_id_hash) = 1"
     event_type = source.event_type.replace("'", "''")
     code = source.source_dataset.replace("'", "''")
     return f"""
@@ -131,7 +136,8 @@ def event_sql(source: EventSource, key: str = ESTIMATED) -> str:
                CAST({source.date} AS DATE) AS event_date, rec.row_id_hash, CAST({source.detail} AS VARCHAR) AS detail
         FROM {source.table} AS rec {joined}
         {_person_join(source, key)}
-        WHERE {source.date} IS NOT NULL {where}"""
+        WHERE {source.date} IS NOT NULL {where}
+        {once}"""
 
 
 def _tables(con: duckdb.DuckDBPyConnection) -> set[str]:
