@@ -54,6 +54,24 @@ def dataset_info(name: str) -> dict[str, Any]:
     }
 
 
+def release_layout(text: str) -> list[dict[str, Any]]:
+    """Each table of the chosen datasets with its files as the release names them: a glob of file names inside its
+    dataset's folder (None where the names are not known), the format, and for delimited text each column's DuckDB
+    type (text has none of its own). Baked into the project's `layout.py`, so that its data code needs no sdfirst."""
+    from sdfirst.specs import datasets
+
+    wildcards = {"{part:02d}": "[0-9][0-9]", "{year}": "[0-9][0-9][0-9][0-9]"}
+    out = []
+    for name in chosen_datasets(text):
+        for t in datasets()[name].tables.values():
+            glob = t.files.name if t.files else None
+            for field, wildcard in wildcards.items():
+                glob = glob.replace(field, wildcard) if glob else glob
+            fmt = t.files.format if t.files else "parquet"
+            out.append({"key": t.key, "glob": glob, "format": fmt, "types": t.release_types if fmt == "csv" else {}})
+    return out
+
+
 def _coded(table: Any) -> list[str]:
     """Columns that sort records into a few groups: a code list, or a yes/no."""
     return [c.name for c in table.columns if (c.codes or c.type == "bool") and not c.identifier]
@@ -143,4 +161,5 @@ class DataFirstExtension(Extension):
             sdfirst_wheel=sdfirst_wheel,
             linking_folder=linking_folder,
             person_names=person_names,
+            release_layout=release_layout,
         )

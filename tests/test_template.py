@@ -79,6 +79,7 @@ PROJECT_FILES = {
     "src/{slug}/analysis.py",
     "src/{slug}/config.py",
     "src/{slug}/data.py",
+    "src/{slug}/layout.py",
     "src/{slug}/outputs.py",
     "tests/conftest.py",
     "tests/test_analysis.py",

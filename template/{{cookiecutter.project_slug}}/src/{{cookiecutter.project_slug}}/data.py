@@ -1,12 +1,16 @@
 """Open the configured data folder in DuckDB: one schema per dataset, one view per table, over its files.
 
 The synthetic copy and the extract are laid out alike, as the release is, and each table is found as `make
-check-schema` finds it (`sdfirst.extract`, from the specs): under the release's own file names where they are known
-(probation's `moj_probation_flatfile_01` .. `_30`), else `<dataset>/<table>/*.parquet` or `<dataset>/<table>.parquet`.
-`make check-schema` says whether a folder matches what this code expects. The linking table that gives every record
-its person (`{{ linking_folder() }}/xjs_link.parquet`, made by `make data` for the synthetic copy, delivered with the
-extract) is opened the same way, as the schema `{{ linking_folder() }}`. The release has no names, dates of birth or
-postcodes, and neither does this code: the synthetic copy keeps them apart, in `identified/`, for teaching linkage only.
+check-schema` finds it, by the names in `layout.py` (baked from the sdfirst specs): under the release's own file
+names where they are known (probation's `moj_probation_flatfile_01` .. `_30`, the MoJ-DfE share's text files), else
+`<dataset>/<table>/*.parquet` or `<dataset>/<table>.parquet`. `make check-schema` says whether a folder matches what
+this code expects. The linking table that gives every record its person (`{{ linking_folder() }}/xjs_link.parquet`,
+made by `make data` for the synthetic copy, delivered with the extract) is opened the same way, as the schema
+`{{ linking_folder() }}`. The release has no names, dates of birth or postcodes, and neither does this code: the
+synthetic copy keeps them apart, in `identified/`, for teaching linkage only.
+
+This module imports no sdfirst (the analysis must run where sdfirst cannot be installed), so the read of delimited
+text below repeats what `sdfirst.connect` does: header, the dictionary's types, and "" kept as an empty string.
 """
 
 from __future__ import annotations
@@ -14,20 +18,49 @@ from __future__ import annotations
 from pathlib import Path
 
 import duckdb
-from sdfirst.extract import find_tables, view_sql
 
 from {{ cookiecutter.project_slug }}.config import Config, load
+from {{ cookiecutter.project_slug }}.layout import TABLES, TYPES
 
 LINKING = "{{ linking_folder() }}"  # the folder (and schema) of the linkage output
 
 
+def table_files(folder: Path, key: str) -> list[Path]:
+    """The files of one table (`dataset.table`) in a folder, in name order; none if it is not there."""
+    dataset, table = key.split(".", 1)
+    base = Path(folder) / dataset
+    pattern = TABLES[key]["glob"]
+    if pattern is not None:
+        return sorted(p for p in base.glob(pattern) if p.is_file())
+    single = base / f"{table}.parquet"
+    return [single] if single.is_file() else sorted((base / table).glob("*.parquet"))
+
+
 def table_paths(config: Config) -> dict[str, list[Path]]:
     """`dataset.table` -> the files DuckDB reads, for every table found of the configured datasets and the linkage."""
-    found = find_tables(config.folder, config.datasets)
+    found = {}
+    for key in TABLES:
+        files = table_files(config.folder, key) if key.split(".", 1)[0] in config.datasets else []
+        if files:
+            found[key] = files
     linked = Path(config.folder) / LINKING
     for path in sorted(linked.glob("*.parquet")) if linked.is_dir() else []:
         found[f"{LINKING}.{path.stem}"] = [path]
     return found
+
+
+def _quoted(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def read_sql(key: str, files: list[Path]) -> str:
+    """The DuckDB expression that reads a table's files: Parquet, or delimited text with the dictionary's types."""
+    listed = "[" + ", ".join(_quoted(str(p)) for p in files) + "]"
+    if key in TABLES and TABLES[key]["format"] == "csv":
+        columns = "{" + ", ".join(f"{_quoted(c)}: {_quoted(t)}" for c, t in TYPES[key].items()) + "}"
+        options = f"header = true, auto_detect = false, columns = {columns}, allow_quoted_nulls = false"
+        return f"read_csv({listed}, {options})"
+    return f"read_parquet({listed})"
 
 
 def connect(config: Config | None = None) -> duckdb.DuckDBPyConnection:
@@ -39,9 +72,5 @@ def connect(config: Config | None = None) -> duckdb.DuckDBPyConnection:
     for key, files in table_paths(config).items():
         dataset, table = key.split(".", 1)
         con.execute(f'CREATE SCHEMA IF NOT EXISTS "{dataset}"')
-        if dataset == LINKING:
-            quoted = str(files[0]).replace("'", "''")
-            con.execute(f'CREATE VIEW "{dataset}"."{table}" AS SELECT * FROM read_parquet(\'{quoted}\')')
-        else:
-            con.execute(f'CREATE VIEW "{dataset}"."{table}" AS {view_sql(key, files)}')
+        con.execute(f'CREATE VIEW "{dataset}"."{table}" AS SELECT * FROM {read_sql(key, files)}')
     return con

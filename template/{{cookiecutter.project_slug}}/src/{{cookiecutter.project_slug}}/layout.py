@@ -1,0 +1,23 @@
+"""Where each table of this project's datasets is, under the release's own file names, and in which format.
+
+Made from the sdfirst specs when the project was baked, so that `data.py` needs no sdfirst: inside the secure
+environment the analysis runs on DuckDB, pandas and PyYAML alone. `glob` matches the table's file names in its
+dataset's folder; None where the release's names are not known (the table is then `<table>/*.parquet` or
+`<table>.parquet`). Delimited text comes with each column's DuckDB type, as the data dictionary gives it.
+"""
+
+TABLES = {
+{%- for t in release_layout(cookiecutter.datasets) %}
+    "{{ t.key }}": {"glob": {% if t.glob %}"{{ t.glob }}"{% else %}None{% endif %}, "format": "{{ t.format }}"},
+{%- endfor %}
+}
+
+TYPES = {
+{%- for t in release_layout(cookiecutter.datasets) if t.types %}
+    "{{ t.key }}": {
+{%- for column, kind in t.types.items() %}
+        "{{ column }}": "{{ kind }}",
+{%- endfor %}
+    },
+{%- endfor %}
+}
