@@ -68,7 +68,9 @@ def release_layout(text: str) -> list[dict[str, Any]]:
             for field, wildcard in wildcards.items():
                 glob = glob.replace(field, wildcard) if glob else glob
             fmt = t.files.format if t.files else "parquet"
-            out.append({"key": t.key, "glob": glob, "format": fmt, "types": t.release_types if fmt == "csv" else {}})
+            suffix = bool(t.files and t.files.year_suffix)
+            types = t.release_types if fmt == "csv" else {}
+            out.append({"key": t.key, "glob": glob, "format": fmt, "year_suffix": suffix, "types": types})
     return out
 
 

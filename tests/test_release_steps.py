@@ -141,12 +141,12 @@ def _pnc_sql(folder: Path) -> pd.DataFrame:
 def _pnc_python(folder: Path) -> pd.DataFrame:
     share = folder / "moj_dfe"
     pnc = pd.read_csv(share / "MOJ_PNC.csv", dtype=ID_COLUMNS)  # the file, by its real name
-    census = pd.concat(
-        [
-            pd.read_csv(path, dtype=str, usecols=["pupilmatchingrefanonymous_spr"])
-            for path in share.glob("Spring_Census_*.csv")
-        ]
-    )
+
+    def pupils(path: Path) -> pd.Series:  # each year's file names its columns with the year: _spr13 in 2013's
+        key = f"pupilmatchingrefanonymous_spr{path.stem[-2:]}"
+        return pd.read_csv(path, dtype=str, usecols=[key])[key].rename("pupilmatchingrefanonymous_spr")
+
+    census = pd.concat([pupils(path) for path in sorted(share.glob("Spring_Census_*.csv"))]).to_frame()
     pnc = pnc[(pnc["isprimaryoffence"] == "Y") & pnc["adjudicationcode"].isin(["G", "J"])]
     pnc = pnc.sort_values(["mojuid", "caseid", "offenceid", "offencestartdate", "disposalrank"], kind="stable")
     pnc = pnc.drop_duplicates(["mojuid", "caseid", "offenceid", "offencestartdate"])

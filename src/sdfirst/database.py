@@ -173,9 +173,27 @@ def files_sql(paths: list[str], fmt: str, types: dict[str, str], numbered: bool 
 
 
 def read_sql(folder: Path, info: dict[str, Any], numbered: bool = False) -> str:
-    """`files_sql` for one table of a generated folder, as its manifest lists it."""
+    """`files_sql` for one table of a generated folder, as its manifest lists it. A table whose files' columns end in
+    each file's year (the NPD's `gender_spr13`) is read file by file, its names without the year, so that one view
+    holds every year."""
     paths = [str((folder / str(name)).resolve()) for name in info["files"]]
-    return files_sql(paths, info.get("format", "parquet"), info.get("types") or {}, numbered)
+    fmt, types = info.get("format", "parquet"), info.get("types") or {}
+    if not info.get("suffixes") or not paths:
+        return files_sql(paths, fmt, types, numbered)
+    return (
+        "("
+        + " UNION ALL ".join(
+            _unsuffixed(path, fmt, types, suffix) for path, suffix in zip(paths, info["suffixes"], strict=True)
+        )
+        + ")"
+    )
+
+
+def _unsuffixed(path: str, fmt: str, types: dict[str, str], suffix: str) -> str:
+    """One file of a year-suffixed table, its columns renamed back to the table's names."""
+    named = {name if name == "row_id_hash" else f"{name}{suffix}": kind for name, kind in types.items()}
+    columns = ", ".join(f'"{own}" AS "{name}"' for own, name in zip(named, types, strict=True))
+    return f"SELECT {columns} FROM {files_sql([path], fmt, named)}"
 
 
 def _identified_sql(folder: Path, info: dict[str, Any], identified: dict[str, Any]) -> str:

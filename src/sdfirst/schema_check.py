@@ -24,7 +24,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from sdfirst.exceptions import DataFirstError
-from sdfirst.specs import TableSpec, datasets, named_datasets
+from sdfirst.specs import TableSpec, datasets, named_datasets, year_of
 
 # The spec's type names and the Arrow types that count as that type. Integer and float widths do not matter to the
 # analysis code (DuckDB and pandas read them alike), so any width is accepted; a date stored as text is not.
@@ -119,10 +119,11 @@ def type_matches(spec_type: str, found: pa.DataType) -> bool:
     return any(test(found) for test in _ACCEPTS[spec_type])
 
 
-def compare_schema(spec: TableSpec, schema: pa.Schema, typed: bool = True) -> list[Difference]:
+def compare_schema(spec: TableSpec, schema: pa.Schema, typed: bool = True, suffix: str = "") -> list[Difference]:
     """Differences between one table's release columns (its spec's, identifiers aside) and the schema of one of its
-    files: columns, then types (unless the file is text, which has none)."""
-    expected = {c.name: c for c in spec.columns if not c.identifier}
+    files: columns, then types (unless the file is text, which has none). `suffix` ends every column's name but
+    row_id_hash in a file whose names carry its year (the NPD's `gender_spr13`)."""
+    expected = {c.name if c.name == "row_id_hash" else f"{c.name}{suffix}": c for c in spec.columns if not c.identifier}
     found = {f.name: f.type for f in schema}
     out = [Difference(spec.key, "missing column", name) for name in expected if name not in found]
     out += [Difference(spec.key, "extra column", f"{name} ({found[name]})") for name in found if name not in expected]
@@ -146,7 +147,8 @@ def check_table(folder: Path, spec: TableSpec) -> list[Difference]:
             reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             seen.append(Difference(spec.key, "unreadable table", f"{path.name}: {reason}"))
             continue
-        for diff in compare_schema(spec, schema, typed):
+        suffix = spec.files.suffix(year_of(path.name)) if spec.files is not None and spec.files.year_suffix else ""
+        for diff in compare_schema(spec, schema, typed, suffix):
             if len(files) > 1:
                 diff = Difference(diff.table, diff.kind, f"{diff.detail} (in {path.name})")
             seen.append(diff)

@@ -21,6 +21,7 @@ import functools
 import hashlib
 import json
 import os
+import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -285,7 +286,8 @@ class ReleaseFiles:
 
     `name` is a file name, with `{part:02d}` when the table is split into `parts` numbered files (probation's
     `moj_probation_flatfile_01` .. `_30`), or `{year}` when there is one file per value of the integer column `by`
-    (the NPD's `Spring_Census_2013`). `format` is how the rows are stored: Parquet, or delimited text with a header
+    (the NPD's `Spring_Census_2013`), where with `year_suffix` every column's name ends in the year's two digits, as
+    in the real files (`gender_spr13`). `format` is how the rows are stored: Parquet, or delimited text with a header
     (the MoJ-DfE share). A table with no `files` is written as `<dataset>/<table>/part-NNNNN.parquet`.
     """
 
@@ -293,7 +295,17 @@ class ReleaseFiles:
     parts: int | None = None
     by: str | None = None
     format: str = "parquet"
+    year_suffix: bool = False  # each column (but row_id_hash) ends in the file's two-digit year, as the NPD's do
     source: str | None = None
+
+    def suffix(self, year: int) -> str:
+        """What a column's name ends in, in the file of `year` (nothing unless `year_suffix`)."""
+        return f"{year % 100:02d}" if self.year_suffix else ""
+
+
+def year_of(name: str) -> int:
+    """The year in the name of a file split by year (its last run of four digits)."""
+    return int(re.findall(r"\d{4}", name)[-1])
 
 
 def _release_files(raw: dict[str, Any] | None, where: str) -> ReleaseFiles | None:
@@ -304,6 +316,8 @@ def _release_files(raw: dict[str, Any] | None, where: str) -> ReleaseFiles | Non
         raise DataFirstError(f"{where}: files.name needs {{part:02d}} exactly when parts is set, {{year}} when by is")
     if files.parts is not None and files.by is not None:
         raise DataFirstError(f"{where}: files are split by parts or by a column, not both")
+    if files.year_suffix and files.by is None:
+        raise DataFirstError(f"{where}: files.year_suffix needs files split by a year column (by)")
     return files
 
 

@@ -110,7 +110,8 @@ def release_files(root: Path, spec: TableSpec, chunks: int, rows: int) -> list[s
             for path in parts:
                 table = pq.read_table(path)
                 for value, rows_of in _groups(table, spec.key, files.by):
-                    sink(files.name.format(year=value), table.schema).write_table(rows_of)
+                    rows_of = suffixed(rows_of, files.suffix(value))
+                    sink(files.name.format(year=value), rows_of.schema).write_table(rows_of)
         else:  # one file
             schema = pq.read_schema(parts[0])
             for path in parts:
@@ -120,6 +121,13 @@ def release_files(root: Path, spec: TableSpec, chunks: int, rows: int) -> list[s
             writer.close()
     shutil.rmtree(root / spec.dataset / spec.name)
     return [f"{spec.dataset}/{name}" for name in sorted(sinks)]
+
+
+def suffixed(table: pa.Table, suffix: str) -> pa.Table:
+    """The table with every column but row_id_hash renamed to end in `suffix` (the year of an NPD file)."""
+    if not suffix:
+        return table
+    return table.rename_columns([n if n == "row_id_hash" else f"{n}{suffix}" for n in table.column_names])
 
 
 def _route_by_position(table: pa.Table, start: int, bounds: list[int], sinks: list[_Sink]) -> None:

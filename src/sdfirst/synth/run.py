@@ -13,7 +13,7 @@ import pyarrow as pa
 from tqdm import tqdm
 
 from sdfirst import __version__
-from sdfirst.specs import datasets, overridden, provenance, table, use_overrides
+from sdfirst.specs import datasets, overridden, provenance, table, use_overrides, year_of
 from sdfirst.synth.columns import Deferred, labels
 from sdfirst.synth.config import SynthConfig
 from sdfirst.synth.output import (
@@ -126,6 +126,8 @@ def _manifest(cfg: SynthConfig, tmp: Path, per_chunk: list[dict[str, tuple[int, 
                 "format": spec.files.format if spec.files else "parquet",
                 "types": spec.release_types,
             }
+            if spec.files is not None and spec.files.year_suffix:  # each file's columns end in its year's digits
+                tables[spec.key]["suffixes"] = [spec.files.suffix(year_of(name)) for name in tables[spec.key]["files"]]
             if any(c.identifier for c in spec.columns):
                 identified[spec.key] = {
                     "rows": rows,

@@ -15,6 +15,7 @@ text below repeats what `sdfirst.connect` does: header, the dictionary's types, 
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import duckdb
@@ -53,14 +54,30 @@ def _quoted(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def read_sql(key: str, files: list[Path]) -> str:
-    """The DuckDB expression that reads a table's files: Parquet, or delimited text with the dictionary's types."""
+def _files_sql(files: list[Path], text: bool, types: dict[str, str]) -> str:
     listed = "[" + ", ".join(_quoted(str(p)) for p in files) + "]"
-    if key in TABLES and TABLES[key]["format"] == "csv":
-        columns = "{" + ", ".join(f"{_quoted(c)}: {_quoted(t)}" for c, t in TYPES[key].items()) + "}"
+    if text:
+        columns = "{" + ", ".join(f"{_quoted(c)}: {_quoted(t)}" for c, t in types.items()) + "}"
         options = f"header = true, auto_detect = false, columns = {columns}, allow_quoted_nulls = false"
         return f"read_csv({listed}, {options})"
     return f"read_parquet({listed})"
+
+
+def _year_file_sql(path: Path, text: bool, types: dict[str, str]) -> str:
+    """One file of a table whose columns end in the file's year (`gender_spr13`), named as the table's."""
+    digits = re.findall(r"\d{4}", path.name)[-1][2:]
+    own = {name if name == "row_id_hash" else f"{name}{digits}": kind for name, kind in types.items()}
+    columns = ", ".join(f'"{mine}" AS "{name}"' for mine, name in zip(own, types, strict=True))
+    return f"SELECT {columns} FROM {_files_sql([path], text, own)}"
+
+
+def read_sql(key: str, files: list[Path]) -> str:
+    """The DuckDB expression that reads a table's files: Parquet, or delimited text with the dictionary's types."""
+    layout = TABLES.get(key, {"format": "parquet", "year_suffix": False})
+    text = layout["format"] == "csv"
+    if layout["year_suffix"]:
+        return "(" + " UNION ALL ".join(_year_file_sql(path, text, TYPES[key]) for path in files) + ")"
+    return _files_sql(files, text, TYPES.get(key, {}))
 
 
 def connect(config: Config | None = None) -> duckdb.DuckDBPyConnection:

@@ -3,12 +3,18 @@
 Made from the sdfirst specs when the project was baked, so that `data.py` needs no sdfirst: inside the secure
 environment the analysis runs on DuckDB, pandas and PyYAML alone. `glob` matches the table's file names in its
 dataset's folder; None where the release's names are not known (the table is then `<table>/*.parquet` or
-`<table>.parquet`). Delimited text comes with each column's DuckDB type, as the data dictionary gives it.
+`<table>.parquet`). Delimited text comes with each column's DuckDB type, as the data dictionary gives it. With
+`year_suffix`, every column's name but row_id_hash ends in the two digits of its file's year (`gender_spr13` in
+`Spring_Census_2013.csv`), as in the real share; `data.py` reads such files one by one into one view without them.
 """
 
 TABLES = {
 {%- for t in release_layout(cookiecutter.datasets) %}
-    "{{ t.key }}": {"glob": {% if t.glob %}"{{ t.glob }}"{% else %}None{% endif %}, "format": "{{ t.format }}"},
+    "{{ t.key }}": {
+        "glob": {% if t.glob %}"{{ t.glob }}"{% else %}None{% endif %},
+        "format": "{{ t.format }}",
+        "year_suffix": {{ t.year_suffix }},
+    },
 {%- endfor %}
 }
 
