@@ -95,7 +95,7 @@ def test_the_trained_model_is_the_same_at_one_and_two_threads(linked):
     folder, cfg = linked["folder"], load_config()
     models = []
     for threads in (1, 2):
-        con = sdfirst.connect(folder, threads=threads)
+        con = sdfirst.connect(folder, threads=threads, view="identified")  # the linkage reads the identifiers
         load_person_records(con, available_sources(folder, cfg), cfg)
         linker = Linker(
             DuckDBAPI(connection=con).register("person_records", table_name="persons"),
@@ -286,7 +286,7 @@ def test_chapter_results_are_the_same_at_one_and_two_threads(linked, chapter):
     folder = linked["folder"]
     results = []
     for threads in (1, 2):
-        con = sdfirst.connect(folder, threads=threads)
+        con = sdfirst.connect(folder, threads=threads, view="identified")  # as the linkage chapters open it
         assert con.execute("SELECT current_setting('threads')").fetchone()[0] == threads
         results.append(CHAPTERS[chapter](con, folder))
         con.close()
