@@ -10,7 +10,7 @@ import shutil
 import pytest
 
 from sdfirst.calibration import METRICS, Result, Share, metric, report, targets, verdict
-from sdfirst.calibration.noise import binomial_error, standard_errors, too_noisy_multiple
+from sdfirst.calibration.noise import binomial_error, mode_error, most_common, standard_errors, too_noisy_multiple
 from sdfirst.calibration.replicates import Estimate, estimates
 from sdfirst.exceptions import DataFirstError
 from sdfirst.specs import load_yaml, overridden, read_overrides
@@ -113,6 +113,36 @@ def test_binomial_error_and_the_rule():
     share = Share(12.5, 8)
     assert share == 12.5 and share.people == 8 and round(share, 0) == 12.0
     assert math.isnan(Share(None, 0))
+
+
+def test_the_most_common_value_settles_ties_by_the_smallest():
+    """SQL's mode may return either of two tied values, and which one can change with the threads: the metric's
+    mode takes the smaller, in whatever order the counts arrive."""
+    assert most_common([16, 15, 14], [77, 77, 10]) == 15
+    assert most_common([14, 15, 16], [10, 77, 77]) == 15
+    assert most_common([3, 1, 2], [1, 1, 1]) == 1
+    assert math.isnan(most_common([], []))
+
+
+def test_the_bootstrap_error_of_a_mode_follows_its_counts():
+    """A peak standing far above its neighbours never moves (error 0); two ages about level swap about half the
+    time, one year apart (error near 0.5); the error is the same on every call (seeded draws)."""
+    assert mode_error([14, 15, 16], [5, 500, 5]) == 0
+    level = mode_error([15, 16], [300, 300])
+    assert 0.45 < level < 0.55
+    assert mode_error([16, 15], [300, 300]) == level
+    assert math.isnan(mode_error([15], [1]))
+
+
+def test_most_common_ages_carry_their_bootstrap_error(generated):
+    """The most common ages are Modal figures: their error is the bootstrap's, not recomputed on random groups,
+    whose few dozen people each would overstate it."""
+    folder, _ = generated
+    found = {e.result.id: e for e in standard_errors(folder)}
+    for peak in ("dfe_peak_age_any", "dfe_peak_age_sv"):
+        assert found[peak].method_short == "bootstrap" and found[peak].standard_error >= 0
+        assert found[peak].result.synthetic == int(found[peak].result.synthetic)
+    assert "by the bootstrap for the most common ages" in report(folder, list(found.values()))
 
 
 def test_a_new_figure_is_one_yaml_entry_and_one_metric(generated):

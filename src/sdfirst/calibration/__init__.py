@@ -7,9 +7,9 @@ module of this package (`courts.py` for the courts, `education.py` for the MoJ-D
 imported, none is listed); the report (`sdfirst synth --report`) and the slow calibration test read the YAML and
 pick the figure up with no further change. A metric returns a plain number, whose standard error then comes from
 random groups of the folder's people (`replicates.py`), or a :class:`Share` (a percentage of people with how many
-people it is of), whose standard error is binomial (`noise.py`), or a :class:`Clustered` figure, a ratio over
-clusters of records that random groups of people would split (the defendants of one case), which carries the
-standard error its metric computed over the clusters.
+people it is of), whose standard error is binomial (`noise.py`), or a figure that carries the standard error its
+metric computed: a :class:`Clustered` ratio over clusters of records that random groups of people would split (the
+defendants of one case), or a :class:`Modal` most common value, whose error random groups overstate.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import textwrap
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 import duckdb
 
@@ -48,19 +48,37 @@ class Share(float):
         return share
 
 
-class Clustered(float):
+class Estimated(float):
+    """A figure with the standard error its metric computed (``standard_error``) and how (``method``, the report's
+    word): for figures whose error random groups of people cannot give."""
+
+    standard_error: float
+    method: ClassVar[str]
+
+    def __new__(cls, value: float | None, standard_error: float) -> Estimated:
+        figure = super().__new__(cls, math.nan if value is None else value)
+        figure.standard_error = float(standard_error)
+        return figure
+
+
+class Clustered(Estimated):
     """A figure that is a ratio of totals over clusters of records (Crown Court cases, whose defendants share the
-    case's flag), with its standard error over the clusters (``standard_error``, :func:`noise.ratio_error`).
+    case's flag), with its standard error over the clusters (:func:`noise.ratio_error`).
 
     Random groups of people cannot give this error: a group holds only some of a case's defendants, so a case with
     co-defendants is no longer one in the group and the group's figure is not the figure of a smaller folder."""
 
-    standard_error: float
+    method = "clusters"
 
-    def __new__(cls, value: float | None, standard_error: float) -> Clustered:
-        figure = super().__new__(cls, math.nan if value is None else value)
-        figure.standard_error = float(standard_error)
-        return figure
+
+class Modal(Estimated):
+    """A most common value (an age in whole years), with its bootstrap standard error (:func:`noise.mode_error`).
+
+    Random groups overstate this error: the random groups method takes a group's figure to vary as an average's
+    does, ten times as much for a tenth of the people, but a group's most common age, from a few dozen people,
+    wanders far more than that, so the error they give is not the folder's."""
+
+    method = "bootstrap"
 
 
 Metric = Callable[[duckdb.DuckDBPyConnection], float]  # a Share, for a percentage of people
@@ -104,7 +122,8 @@ class Result:
     source: str
     people: int | None = None
     available: bool = True
-    clustered_error: float | None = None  # the standard error a Clustered metric computed over its clusters
+    own_error: float | None = None  # the standard error an Estimated metric computed itself
+    own_method: str | None = None  # and how (Estimated.method)
 
     @property
     def within(self) -> bool:
@@ -121,16 +140,16 @@ def evaluate(folder: str | Path) -> list[Result]:
     return evaluate_connection(connect(folder))
 
 
-def _value(func: Metric, con: duckdb.DuckDBPyConnection) -> tuple[float, int | None, bool, float | None]:
+def _value(func: Metric, con: duckdb.DuckDBPyConnection) -> tuple[float, int | None, bool, Estimated | None]:
     """A metric's value, the people it is a share of (or None), whether the folder has the data for it, and the
-    standard error it computed over its clusters (or None)."""
+    value again if it carries its own standard error (or None)."""
     try:
         value = func(con)
     except duckdb.CatalogException:
         return math.nan, None, False, None  # a dataset the run did not write
     people = value.people if isinstance(value, Share) else None
-    clustered = value.standard_error if isinstance(value, Clustered) else None
-    return (math.nan if value is None else float(value)), people, True, clustered
+    own = value if isinstance(value, Estimated) else None
+    return (math.nan if value is None else float(value)), people, True, own
 
 
 def evaluate_connection(con: duckdb.DuckDBPyConnection, only: Collection[str] | None = None) -> list[Result]:
@@ -144,7 +163,7 @@ def evaluate_connection(con: duckdb.DuckDBPyConnection, only: Collection[str] | 
         func = METRICS.get(target["metric"])
         if func is None:
             raise DataFirstError(f"calibration target {target['id']} names unknown metric {target['metric']!r}")
-        value, people, available, clustered = _value(func, con)
+        value, people, available, own = _value(func, con)
         out.append(
             Result(
                 target["id"],
@@ -155,7 +174,8 @@ def evaluate_connection(con: duckdb.DuckDBPyConnection, only: Collection[str] | 
                 target["source"],
                 people,
                 available,
-                clustered,
+                None if own is None else own.standard_error,
+                None if own is None else own.method,
             )
         )
     return out

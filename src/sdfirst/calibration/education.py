@@ -15,9 +15,11 @@ Definitions (this project's reading of the published figures):
 from __future__ import annotations
 
 import duckdb
+import numpy as np
 
 from sdfirst.calibration import METRICS as _registered
-from sdfirst.calibration import Share, metric
+from sdfirst.calibration import Modal, Share, metric
+from sdfirst.calibration.noise import mode_error, most_common
 from sdfirst.specs import load_yaml
 from sdfirst.synth.offending import offence_table
 
@@ -202,28 +204,33 @@ def dfe_male_sv_pct(con) -> Share:
     return _male_share(con, "sv")
 
 
-def _peak_age(con, where: str) -> float:
-    return _scalar(
-        con,
+def _peak_age(con, where: str) -> Modal:
+    """The most common age at a first offence (``where``) in the cohort, the younger of ages tied, with its
+    bootstrap standard error: the counts at each age are fetched and the mode taken from them, so that a tie is
+    settled the same way on every run."""
+    ages = con.execute(
         f"""
         WITH {_BASE},
         firsts AS (
             SELECT person_id, arg_min(age_at_offence, (offence_date, age_at_offence)) AS age FROM pnc
             WHERE {where} AND offence_date IS NOT NULL AND age_at_offence IS NOT NULL GROUP BY person_id
         )
-        SELECT mode(age) FROM cohort JOIN firsts USING (person_id)
+        SELECT age, count(*) FROM cohort JOIN firsts USING (person_id) GROUP BY age ORDER BY age
     """,
-    )
+    ).fetchall()
+    values = np.array([age for age, _ in ages], dtype=float)
+    counts = np.array([n for _, n in ages], dtype=np.int64)
+    return Modal(most_common(values, counts), mode_error(values, counts))
 
 
 @metric("dfe_peak_age_first_offence")
-def dfe_peak_age_first_offence(con) -> float:
+def dfe_peak_age_first_offence(con) -> Modal:
     """Most common age at first caution or conviction in the cohort (15)."""
     return _peak_age(con, "TRUE")
 
 
 @metric("dfe_peak_age_first_sv")
-def dfe_peak_age_first_sv(con) -> float:
+def dfe_peak_age_first_sv(con) -> Modal:
     """Most common age at first serious violence offence in the cohort (16)."""
     return _peak_age(con, "serious_violence")
 

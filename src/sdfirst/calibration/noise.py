@@ -14,10 +14,11 @@ each side: ``p = (x + 2) / (n + 4)``, ``n + 4`` people) so that a share of 0% or
 not claim a standard error of zero. People in the simulation are drawn independently, so each counts once. Every
 figure that is a ratio over clusters of records (its metric returns a :class:`~sdfirst.calibration.Clustered`:
 the serious and organised crime shares, whose defendants come in cases) carries its own error, the linearised
-standard error of a ratio of cluster totals (:func:`ratio_error`), as a survey's ratio estimator over clusters. Every
-other figure (rates per population, ratios, the most common age) gets the random groups standard error of
-:mod:`sdfirst.calibration.replicates`, from ``standard_errors.groups`` groups of the folder's people; only those
-figures are recomputed on the groups.
+standard error of a ratio of cluster totals (:func:`ratio_error`), as a survey's ratio estimator over clusters. A
+most common age (a :class:`~sdfirst.calibration.Modal` figure) carries a bootstrap error (:func:`mode_error`):
+people redrawn from the folder's own counts at each age, the same draws on every machine. Every other figure (rates
+per population, ratios) gets the random groups standard error of :mod:`sdfirst.calibration.replicates`, from
+``standard_errors.groups`` groups of the folder's people; only those figures are recomputed on the groups.
 """
 
 from __future__ import annotations
@@ -63,6 +64,35 @@ def ratio_error(numerators: np.ndarray, denominators: np.ndarray, scale: float =
     return scale * math.sqrt(len(x) / (len(x) - 1) * float(residual @ residual)) / x.sum()
 
 
+def _by_value(values: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``values`` in increasing order, with their ``counts``."""
+    values, counts = np.asarray(values), np.asarray(counts, dtype=np.int64)
+    order = np.argsort(values, kind="stable")
+    return values[order], counts[order]
+
+
+def most_common(values: np.ndarray, counts: np.ndarray) -> float:
+    """The value with the most counts, the smallest of those tied (so that a tie is settled the same way on every
+    machine and thread count, as SQL's ``mode`` does not promise); NaN when there are none."""
+    values, counts = _by_value(values, counts)
+    return float(values[int(np.argmax(counts))]) if counts.sum() > 0 else math.nan
+
+
+def mode_error(values: np.ndarray, counts: np.ndarray) -> float:
+    """The bootstrap standard error of :func:`most_common`: ``standard_errors.bootstrap.draws`` samples of as many
+    people as ``counts`` holds, drawn from its own shares (a multinomial draw is a resample of the people when only
+    their values matter), each sample's most common value, and their standard deviation. The draws start from
+    ``standard_errors.bootstrap.seed``, so the error is the same on every machine and every run."""
+    values, counts = _by_value(values, counts)
+    people = int(counts.sum())
+    if people < 2:
+        return math.nan
+    settings = _settings()["bootstrap"]
+    rng = np.random.default_rng(int(settings["seed"]))
+    samples = rng.multinomial(people, counts / people, size=int(settings["draws"]))
+    return float(np.std(values[np.argmax(samples, axis=1)], ddof=1))
+
+
 def _binomial(result: Result) -> Estimate:
     return Estimate(result, binomial_error(result.synthetic, result.people), None, "binomial")
 
@@ -72,7 +102,7 @@ def standard_errors(folder: str | Path, groups: int | None = None) -> list[Estim
     ``groups`` random groups (calibration.yaml's, 10, unless given) for the rest."""
     groups = int(_settings()["groups"]) if groups is None else groups
     whole = evaluate_connection(connect(folder))
-    grouped = {r.id for r in whole if r.people is None and r.clustered_error is None and r.available}
+    grouped = {r.id for r in whole if r.people is None and r.own_error is None and r.available}
     by_group = []
     if grouped:
         by_group = [
@@ -83,8 +113,8 @@ def standard_errors(folder: str | Path, groups: int | None = None) -> list[Estim
     for result in whole:
         if result.people is not None:
             out.append(_binomial(result))
-        elif result.clustered_error is not None:
-            out.append(Estimate(result, result.clustered_error, None, "clusters"))
+        elif result.own_error is not None:
+            out.append(Estimate(result, result.own_error, None, result.own_method))
         elif result.id in grouped:
             out.append(Estimate(result, standard_error([values[result.id] for values in by_group]), groups))
         else:  # no figure (a dataset the run did not write): no error either
@@ -100,10 +130,12 @@ def method_line(found: list[Estimate]) -> str:
         parts.append("binomial (Agresti-Coull) for the shares of people")
     if any(e.method == "clusters" for e in found):
         parts.append("over Crown Court cases for the shares of records that come in cases (clusters)")
+    if any(e.method == "bootstrap" for e in found):
+        parts.append("by the bootstrap for the most common ages (bootstrap)")
     if groups:
         count = groups[0]
         parts.append(
             f"for the other figures, the spread of the figure over {count} random groups of the folder's people "
-            f"divided by the square root of {count} (groups/{count}; rough for the most common age)"
+            f"divided by the square root of {count} (groups/{count})"
         )
     return "Standard errors: " + "; ".join(parts) + "."
