@@ -60,13 +60,10 @@ def release_layout(text: str) -> list[dict[str, Any]]:
     type (text has none of its own). Baked into the project's `layout.py`, so that its data code needs no sdfirst."""
     from sdfirst.specs import datasets
 
-    wildcards = {"{part:02d}": "[0-9][0-9]", "{year}": "[0-9][0-9][0-9][0-9]"}
     out = []
     for name in chosen_datasets(text):
         for t in datasets()[name].tables.values():
-            glob = t.files.name if t.files else None
-            for field, wildcard in wildcards.items():
-                glob = glob.replace(field, wildcard) if glob else glob
+            glob = t.files.glob if t.files else None
             fmt = t.files.format if t.files else "parquet"
             suffix = bool(t.files and t.files.year_suffix)
             types = t.release_types if fmt == "csv" else {}

@@ -11,7 +11,7 @@ import pytest
 from conftest import scalar, table_keys
 from sdfirst.database import text_rows
 from sdfirst.dictionary import linking_tables
-from sdfirst.schema_check import release_pattern
+from sdfirst.schema_check import is_release_file
 from sdfirst.specs import ARROW_TYPES, PROVENANCE, datasets, load_yaml, named_datasets, spec_dir, table, year_of
 
 KEYS = table_keys()
@@ -100,10 +100,8 @@ def test_table_on_disk(generated, key):
         on_disk = sorted(p.relative_to(folder).as_posix() for p in (folder / key.replace(".", "/")).iterdir())
     else:
         assert spec.files.parts is None or len(info["files"]) == spec.files.parts
-        named = release_pattern(spec)
-        on_disk = sorted(
-            f"{spec.dataset}/{p.name}" for p in (folder / spec.dataset).iterdir() if named.fullmatch(p.name)
-        )
+        found = (folder / spec.dataset).iterdir()
+        on_disk = sorted(f"{spec.dataset}/{p.name}" for p in found if is_release_file(spec, p.name))
     assert on_disk == sorted(info["files"]), f"{key}: files on disk differ from the manifest"
     assert rows == info["rows"]
 

@@ -15,7 +15,7 @@ checked.
 
 from __future__ import annotations
 
-import re
+import fnmatch
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -62,23 +62,18 @@ def expected_tables(names: list[str]) -> list[TableSpec]:
     return [table for name in names for table in specs[name].tables.values()]
 
 
-def release_pattern(spec: TableSpec) -> re.Pattern[str] | None:
-    """The names of a table's release files, as a pattern (None for a table whose release names are not known)."""
-    if spec.files is None:
-        return None
-    parts = re.split(r"(\{part:02d\}|\{year\})", spec.files.name)
-    wildcards = {"{part:02d}": r"\d{2}", "{year}": r"\d{4}"}
-    return re.compile("".join(wildcards.get(piece, re.escape(piece)) for piece in parts))
+def is_release_file(spec: TableSpec, name: str) -> bool:
+    """Whether a file name is one of a table's release files (never, for a table whose release names are not known)."""
+    return spec.files is not None and fnmatch.fnmatchcase(name, spec.files.glob)
 
 
 def table_files(folder: Path, spec: TableSpec) -> list[Path]:
     """The files holding one table: its release files where the spec names them, else its Parquet files in either of
     the two accepted layouts."""
-    pattern = release_pattern(spec)
-    if pattern is not None:
+    if spec.files is not None:
         base = folder / spec.dataset
         found = base.iterdir() if base.is_dir() else []
-        return sorted(p for p in found if p.is_file() and pattern.fullmatch(p.name))
+        return sorted(p for p in found if p.is_file() and is_release_file(spec, p.name))
     single = folder / spec.dataset / f"{spec.name}.parquet"
     if single.is_file():
         return [single]
@@ -163,13 +158,12 @@ def extra_tables(folder: Path, names: list[str]) -> list[Difference]:
         base = folder / name
         if not base.is_dir():
             continue
-        patterns = [p for p in map(release_pattern, specs[name].tables.values()) if p is not None]
         files = {p.stem for p in base.glob("*.parquet")}
         folders = {p.name for p in base.iterdir() if p.is_dir() and any(p.glob("*.parquet"))}
         unknown = sorted((files | folders) - set(specs[name].tables))
         out += [Difference(f"{name}.{t}", "extra table", "not in the specs") for t in unknown]
         stray = [p.name for p in base.iterdir() if p.is_file() and p.suffix != ".parquet"]
-        stray = sorted(n for n in stray if not any(p.fullmatch(n) for p in patterns))
+        stray = sorted(n for n in stray if not any(is_release_file(t, n) for t in specs[name].tables.values()))
         out += [Difference(f"{name}.{n}", "extra file", "not a file of the release in the specs") for n in stray]
     return out
 

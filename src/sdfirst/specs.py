@@ -298,6 +298,11 @@ class ReleaseFiles:
     year_suffix: bool = False  # each column (but row_id_hash) ends in the file's two-digit year, as the NPD's do
     source: str | None = None
 
+    @property
+    def glob(self) -> str:
+        """The release's file names as a shell pattern (`moj_probation_flatfile_[0-9][0-9]`), for finding them."""
+        return self.name.replace("{part:02d}", "[0-9][0-9]").replace("{year}", "[0-9][0-9][0-9][0-9]")
+
     def suffix(self, year: int) -> str:
         """What a column's name ends in, in the file of `year` (nothing unless `year_suffix`)."""
         return f"{year % 100:02d}" if self.year_suffix else ""

@@ -249,6 +249,11 @@ class _Pupils:
     groups: int  # grid columns
 
 
+def schooling(world) -> Schooling:
+    """The chunk's schooling, simulated once however many tables read it (the share's files, prison education)."""
+    return world.memo("schooling", lambda: simulate_schooling(world))
+
+
 def simulate_schooling(world) -> Schooling:
     """Schooling and social care of the chunk's children in scope (see the module docstring)."""
     par = params()

@@ -17,7 +17,7 @@ import numpy as np
 
 from sdfirst.specs import load_yaml
 from sdfirst.synth import dates
-from sdfirst.synth.education import logistic, simulate_schooling, weighted_choice
+from sdfirst.synth.education import logistic, schooling, weighted_choice
 
 STREAM = "prison-education"
 
@@ -52,7 +52,7 @@ def params() -> dict:
 def ability(world, person: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Each person's ability: the school simulation's for pupils in the NPD's scope, else drawn from latent risk."""
     drawn = -params()["ability_risk_slope"] * world.people.risk[person] + rng.standard_normal(len(person))
-    pupils = world.memo("schooling", lambda: simulate_schooling(world))
+    pupils = schooling(world)
     if len(pupils.person) == 0:
         return drawn
     at = np.minimum(np.searchsorted(pupils.person, person), len(pupils.person) - 1)  # pupils.person is sorted

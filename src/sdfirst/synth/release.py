@@ -56,7 +56,7 @@ class _Sink(Protocol):
 
 
 def _sink(path: Path, schema: pa.Schema, fmt: str, options: dict) -> _Sink:
-    if fmt == "csv":
+    if fmt == "csv":  # text takes no Parquet options
         return pacsv.CSVWriter(path, schema)
     options = dict(options)
     row_group_size = options.pop("row_group_size")
@@ -86,7 +86,7 @@ def release_files(root: Path, spec: TableSpec, chunks: int, rows: int) -> list[s
     if files is None:
         return chunk_files(spec, chunks)
     parts = [root / name for name in chunk_files(spec, chunks)]
-    options = parquet_options(pq.read_table(parts[0]))
+    options = parquet_options(pq.read_table(parts[0])) if files.format == "parquet" else {}
     sinks: dict[str, _Sink] = {}
 
     def sink(name: str, schema: pa.Schema) -> _Sink:

@@ -32,8 +32,8 @@ from sdfirst.synth.education import (
     day_in_year,
     ks2_level,
     ks2_scaled_score,
+    schooling,
     simulate_early_years,
-    simulate_schooling,
     weighted_choice,
 )
 from sdfirst.synth.ids import make_ids, to_hex
@@ -584,7 +584,7 @@ def _police(world, s: Schooling, pmr_keys: np.ndarray) -> tuple[Built, PupilMatc
 
 
 def build(world) -> dict[str, Built]:
-    s = simulate_schooling(world)
+    s = schooling(world)
     early = simulate_early_years(world, s)
     pmr_keys = _pmr(world, s.person)
     pmr = to_hex(pmr_keys)
