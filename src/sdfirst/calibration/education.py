@@ -205,9 +205,9 @@ def dfe_male_sv_pct(con) -> Share:
 
 
 def _peak_age(con, where: str) -> Modal:
-    """The most common age at a first offence (``where``) in the cohort, the younger of ages tied, with its
-    bootstrap standard error: the counts at each age are fetched and the mode taken from them, so that a tie is
-    settled the same way on every run."""
+    """The most common age at a first offence (``where``) in the cohort, with its bootstrap standard error: the
+    counts at each age are fetched and the mode taken from them, so that a tie is settled the same way on every run
+    (the mean of the ages tied)."""
     ages = con.execute(
         f"""
         WITH {_BASE},

@@ -64,18 +64,18 @@ def ratio_error(numerators: np.ndarray, denominators: np.ndarray, scale: float =
     return scale * math.sqrt(len(x) / (len(x) - 1) * float(residual @ residual)) / x.sum()
 
 
-def _by_value(values: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``values`` in increasing order, with their ``counts``."""
-    values, counts = np.asarray(values), np.asarray(counts, dtype=np.int64)
-    order = np.argsort(values, kind="stable")
-    return values[order], counts[order]
+def _modes(values: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """The most common value of each row of ``counts`` (one count per value of ``values``): the mean of the values
+    tied for the most, so that a tie is settled the same way on every machine and thread count, as SQL's ``mode``
+    does not promise, and favours neither of the tied values."""
+    top = counts == counts.max(axis=-1, keepdims=True)
+    return (top * values).sum(axis=-1) / top.sum(axis=-1)
 
 
 def most_common(values: np.ndarray, counts: np.ndarray) -> float:
-    """The value with the most counts, the smallest of those tied (so that a tie is settled the same way on every
-    machine and thread count, as SQL's ``mode`` does not promise); NaN when there are none."""
-    values, counts = _by_value(values, counts)
-    return float(values[int(np.argmax(counts))]) if counts.sum() > 0 else math.nan
+    """The value with the most counts (the mean of those tied); NaN when there are none."""
+    values, counts = np.asarray(values, dtype=float), np.asarray(counts, dtype=np.int64)
+    return float(_modes(values, counts)) if counts.sum() > 0 else math.nan
 
 
 def mode_error(values: np.ndarray, counts: np.ndarray) -> float:
@@ -83,14 +83,14 @@ def mode_error(values: np.ndarray, counts: np.ndarray) -> float:
     people as ``counts`` holds, drawn from its own shares (a multinomial draw is a resample of the people when only
     their values matter), each sample's most common value, and their standard deviation. The draws start from
     ``standard_errors.bootstrap.seed``, so the error is the same on every machine and every run."""
-    values, counts = _by_value(values, counts)
+    values, counts = np.asarray(values, dtype=float), np.asarray(counts, dtype=np.int64)
     people = int(counts.sum())
     if people < 2:
         return math.nan
     settings = _settings()["bootstrap"]
     rng = np.random.default_rng(int(settings["seed"]))
     samples = rng.multinomial(people, counts / people, size=int(settings["draws"]))
-    return float(np.std(values[np.argmax(samples, axis=1)], ddof=1))
+    return float(np.std(_modes(values, samples), ddof=1))
 
 
 def _binomial(result: Result) -> Estimate:
