@@ -56,7 +56,8 @@ def dataset_info(name: str) -> dict[str, Any]:
 
 def release_layout(text: str) -> list[dict[str, Any]]:
     """Each table of the chosen datasets with its files as the release names them: a glob of file names inside its
-    dataset's folder (None where the names are not known), the format, and for delimited text each column's DuckDB
+    dataset's folder (None where the names are not known), the format, for a table of one file a year the column its
+    year fills and the years of the columns only some years' files have, and for delimited text each column's DuckDB
     type (text has none of its own). Baked into the project's `layout.py`, so that its data code needs no sdfirst."""
     from sdfirst.specs import datasets
 
@@ -67,7 +68,11 @@ def release_layout(text: str) -> list[dict[str, Any]]:
             fmt = t.files.format if t.files else "parquet"
             suffix = bool(t.files and t.files.year_suffix)
             types = t.release_types if fmt == "csv" else {}
-            out.append({"key": t.key, "glob": glob, "format": fmt, "year_suffix": suffix, "types": types})
+            by = t.files.by if t.files else None
+            years = {c.name: list(c.years) for c in t.columns if c.years is not None}
+            out.append(
+                {"key": t.key, "glob": glob, "format": fmt, "year_suffix": suffix, "by": by, "years": years, "types": types}
+            )
     return out
 
 

@@ -112,6 +112,48 @@ def test_census_codes(built):
     assert set(np.asarray(c["fsmeligible_spr"])) == {0, 1}
 
 
+def test_census_columns_of_some_years_only(built):
+    """As the public code reads the census: the LSOA is llsoa_spr to 2012 and lsoa11_spr from 2013, the authorities'
+    nine-character codes start in 2011 and senprovisionmajor_spr in 2009; each is empty in the other years, and
+    senprovisionmajor_spr groups senprovision_spr (3_SS a statement or plan)."""
+    data = conform(datasets()["moj_dfe"].tables["school_census"], built["school_census"].columns)
+    year = data["censusyear_spr"].to_numpy()
+    for column, first, last in [
+        ("llsoa_spr", 2002, 2012),
+        ("lsoa11_spr", 2013, 2020),
+        ("la_9code_spr", 2011, 2020),
+        ("homela_9code_spr", 2011, 2020),
+        ("senprovisionmajor_spr", 2009, 2020),
+    ]:
+        present = pc.is_valid(data[column]).to_numpy(zero_copy_only=False)
+        assert (present == ((year >= first) & (year <= last))).all(), column
+    major = dict(zip(_np(data["senprovision_spr"]), _np(data["senprovisionmajor_spr"]), strict=True))
+    assert major.get("S") == "3_SS" and major.get("E") == "3_SS" and major.get("N") == "1_NON"
+    second = pa.array(data["secondarysentype_spr"])
+    first_need = pa.array(data["primarysentype_spr"])
+    assert not pc.any(pc.and_(pc.is_valid(second), pc.is_null(first_need))).as_py()  # a second need needs a first
+    assert not pc.any(pc.equal(second, first_need)).as_py()
+
+
+def test_census_authorities_and_language(built):
+    """Each school is in one authority, most pupils go to school in their home's, and the nine-character code is
+    the number's; about one pupil in six has a first language other than English, commoner among Asian pupils."""
+    data = conform(datasets()["moj_dfe"].tables["school_census"], built["school_census"].columns)
+    frame = data.select(
+        ["urn_spr", "la_spr", "homela_spr", "la_9code_spr", "languagegroupmajor_spr", "ethnicgroupmajor_spr"]
+    ).to_pandas()
+    assert (frame.groupby("urn_spr")["la_spr"].nunique() == 1).all()
+    assert 0.85 < (frame["la_spr"] == frame["homela_spr"]).mean() < 1
+    coded = frame.dropna(subset=["la_9code_spr"])
+    assert (coded["la_9code_spr"].str[-3:].astype(int) == coded["la_spr"]).all()
+    other = frame["languagegroupmajor_spr"] == "2_OTH"
+    assert 0.08 < other.mean() < 0.3
+    assert (
+        other[frame["ethnicgroupmajor_spr"] == "ASIA"].mean()
+        > 2 * other[frame["ethnicgroupmajor_spr"] == "WHIT"].mean()
+    )
+
+
 def _year_by_pupil(part, prefix: str) -> dict[str, int]:
     pupils = _np(part.columns[f"{prefix}_pupilmatchingrefanonymous"])
     return dict(zip(pupils, _start_years(part.columns[f"{prefix}_acadyr"]), strict=True))
@@ -311,16 +353,34 @@ def test_pnc_dates(built, world):
     description = _np(c["disposaldescription"])
     cautions = {"Reprimand", "Final warning", "Youth caution", "Caution"}
     assert (np.isin(description, list(cautions)) == cautioned).all()
+    assert (np.asarray(c["disposalrank"])[cautioned] == 1).all()  # a caution is the offence's only disposal
 
 
 def test_pnc_cases_and_groups(built):
     c = built["pnc_offences"].columns
-    case, primary = _np(c["caseid"]), _np(c["isprimaryoffence"])
-    # one primary offence per case
-    cases, counts = np.unique(case[primary == "Y"], return_counts=True)
-    assert (counts == 1).all() and set(cases) == set(case)
-    assert len(np.unique(_np(c["offenceid"]))) == len(case)
-    assert (np.asarray(c["disposalrank"]) == 1).all()
+    case, primary, rank = _np(c["caseid"]), _np(c["isprimaryoffence"]), np.asarray(c["disposalrank"])
+    first = rank == 1  # a row per disposal: rank 1 is the sentence or caution, one row per offence
+    cases, counts = np.unique(case[first & (primary == "Y")], return_counts=True)
+    assert (counts == 1).all() and set(cases) == set(case)  # one primary offence per case
+    offence = _np(c["offenceid"])
+    assert len(np.unique(offence[first])) == first.sum() and set(offence) == set(offence[first])
+    # further disposals: orders beside a conviction's sentence, ranked 2 and 3 on rows of their own
+    orders = set(load_yaml("education.yaml")["police"]["further_disposals"]["orders"])
+    further = ~first
+    assert 0.1 < further.mean() < 0.4 and set(rank) == {1, 2, 3}
+    assert set(_np(c["disposaldescription"])[further]) == orders
+    assert not set(_np(c["disposaldescription"])[first]) & orders
+    assert (_np(c["adjudicationcode"])[further] == "G").all()
+    frame = pa.table({"offence": offence, "rank": rank, "kind": _np(c["disposaldescription"])}).to_pandas()
+    ranks = frame.groupby("offence")["rank"].agg(["max", "size", "nunique"])
+    assert (ranks["max"] == ranks["size"]).all() and (ranks["size"] == ranks["nunique"]).all()  # 1..k, each once
+    assert (
+        frame[frame["rank"] > 1]
+        .groupby("offence")["kind"]
+        .nunique()
+        .eq(frame[frame["rank"] > 1].groupby("offence").size())
+        .all()
+    )  # a third order differs from the second
     # the group number the public code reads from the first two characters
     number = np.array([int(g[:2]) for g in _np(c["offence_group"])])
     assert set(number) <= set(range(1, 13)) and 1 in number

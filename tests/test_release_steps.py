@@ -170,3 +170,56 @@ def test_the_share_s_steps_give_the_same_answer_in_sql_and_python(share):
     assert 0 < sql["violent"].mean() < 1
     unknown_year = pd.read_csv(share / "moj_dfe" / "MOJ_PNC.csv", dtype=str)["offencestartdate"].str[:4] == "1900"
     assert unknown_year.any()  # the share's convention for an unknown date is there to be handled
+
+
+# The spring census steps of clean_data/02_census_clean.do, file by file: each year's columns end in its two digits;
+# the home's LSOA is llsoa_spr to 2012 and lsoa11_spr from 2013; a statement or plan is senprovision S in 2007 and
+# 2008 and senprovisionmajor 3_SS after; a first language other than English is languagegroupmajor not 1_ENG,
+# unknown when 3_UNCL or empty; and the school's and home's authorities are la_spr and homela_spr.
+def _census_sql(folder: Path) -> pd.DataFrame:
+    return (
+        sdfirst.connect(folder)
+        .execute("""
+        SELECT pupilmatchingrefanonymous_spr AS pupil, censusyear_spr AS year,
+               CASE WHEN censusyear_spr <= 2012 THEN llsoa_spr ELSE lsoa11_spr END AS lsoa,
+               (CASE WHEN censusyear_spr <= 2008 THEN senprovision_spr = 'S'
+                     ELSE senprovisionmajor_spr = '3_SS' END)::INTEGER AS sen_plan,
+               CASE WHEN coalesce(languagegroupmajor_spr, '3_UNCL') <> '3_UNCL'
+                    THEN (languagegroupmajor_spr <> '1_ENG')::INTEGER END AS lang_neng,
+               la_spr AS la_school, homela_spr AS la_home
+        FROM moj_dfe.school_census ORDER BY year, pupil
+    """)
+        .df()
+    )
+
+
+def _census_python(folder: Path) -> pd.DataFrame:
+    frames = []
+    for path in sorted((folder / "moj_dfe").glob("Spring_Census_*.csv")):  # the files, by their real names
+        year, yy = int(path.stem[-4:]), path.stem[-2:]
+        f = pd.read_csv(path, dtype=str, keep_default_na=False)
+        lsoa = f[f"llsoa_spr{yy}"] if year <= 2012 else f[f"lsoa11_spr{yy}"]
+        plan = f[f"senprovision_spr{yy}"] == "S" if year <= 2008 else f[f"senprovisionmajor_spr{yy}"] == "3_SS"
+        language = f[f"languagegroupmajor_spr{yy}"]
+        frames.append(
+            pd.DataFrame(
+                {
+                    "pupil": f[f"pupilmatchingrefanonymous_spr{yy}"],
+                    "year": year,
+                    "lsoa": lsoa,
+                    "sen_plan": plan.astype(int),
+                    "lang_neng": (language != "1_ENG").astype(float).where(~language.isin(["3_UNCL", ""])),
+                    "la_school": f[f"la_spr{yy}"].astype(int),
+                    "la_home": f[f"homela_spr{yy}"].astype(int),
+                }
+            )
+        )
+    return pd.concat(frames).sort_values(["year", "pupil"], kind="stable").reset_index(drop=True)
+
+
+def test_the_census_steps_give_the_same_answer_on_the_files_and_the_view(share):
+    sql, python = _census_sql(share), _census_python(share)
+    pd.testing.assert_frame_equal(sql, python, check_dtype=False)
+    assert sql["lsoa"].notna().all() and sql["lsoa"].str.len().gt(0).all()  # every year has its LSOA column
+    assert 0 < sql["sen_plan"].mean() < 0.1 and 0.05 < sql["lang_neng"].mean() < 0.4
+    assert (sql["la_school"] != sql["la_home"]).any()  # some pupils go to school in another authority

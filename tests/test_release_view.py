@@ -166,10 +166,16 @@ def test_the_share_comes_as_delimited_text_one_file_per_year(generated):
         with (folder / name).open(encoding="utf-8") as text:
             # as in the real files, every column's name ends in the two digits of the file's year
             assert text.readline().startswith(f'"row_id_hash","pupilmatchingrefanonymous_spr{year % 100:02d}"'), name
+        header = con.execute(f"SELECT * FROM read_csv('{folder / name}', header = true) LIMIT 0").description
+        digits = f"{year % 100:02d}"
+        names = {d[0] for d in header}
+        assert f"censusyear_spr{digits}" not in names, name  # the year is in the file's name only
+        assert (f"llsoa_spr{digits}" in names) == (year <= 2012) and (f"lsoa11_spr{digits}" in names) == (year >= 2013)
         found = con.execute(
-            f"SELECT DISTINCT censusyear_spr{year % 100:02d} FROM read_csv('{folder / name}', header = true)"
+            f"SELECT DISTINCT censusyear_spr, llsoa_spr IS NULL, lsoa11_spr IS NULL FROM moj_dfe.school_census "
+            f"WHERE censusyear_spr = {year}"
         ).fetchall()
-        assert found == [(year,)], name
+        assert found == [(year, year >= 2013, year <= 2012)], name  # the view puts the year back, and empties
     view = con.execute("SELECT * FROM moj_dfe.school_census LIMIT 0").description
-    assert [d[0] for d in view] == census["columns"]  # connect's view drops the year, so one query reads them all
+    assert [d[0] for d in view] == census["columns"]  # connect's view drops the digits, so one query reads them all
     assert manifest["tables"]["moj_dfe.pnc_offences"]["files"] == ["moj_dfe/MOJ_PNC.csv"]

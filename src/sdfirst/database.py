@@ -18,6 +18,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from sdfirst.exceptions import DataFirstError
+from sdfirst.specs import year_of
 
 MANIFEST = "manifest.json"
 GENERATOR = "sdfirst"
@@ -136,12 +137,10 @@ def find_damaged(folder: str | Path) -> Path | None:
     con = duckdb.connect()
     try:
         for info in [*manifest["tables"].values(), *identified_tables(manifest).values()]:
-            for name in info["files"]:
+            for i, name in enumerate(info["files"]):
                 path = Path(folder) / str(name)
                 try:
-                    con.execute(
-                        f"SELECT min(COLUMNS(*)) FROM {read_sql(Path(folder), info | {'files': [name]})}"
-                    ).fetchall()
+                    con.execute(f"SELECT min(COLUMNS(*)) FROM {read_sql(Path(folder), one_file(info, i))}").fetchall()
                 except (duckdb.Error, OSError):
                     return path
     finally:
@@ -172,28 +171,44 @@ def files_sql(paths: list[str], fmt: str, types: dict[str, str], numbered: bool 
     return f"read_parquet({files}{extra})"
 
 
+PER_FILE = ("files", "file_columns", "suffixes")  # the manifest's lists of a table with an entry for each file
+
+
+def one_file(info: dict[str, Any], i: int) -> dict[str, Any]:
+    """A table's manifest entry for its `i`th file alone, as if the table had no other."""
+    return info | {key: [info[key][i]] for key in PER_FILE if key in info}
+
+
 def read_sql(folder: Path, info: dict[str, Any], numbered: bool = False) -> str:
-    """`files_sql` for one table of a generated folder, as its manifest lists it. A table whose files' columns end in
-    each file's year (the NPD's `gender_spr13`) is read file by file, its names without the year, so that one view
-    holds every year."""
+    """`files_sql` for one table of a generated folder, as its manifest lists it. A table split into one file a
+    year (the NPD's `Spring_Census_2013`) is read file by file under the table's names (`year_file_sql`), so that
+    one view holds every year."""
     paths = [str((folder / str(name)).resolve()) for name in info["files"]]
     fmt, types = info.get("format", "parquet"), info.get("types") or {}
-    if not info.get("suffixes") or not paths:
+    if not info.get("by") or not paths:
         return files_sql(paths, fmt, types, numbered)
-    return (
-        "("
-        + " UNION ALL ".join(
-            _unsuffixed(path, fmt, types, suffix) for path, suffix in zip(paths, info["suffixes"], strict=True)
-        )
-        + ")"
-    )
+    years = [year_of(Path(path).name) for path in paths]
+    parts = zip(paths, years, info["file_columns"], info["suffixes"], strict=True)
+    return "(" + " UNION ALL ".join(year_file_sql(p, fmt, types, c, s, info["by"], y) for p, y, c, s in parts) + ")"
 
 
-def _unsuffixed(path: str, fmt: str, types: dict[str, str], suffix: str) -> str:
-    """One file of a year-suffixed table, its columns renamed back to the table's names."""
-    named = {name if name == "row_id_hash" else f"{name}{suffix}": kind for name, kind in types.items()}
-    columns = ", ".join(f'"{own}" AS "{name}"' for own, name in zip(named, types, strict=True))
-    return f"SELECT {columns} FROM {files_sql([path], fmt, named)}"
+def year_file_sql(
+    path: str, fmt: str, types: dict[str, str], present: list[str], suffix: str, by: str, year: int
+) -> str:
+    """One file of a table split by year, read with the table's columns (`types`): the file's own (`present`,
+    their names ending in `suffix`, the year's digits, but `row_id_hash`), the year column `by` from the file's
+    name, and empty for a column the year's file lacks (the census's `llsoa_spr` after 2012)."""
+    own = {name if name == "row_id_hash" else f"{name}{suffix}": types[name] for name in present}
+    mine = dict(zip(present, own, strict=True))
+    columns = []
+    for name, kind in types.items():
+        if name == by:
+            columns.append(f'CAST({int(year)} AS {kind}) AS "{name}"')
+        elif name in mine:
+            columns.append(f'"{mine[name]}" AS "{name}"')
+        else:
+            columns.append(f'CAST(NULL AS {kind}) AS "{name}"')
+    return f"SELECT {', '.join(columns)} FROM {files_sql([path], fmt, own)}"
 
 
 def _identified_sql(folder: Path, info: dict[str, Any], identified: dict[str, Any]) -> str:

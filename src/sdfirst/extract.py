@@ -13,9 +13,9 @@ from pathlib import Path
 
 import duckdb
 
-from sdfirst.database import files_sql
+from sdfirst.database import files_sql, year_file_sql
 from sdfirst.schema_check import choose_datasets, expected_tables, table_files
-from sdfirst.specs import table
+from sdfirst.specs import table, year_of
 
 
 def find_tables(folder: str | Path, names: Collection[str] | str | None = "all") -> dict[str, list[Path]]:
@@ -29,10 +29,21 @@ def find_tables(folder: str | Path, names: Collection[str] | str | None = "all")
 
 
 def view_sql(key: str, files: list[Path]) -> str:
-    """The SELECT of one table's files, in the format its spec gives."""
+    """The SELECT of one table's files, in the format its spec gives; a table split by year file by file, under the
+    table's names (`database.year_file_sql`)."""
     spec = table(key)
     fmt = spec.files.format if spec.files else "parquet"
-    return f"SELECT * FROM {files_sql([str(p.resolve()) for p in files], fmt, spec.release_types)}"
+    paths = [str(p.resolve()) for p in files]
+    if spec.files is None or spec.files.by is None:
+        return f"SELECT * FROM {files_sql(paths, fmt, spec.release_types)}"
+    parts = []
+    for path in paths:
+        year = year_of(Path(path).name)
+        present = [c.name for c in spec.file_columns(year)]
+        parts.append(
+            year_file_sql(path, fmt, spec.release_types, present, spec.files.suffix(year), spec.files.by, year)
+        )
+    return " UNION ALL ".join(parts)
 
 
 def open_tables(

@@ -114,11 +114,14 @@ def type_matches(spec_type: str, found: pa.DataType) -> bool:
     return any(test(found) for test in _ACCEPTS[spec_type])
 
 
-def compare_schema(spec: TableSpec, schema: pa.Schema, typed: bool = True, suffix: str = "") -> list[Difference]:
-    """Differences between one table's release columns (its spec's, identifiers aside) and the schema of one of its
-    files: columns, then types (unless the file is text, which has none). `suffix` ends every column's name but
-    row_id_hash in a file whose names carry its year (the NPD's `gender_spr13`)."""
-    expected = {c.name if c.name == "row_id_hash" else f"{c.name}{suffix}": c for c in spec.columns if not c.identifier}
+def compare_schema(
+    spec: TableSpec, schema: pa.Schema, typed: bool = True, suffix: str = "", year: int | None = None
+) -> list[Difference]:
+    """Differences between the columns one of a table's files should have (`TableSpec.file_columns`: its spec's,
+    identifiers aside, and in a table split by year those of the file's `year`) and the file's schema: columns, then
+    types (unless the file is text, which has none). `suffix` ends every column's name but row_id_hash in a file
+    whose names carry its year (the NPD's `gender_spr13`)."""
+    expected = {c.name if c.name == "row_id_hash" else f"{c.name}{suffix}": c for c in spec.file_columns(year)}
     found = {f.name: f.type for f in schema}
     out = [Difference(spec.key, "missing column", name) for name in expected if name not in found]
     out += [Difference(spec.key, "extra column", f"{name} ({found[name]})") for name in found if name not in expected]
@@ -142,8 +145,9 @@ def check_table(folder: Path, spec: TableSpec) -> list[Difference]:
             reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             seen.append(Difference(spec.key, "unreadable table", f"{path.name}: {reason}"))
             continue
-        suffix = spec.files.suffix(year_of(path.name)) if spec.files is not None and spec.files.year_suffix else ""
-        for diff in compare_schema(spec, schema, typed, suffix):
+        year = year_of(path.name) if spec.files is not None and spec.files.by is not None else None
+        suffix = spec.files.suffix(year) if year is not None else ""
+        for diff in compare_schema(spec, schema, typed, suffix, year):
             if len(files) > 1:
                 diff = Difference(diff.table, diff.kind, f"{diff.detail} (in {path.name})")
             seen.append(diff)

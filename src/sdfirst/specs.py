@@ -25,13 +25,16 @@ import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 import yaml
 
 from sdfirst import spec_schema
 from sdfirst.exceptions import DataFirstError
+
+if TYPE_CHECKING:
+    import numpy as np
 
 ARROW_TYPES: dict[str, pa.DataType] = {
     "string": pa.string(),
@@ -210,10 +213,19 @@ class ColumnSpec:
     identifier: bool = False
     source: str | None = None
     codes: tuple[str, ...] | None = None
+    years: tuple[int | None, int | None] | None = None  # in the files of these years only (from, until)
 
     @property
     def arrow_type(self) -> pa.DataType:
         return ARROW_TYPES[self.type]
+
+    def in_year(self, year: int | np.ndarray) -> bool | np.ndarray:
+        """Whether the column is in the file of `year` of a table split by year (the NPD's `llsoa_spr` is in the
+        census files to 2012, `lsoa11_spr` from 2013)."""
+        first, last = self.years or (None, None)
+        low = True if first is None else year >= first
+        high = True if last is None else year <= last
+        return low & high  # a year, or an array of years
 
 
 @dataclass(frozen=True)
@@ -241,6 +253,16 @@ class TableSpec:
     def release_types(self) -> dict[str, str]:
         """The release's columns and their DuckDB types."""
         return {c.name: DUCKDB_TYPES[c.type] for c in self.columns if not c.identifier}
+
+    def file_columns(self, year: int | None = None) -> list[ColumnSpec]:
+        """The columns of one of the release's files, in order: the release's columns, but in a table split by year
+        not the year column (the year is in the file's name) nor a column the file of `year` lacks."""
+        columns = [c for c in self.columns if not c.identifier]
+        if self.files is None or self.files.by is None:
+            return columns
+        if year is None:
+            raise DataFirstError(f"{self.key}: its files are split by year, so a file's columns need its year")
+        return [c for c in columns if c.name != self.files.by and c.in_year(year)]
 
     @property
     def column_names(self) -> list[str]:
@@ -286,9 +308,11 @@ class ReleaseFiles:
 
     `name` is a file name, with `{part:02d}` when the table is split into `parts` numbered files (probation's
     `moj_probation_flatfile_01` .. `_30`), or `{year}` when there is one file per value of the integer column `by`
-    (the NPD's `Spring_Census_2013`), where with `year_suffix` every column's name ends in the year's two digits, as
-    in the real files (`gender_spr13`). `format` is how the rows are stored: Parquet, or delimited text with a header
-    (the MoJ-DfE share). A table with no `files` is written as `<dataset>/<table>/part-NNNNN.parquet`.
+    (the NPD's `Spring_Census_2013`). The year is then in the file's name only, not a column of the file (readers
+    put it back), and a column with `years` is only in the files of those years; with `year_suffix` every column's
+    name ends in the year's two digits, as in the real files (`gender_spr13`). `format` is how the rows are stored:
+    Parquet, or delimited text with a header (the MoJ-DfE share). A table with no `files` is written as
+    `<dataset>/<table>/part-NNNNN.parquet`.
     """
 
     name: str
@@ -349,6 +373,7 @@ def _column(raw: dict[str, Any], where: str) -> ColumnSpec:
         identifier=bool(raw.get("identifier", False)),
         source=raw.get("source"),
         codes=tuple(str(c) for c in codes) if codes else None,
+        years=(raw["years"].get("from"), raw["years"].get("until")) if "years" in raw else None,
     )
 
 
@@ -362,6 +387,9 @@ def table_spec(dataset: str, name: str, raw: dict[str, Any]) -> TableSpec:
     files = _release_files(raw.get("files"), f"{dataset}.{name}")
     if files is not None and files.by is not None and files.by not in names:
         raise DataFirstError(f"{dataset}.{name}: files are split by {files.by}, which is not one of its columns")
+    dated = [c.name for c in cols if c.years is not None]
+    if dated and (files is None or files.by is None):
+        raise DataFirstError(f"{dataset}.{name}: {dated[0]} has years, but the table's files are not split by year")
     return TableSpec(
         dataset=dataset,
         name=name,

@@ -234,6 +234,15 @@ def _urn(kind_par: dict, sector: np.ndarray, n_sectors: int) -> np.ndarray:
     return kind_par["urn_base"] + (idx * 7919 + 13) % count
 
 
+def urn_sector(kind_par: dict, urn: np.ndarray, n_sectors: int) -> np.ndarray:
+    """The first neighbourhood a school of a kind serves (`_urn` turned round): where the school is, for what the
+    NPD records of a school's place, such as its local authority. A URN past the kind's range (a move after an
+    exclusion) wraps round, as an id scheme does."""
+    count = int(kind_par["count"])
+    idx = ((np.asarray(urn, dtype=np.int64) - kind_par["urn_base"] - 13) * pow(7919, -1, count)) % count
+    return (idx * n_sectors + count - 1) // count
+
+
 @dataclass(frozen=True)
 class _Pupils:
     """What every step of a school career reads: the children in scope, their linear predictor and the stream.

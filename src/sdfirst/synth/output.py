@@ -56,7 +56,22 @@ def conform(spec: TableSpec, columns: dict[str, pa.Array | np.ndarray]) -> pa.Ta
         if array.type != col.arrow_type:
             array = array.cast(col.arrow_type)
         arrays.append(array)
+    if any(c.years is not None for c in spec.columns):
+        arrays = _within_years(spec, arrays)
     return pa.Table.from_arrays(arrays, schema=spec.schema)
+
+
+def _within_years(spec: TableSpec, arrays: list[pa.Array]) -> list[pa.Array]:
+    """The arrays with a column that only some years' files have (`years` in its spec) empty in the other years:
+    what the release holds, so that the table's content hash is that of its files."""
+    year = np.asarray(arrays[spec.column_names.index(spec.files.by)].to_numpy(zero_copy_only=False))
+    out = []
+    for column, array in zip(spec.columns, arrays, strict=True):
+        if column.years is not None:
+            within = pa.array(np.broadcast_to(column.in_year(year), year.shape))
+            array = pc.if_else(within, array, pa.nulls(len(year), array.type))
+        out.append(array)
+    return out
 
 
 @functools.cache

@@ -110,7 +110,7 @@ def release_files(root: Path, spec: TableSpec, chunks: int, rows: int) -> list[s
             for path in parts:
                 table = pq.read_table(path)
                 for value, rows_of in _groups(table, spec.key, files.by):
-                    rows_of = suffixed(rows_of, files.suffix(value))
+                    rows_of = suffixed(year_file(spec, rows_of, value), files.suffix(value))
                     sink(files.name.format(year=value), rows_of.schema).write_table(rows_of)
         else:  # one file
             schema = pq.read_schema(parts[0])
@@ -121,6 +121,16 @@ def release_files(root: Path, spec: TableSpec, chunks: int, rows: int) -> list[s
             writer.close()
     shutil.rmtree(root / spec.dataset / spec.name)
     return [f"{spec.dataset}/{name}" for name in sorted(sinks)]
+
+
+def year_file(spec: TableSpec, rows: pa.Table, year: int) -> pa.Table:
+    """The rows of one year's file, with the columns that file has (`TableSpec.file_columns`): the year itself is in
+    the file's name, and a column the year's file lacks must hold nothing that year, or it would be lost."""
+    keep = [c.name for c in spec.file_columns(year)]
+    for name in rows.column_names:
+        if name not in keep and name != spec.files.by and rows.column(name).null_count < rows.num_rows:
+            raise DataFirstError(f"{spec.key}: {name} has values in {year}, but the file of {year} has no such column")
+    return rows.select(keep)
 
 
 def suffixed(table: pa.Table, suffix: str) -> pa.Table:

@@ -126,8 +126,11 @@ def _manifest(cfg: SynthConfig, tmp: Path, per_chunk: list[dict[str, tuple[int, 
                 "format": spec.files.format if spec.files else "parquet",
                 "types": spec.release_types,
             }
-            if spec.files is not None and spec.files.year_suffix:  # each file's columns end in its year's digits
-                tables[spec.key]["suffixes"] = [spec.files.suffix(year_of(name)) for name in tables[spec.key]["files"]]
+            if spec.files is not None and spec.files.by is not None:  # one file a year, its year in its name
+                years = [year_of(name) for name in tables[spec.key]["files"]]
+                tables[spec.key]["by"] = spec.files.by
+                tables[spec.key]["file_columns"] = [[c.name for c in spec.file_columns(y)] for y in years]
+                tables[spec.key]["suffixes"] = [spec.files.suffix(y) for y in years]  # names end in the year's digits
             if any(c.identifier for c in spec.columns):
                 identified[spec.key] = {
                     "rows": rows,

@@ -34,6 +34,7 @@ from sdfirst.synth.education import (
     ks2_scaled_score,
     schooling,
     simulate_early_years,
+    urn_sector,
     weighted_choice,
 )
 from sdfirst.synth.ids import make_ids, to_hex
@@ -95,12 +96,66 @@ def _sen_provision(npd: dict, sen: np.ndarray, year: np.ndarray, plus: np.ndarra
     return pa.array(codes, pa.string())
 
 
-def _sen_type(npd: dict, kind: np.ndarray, sen: np.ndarray, year: np.ndarray) -> pa.Array:
-    """primarysentype_spr: each pupil's primary need, empty without SEN; BESD is recorded as SEMH from 2014/15."""
+def _sen_type(npd: dict, kind: np.ndarray, none: np.ndarray, year: np.ndarray) -> pa.Array:
+    """primarysentype_spr (or secondarysentype_spr): each pupil's need, empty where `none` (no SEN, or no second
+    need); BESD is recorded as SEMH from 2014/15."""
     types = np.array(list(npd["sen_primary_type"]), dtype=object)[kind]
     renamed = npd["semh"]
     types = np.where((types == renamed["was"]) & (year >= renamed["from"]), renamed["now"], types)
-    return pa.array(types, pa.string(), mask=sen == 0)
+    return pa.array(types, pa.string(), mask=none)
+
+
+def _mapped(values: pa.Array, mapping: dict) -> pa.Array:
+    """Each value's code in `mapping` (senprovision_spr to senprovisionmajor_spr)."""
+    at = pc.index_in(values, value_set=pa.array(list(mapping)))
+    return pa.array([str(v) for v in mapping.values()]).take(at)
+
+
+def _authorities(world) -> np.ndarray:
+    """Each neighbourhood's local authority number: a region's neighbourhoods, in their order (by deprivation, as
+    schools take them), cut into as many runs as the region has authorities (`npd.local_authorities`), numbered
+    region by region. A school serves a run of neighbourhoods too, so most pupils go to school in their home's
+    authority, and an authority's areas are alike in deprivation, as some real authorities' are."""
+    la = load_yaml("education.yaml")["npd"]["local_authorities"]
+    hoods = world.hoods
+    number = np.zeros(len(hoods.region), dtype=np.int64)
+    first = int(la["first_number"])
+    for r, region in enumerate(hoods.regions):
+        rows = np.flatnonzero(hoods.region == r)  # contiguous: the neighbourhoods are sorted by region
+        count = int(la["per_region"][region])
+        number[rows] = first + np.arange(len(rows)) * count // max(len(rows), 1)
+        first += count
+    return number
+
+
+def _nine_codes(number: np.ndarray) -> pa.Array:
+    """The ONS-style nine-character code of each local authority number (synthetic, as the numbers are)."""
+    prefix = load_yaml("education.yaml")["npd"]["local_authorities"]["nine_code_prefix"]
+    return pa.array([f"{prefix}{n:06d}" for n in number.tolist()], pa.string())
+
+
+def _school_authority(world, s: Schooling, child: np.ndarray, g: np.ndarray, number: np.ndarray) -> np.ndarray:
+    """The local authority of each row's school: that of the first neighbourhood the school serves."""
+    schools = load_yaml("education.yaml")["schools"]
+    kind, urn = s.school_kind[child, g], s.school[child, g]
+    n_sectors = len(world.hoods.imd_decile)
+    where = np.zeros(len(child), dtype=np.int64)
+    for k, name in enumerate(schools["labels"]):
+        rows = kind == k
+        where[rows] = urn_sector(schools[name], urn[rows], n_sectors)
+    return number[where]
+
+
+def _language(world, npd: dict, s: Schooling, coding: str) -> np.ndarray:
+    """languagegroupmajor_spr of each pupil: other than English with a probability by their major ethnic group."""
+    rng = world.rng(f"{DATASET}:census-language")
+    major = pc.fill_null(_major(npd, ethnicity_strings(s.ethnicity, coding=coding)), "UNCL")
+    groups, at = np.unique(np.asarray(major.to_pylist(), dtype=object), return_inverse=True)
+    other = np.array([npd["first_language_other"][str(m)] for m in groups])[at]
+    codes = npd["language_codes"]
+    unclassified = rng.random(len(s)) < npd["language_unclassified"]
+    spoken = np.where(rng.random(len(s)) < other, codes["other"], codes["english"])
+    return np.where(unclassified, codes["unclassified"], spoken).astype(object)
 
 
 def _major(npd: dict, minor: pa.Array) -> pa.Array:
@@ -134,21 +189,37 @@ def _census(world, s: Schooling, pmr: pa.Array) -> tuple[Built, np.ndarray]:
     plus = rng.random(len(s)) < npd["school_action_plus"]["share"]
     kind = weighted_choice(rng, npd["sen_primary_type"], len(s))
     year, sen = s.year[child, g], s.sen[child, g]
+    more = world.rng(f"{DATASET}:census-more")  # the columns added later draw apart, leaving the others as they were
+    second = weighted_choice(more, npd["sen_primary_type"], len(s))
+    no_second = (more.random(len(s)) >= npd["sen_secondary_share"]) | (second == kind)
+    part_time = more.random(len(child)) < npd["part_time_share"]
+    provision = _sen_provision(npd, sen, year, plus[child])
+    authority = _authorities(world)
+    home, school = authority[sector], _school_authority(world, s, child, g, authority)
     built = Built(
         {
             "row_id_hash": _row_ids(world, "school_census", len(child)),
             "pupilmatchingrefanonymous_spr": defer(taken_from(pmr), child),
             "censusyear_spr": (year + 1).astype(np.int64),
             "urn_spr": s.school[child, g].astype(np.int64),
+            "la_spr": school,
+            "la_9code_spr": _nine_codes(school),
+            "homela_spr": home,
+            "homela_9code_spr": _nine_codes(home),
             "ageatstartofacademicyear_spr": (s.year_group[g] - 1 + par["scope"]["age_in_year_one"]).astype(np.int64),
             "gender_spr": defer(_sex, p.male[person]),
             "yearofbirth_spr": birth_year,
             "monthofbirth_spr": birth_month,
             "ethnicgroupmajor_spr": _major(npd, minor),
             "ethnicgroupminor_spr": minor,
+            "languagegroupmajor_spr": pa.array(_language(world, npd, s, coding)[child], pa.string()),
             "fsmeligible_spr": s.fsm[child, g].astype(np.int64),
-            "senprovision_spr": _sen_provision(npd, sen, year, plus[child]),
-            "primarysentype_spr": _sen_type(npd, kind[child], sen, year),
+            "parttime_spr": part_time.astype(np.int64),
+            "senprovision_spr": provision,
+            "senprovisionmajor_spr": _mapped(provision, npd["sen_provision_major"]),
+            "primarysentype_spr": _sen_type(npd, kind[child], sen == 0, year),
+            "secondarysentype_spr": _sen_type(npd, second[child], (sen == 0) | no_second[child], year),
+            "llsoa_spr": defer(taken_from(world.hoods.lsoa), sector),
             "lsoa11_spr": defer(taken_from(world.hoods.lsoa), sector),
             "idacidecile_spr": world.hoods.imd_decile[sector].astype(np.int64),
         },
@@ -529,6 +600,25 @@ def _cases(world, keys: np.ndarray, outcome: np.ndarray, severity: np.ndarray) -
     return ids.take(pa.array(case)), primary
 
 
+def _further_disposals(world, convicted: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The file's rows, a row per disposal: for each row, the offence it repeats (an index into the offences), its
+    disposalrank, and the order it records (an index into `police.further_disposals.orders`, -1 for the sentence
+    or caution itself). Some convictions bring a second and a third order, each different."""
+    par = load_yaml("education.yaml")["police"]["further_disposals"]
+    rng = world.rng(f"{DATASET}:pnc-disposals")
+    second, third = par["share"]
+    u = rng.random(len(convicted))
+    extra = np.where(convicted, (u < second).astype(np.int64) + (u < second * third), 0)
+    offence = np.repeat(np.arange(len(convicted)), 1 + extra)
+    starts = np.cumsum(1 + extra) - (1 + extra)
+    rank = np.arange(len(offence)) - np.repeat(starts, 1 + extra) + 1
+    kinds = len(par["orders"])
+    first = weighted_choice(rng, par["orders"], len(convicted))
+    step = rng.integers(1, kinds, len(convicted)) if kinds > 1 else np.zeros(len(convicted), dtype=np.int64)
+    order = np.where(rank == 2, first[offence], (first[offence] + step[offence]) % kinds)
+    return offence, rank, np.where(rank == 1, -1, order)
+
+
 def _police(world, s: Schooling, pmr_keys: np.ndarray) -> tuple[Built, PupilMatch]:
     """pnc_offences: the share's police file, MOJ_PNC: each row's person under the MoJ id the police records
     gave them, and the pupil the data owners matched that id to (empty when unmatched)."""
@@ -557,28 +647,36 @@ def _police(world, s: Schooling, pmr_keys: np.ndarray) -> tuple[Built, PupilMatc
     group_label = [par["offence_group_label"].format(number=i + 1, group=g) for i, g in enumerate(groups)]
     group_of = np.array([groups.index(g) for g in t.group])
     disposal = np.where(cautioned, -1, off.disposal[rows].astype(np.int64))
-    sentence = code_list("disposals").strings(disposal)
+    sentence = pc.if_else(
+        pa.array(cautioned), labels(pol.categories, pol.category[kept]), code_list("disposals").strings(disposal)
+    )
+    # a row per disposal: the offence's columns repeated (`at`), its own rank and, after the first, an order
+    at, rank, further = _further_disposals(world, ~cautioned)
+    orders = pa.array(list(par["further_disposals"]["orders"]), pa.string())
+    described = pc.if_else(
+        pa.array(further < 0), sentence.take(pa.array(at)), orders.take(pa.array(np.maximum(further, 0)))
+    )
+    index = pa.array(at)
+    offence_ids = to_hex(make_ids(world.seed, f"{DATASET}.pnc.offence", world.chunk, len(rows)))
     built = Built(
         {
-            "row_id_hash": _row_ids(world, "pnc_offences", len(rows)),
-            "mojuid": to_hex(keys),
-            "pupilmatchingrefanonymous": pa.array(to_hex(pupil).to_numpy(zero_copy_only=False), mask=~matched),
-            "caseid": case,
-            "offenceid": to_hex(make_ids(world.seed, f"{DATASET}.pnc.offence", world.chunk, len(rows))),
-            "offencestartdate": _pnc_text_dates(when, no_date),
-            "offencestartage": np.where(no_age, par["unknown_age"], pol.age[kept]).astype(np.int64),
-            "isprimaryoffence": either(primary, "Y", "N"),
-            "disposalrank": np.ones(len(rows), dtype=np.int64),
-            "adjudicationcode": either(cautioned, adjudication["caution"], adjudication["conviction"]),
-            "offence_group": pa.array(group_label).take(pa.array(group_of[code])),
-            "offencecode": pa.array(t.code).take(pa.array(code)),
-            "offencedescription": pa.array(t.description).take(pa.array(code)),
-            "disposaldate": _pnc_text_dates(outcome, np.zeros(len(rows), dtype=bool)),
-            "disposaldescription": pc.if_else(
-                pa.array(cautioned), labels(pol.categories, pol.category[kept]), sentence
-            ),
+            "row_id_hash": _row_ids(world, "pnc_offences", len(at)),
+            "mojuid": to_hex(keys[at]),
+            "pupilmatchingrefanonymous": pa.array(to_hex(pupil[at]).to_numpy(zero_copy_only=False), mask=~matched[at]),
+            "caseid": case.take(index),
+            "offenceid": offence_ids.take(index),
+            "offencestartdate": _pnc_text_dates(when[at], no_date[at]),
+            "offencestartage": np.where(no_age, par["unknown_age"], pol.age[kept]).astype(np.int64)[at],
+            "isprimaryoffence": either(primary[at], "Y", "N"),
+            "disposalrank": rank.astype(np.int64),
+            "adjudicationcode": either(cautioned[at], adjudication["caution"], adjudication["conviction"]),
+            "offence_group": pa.array(group_label).take(pa.array(group_of[code[at]])),
+            "offencecode": pa.array(t.code).take(pa.array(code[at])),
+            "offencedescription": pa.array(t.description).take(pa.array(code[at])),
+            "disposaldate": _pnc_text_dates(outcome[at], np.zeros(len(at), dtype=bool)),
+            "disposaldescription": described,
         },
-        person,
+        person[at],
     )
     return built, found
 

@@ -63,20 +63,36 @@ def _files_sql(files: list[Path], text: bool, types: dict[str, str]) -> str:
     return f"read_parquet({listed})"
 
 
-def _year_file_sql(path: Path, text: bool, types: dict[str, str]) -> str:
-    """One file of a table whose columns end in the file's year (`gender_spr13`), named as the table's."""
-    digits = re.findall(r"\d{4}", path.name)[-1][2:]
-    own = {name if name == "row_id_hash" else f"{name}{digits}": kind for name, kind in types.items()}
-    columns = ", ".join(f'"{mine}" AS "{name}"' for mine, name in zip(own, types, strict=True))
-    return f"SELECT {columns} FROM {_files_sql([path], text, own)}"
+def _in_file(layout: dict, column: str, year: int) -> bool:
+    """Whether a column is in the file of `year` (not the year column, which is in the file's name)."""
+    first, last = layout["years"].get(column, (None, None))
+    return column != layout["by"] and (first is None or year >= first) and (last is None or year <= last)
+
+
+def _year_file_sql(path: Path, layout: dict, text: bool, types: dict[str, str]) -> str:
+    """One file of a table of one file a year, read under the table's names: its own columns (which may end in the
+    year's two digits, `gender_spr13`), the year from the file's name, and empty for a column that year lacks."""
+    year = int(re.findall(r"\d{4}", path.name)[-1])
+    digits = f"{year % 100:02d}" if layout["year_suffix"] else ""
+    own = {name: kind for name, kind in types.items() if _in_file(layout, name, year)}
+    named = {name if name == "row_id_hash" else f"{name}{digits}": kind for name, kind in own.items()}
+    columns = []
+    for name, kind in types.items():
+        if name == layout["by"]:
+            columns.append(f'CAST({year} AS {kind}) AS "{name}"')
+        elif name in own:
+            columns.append(f'"{name if name == "row_id_hash" else name + digits}" AS "{name}"')
+        else:
+            columns.append(f'CAST(NULL AS {kind}) AS "{name}"')
+    return f"SELECT {', '.join(columns)} FROM {_files_sql([path], text, named)}"
 
 
 def read_sql(key: str, files: list[Path]) -> str:
     """The DuckDB expression that reads a table's files: Parquet, or delimited text with the dictionary's types."""
-    layout = TABLES.get(key, {"format": "parquet", "year_suffix": False})
+    layout = TABLES.get(key, {"format": "parquet", "by": None})
     text = layout["format"] == "csv"
-    if layout["year_suffix"]:
-        return "(" + " UNION ALL ".join(_year_file_sql(path, text, TYPES[key]) for path in files) + ")"
+    if layout["by"]:
+        return "(" + " UNION ALL ".join(_year_file_sql(path, layout, text, TYPES[key]) for path in files) + ")"
     return _files_sql(files, text, TYPES.get(key, {}))
 
 

@@ -6,6 +6,9 @@ dataset's folder; None where the release's names are not known (the table is the
 `<table>.parquet`). Delimited text comes with each column's DuckDB type, as the data dictionary gives it. With
 `year_suffix`, every column's name but row_id_hash ends in the two digits of its file's year (`gender_spr13` in
 `Spring_Census_2013.csv`), as in the real share; `data.py` reads such files one by one into one view without them.
+A table of one file a year (`by`) has its year in the file's name only, and `data.py` puts it back as the column
+`by`; `years` gives the first and last year (None: no limit) of a column only some years' files have (`llsoa_spr`
+to 2012, `lsoa11_spr` from 2013), empty in the view for the other years.
 """
 
 TABLES = {
@@ -14,6 +17,8 @@ TABLES = {
         "glob": {% if t.glob %}"{{ t.glob }}"{% else %}None{% endif %},
         "format": "{{ t.format }}",
         "year_suffix": {{ t.year_suffix }},
+        "by": {% if t.by %}"{{ t.by }}"{% else %}None{% endif %},
+        "years": { {%- for column, span in t.years.items() %}"{{ column }}": ({{ span[0] if span[0] is not none else "None" }}, {{ span[1] if span[1] is not none else "None" }}), {% endfor -%} },
     },
 {%- endfor %}
 }
