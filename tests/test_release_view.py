@@ -114,6 +114,8 @@ def test_a_folder_without_its_manifest_opens_as_an_extract(generated, tmp_path):
     for key in opened:
         assert con.execute(f"SELECT count(*) FROM {key}").fetchone() == (manifest["tables"][key]["rows"],)
         assert _columns(con, key) == _columns(release, key)
+        rows = con.sql(f"SELECT * FROM {key}").to_arrow_table()  # the same values, the census's years included
+        assert f"{content_hash(rows):016x}" == manifest["tables"][key]["content_hash"], key
 
 
 def test_an_unknown_view_is_one_line(generated):

@@ -425,6 +425,37 @@ def test_baked_project_tests_pass_on_synthetic_data(tmp_path):
     assert checked.returncode == 0
 
 
+def test_baked_data_code_reads_the_share_s_year_files_as_connect_does(tmp_path):
+    """The baked project's data code, which imports no sdfirst, reads the MoJ-DfE share's delimited text, one file a
+    year with the year's digits on every column and some columns in some years only, into the views that
+    sdfirst.connect gives: the same columns and the same values (content hashes), the census's year included."""
+    from sdfirst.synth import generate
+
+    project = bake(tmp_path, COMBINATIONS["srs-education-ogl"])
+    synthetic = tmp_path / "synthetic"
+    manifest = generate(synthetic, people=3_000, seed=2, datasets="moj_dfe")
+    out = tmp_path / "read"
+    out.mkdir()
+    keys = ["moj_dfe.school_census", "moj_dfe.absence", "moj_dfe.exclusions", "moj_dfe.pnc_offences"]
+    script = (
+        f"from {project.name}.data import connect\n"
+        "con = connect()\n"
+        f"for key in {keys!r}:\n"
+        f"    con.execute(f\"COPY (SELECT * FROM {{key}}) TO '{out}/{{key}}.parquet'\")\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(project / "src"), f"{project.name.upper()}_SYNTHETIC": str(synthetic)}
+    ran = subprocess.run([sys.executable, "-c", script], cwd=project, env=env, capture_output=True, text=True)
+    assert ran.returncode == 0, ran.stderr[-2000:]
+    import pyarrow.parquet as pq
+
+    from sdfirst.synth.output import content_hash
+
+    for key in keys:
+        table = pq.read_table(out / f"{key}.parquet")
+        assert table.column_names == manifest["tables"][key]["columns"], key
+        assert f"{content_hash(table):016x}" == manifest["tables"][key]["content_hash"], key
+
+
 def _importable(module: str) -> bool:
     import importlib.util
 
