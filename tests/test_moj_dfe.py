@@ -309,6 +309,40 @@ def test_absence_consistent(built):
     assert (np.asarray(c["annualreasone_ab"]) <= possible).all()
 
 
+def test_absence_has_a_row_per_school(built):
+    """A pupil permanently excluded during a year has two rows that year, one per school: the first school's
+    sessions end in the term of the exclusion and the next school's begin there. Every other pupil-year has one."""
+    c = built["absence"].columns
+    frame = pa.table(
+        {
+            "pupil": _np(c["pupilmatchingrefanonymous_ab"]),
+            "year": np.asarray(c["absenceyear_ab"]),
+            "estab": np.asarray(c["estab_ab"]),
+            **{t: np.asarray(c[f"sessionspossible_{t}_ab"]) for t in ("autumn", "spring", "summer")},
+        }
+    ).to_pandas()
+    size = frame.groupby(["pupil", "year"]).size()
+    assert size.max() == 2 and (size == 2).sum() > 5
+    e = built["exclusions"].columns
+    excluded = {
+        (p, y)
+        for p, y, n in zip(
+            _np(e["pupilmatchingrefanonymous_ex"]),
+            np.asarray(e["exclusionyear_ex"]),
+            np.asarray(e["permanentexclusioncount_ex"]),
+            strict=True,
+        )
+        if n > 0
+    }
+    assert set(size[size == 2].index) <= excluded
+    pairs = frame.set_index(["pupil", "year"]).loc[size[size == 2].index]
+    first, then = pairs.groupby(level=[0, 1]).nth(0), pairs.groupby(level=[0, 1]).nth(1)
+    assert (first["estab"].to_numpy() != then["estab"].to_numpy()).all()
+    a, b = first.reset_index(drop=True), then.reset_index(drop=True)
+    assert ((a["summer"] == 0) | ((b["autumn"] == 0) & (b["spring"] == 0))).all()
+    assert ((a["spring"] == 0) | (b["autumn"] == 0)).all()
+
+
 def test_care_episodes_ordered(built):
     part = built["children_looked_after"]
     c = part.columns

@@ -61,8 +61,9 @@ def pnc_fields(alias: str) -> str:
 
 
 def persistent_absence(alias: str) -> str:
-    """SQL: whether an absence row (`alias`) is persistent absence, missing at least the threshold of its year
-    (education.yaml `absence.persistent_threshold`, by academic year; the files' year is the one it ends in)."""
+    """SQL: whether a pupil's year of absence (`alias`, a row of `absence_years`) is persistent absence, missing at
+    least the threshold of its year (education.yaml `absence.persistent_threshold`, by academic year; the files'
+    year is the one it ends in)."""
     par = load_yaml("education.yaml")["absence"]["persistent_threshold"]
     threshold = f"{float(par['before'])}::DOUBLE"
     for first, value in sorted(par["from"].items()):
@@ -71,6 +72,15 @@ def persistent_absence(alias: str) -> str:
         )
     missed = f"({alias}.authorisedabsence_annual_ab + {alias}.unauthorisedabsence_annual_ab)"
     return f"({missed} >= {threshold} * {alias}.sessionspossible_annual_ab)"
+
+
+def absence_years() -> str:
+    """SQL: the absence file summed over each pupil's schools in a year (a pupil who changed school has a row at
+    each), as the public code collapses it before any measure: a row per person and year, with the annual columns
+    that `persistent_absence` reads."""
+    annual = ("sessionspossible_annual_ab", "authorisedabsence_annual_ab", "unauthorisedabsence_annual_ab")
+    sums = ", ".join(f"sum(a.{column}) AS {column}" for column in annual)
+    return f"SELECT r_a.person_id, a.absenceyear_ab, {sums} FROM {_rows('absence', 'a')} GROUP BY ALL"
 
 
 def first_permanent_exclusions(alias: str = "e") -> str:
@@ -295,7 +305,7 @@ def _ons(con, group: str, measure: str) -> Share:
             WHERE g.grp = '{group}' AND k.ks2_matlev IS NOT NULL""",
         "absence": f"""
             SELECT 100 * avg((g.person_id IN (
-                SELECT r_a.person_id FROM {_rows("absence", "a")} WHERE {persistent_absence("a")}))::INT), count(*)
+                SELECT y.person_id FROM ({absence_years()}) y WHERE {persistent_absence("y")}))::INT), count(*)
             FROM grouped g WHERE g.grp = '{group}'""",
         "fixed": f"""
             SELECT 100 * avg((g.person_id IN (

@@ -83,18 +83,34 @@ def _school_days(first: int, last: int, term: tuple) -> tuple[np.ndarray, np.nda
     return np.concatenate(days), np.array(starts, dtype=np.int64), np.array(counts, dtype=np.int64)
 
 
-def school_days(rng: np.random.Generator, year: np.ndarray) -> np.ndarray:
-    """A random school day in each academic year (the calendar is made for the years asked, once)."""
+def _calendar(year: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The school days of the academic years asked (made once per span of years), with each year's offset into them
+    (`k`, per element of `year`)."""
     term = params()["exclusions"]["term"]
     key = (tuple(term["start"]), tuple(term["end"]), tuple(tuple(x) for x in term["christmas"]))
+    first, last = int(year.min()), int(year.max())
+    table, starts, counts = _school_days(first, last, key)
+    return table, starts, counts, year - first
+
+
+def school_days(rng: np.random.Generator, year: np.ndarray) -> np.ndarray:
+    """A random school day in each academic year (the calendar is made for the years asked, once)."""
     year = np.asarray(year, dtype=np.int64)
     if len(year) == 0:
         return np.zeros(0, dtype=np.int32)
-    first, last = int(year.min()), int(year.max())
-    table, starts, counts = _school_days(first, last, key)
-    k = year - first
+    table, starts, counts, k = _calendar(year)
     pick = starts[k] + (rng.random(len(k)) * counts[k]).astype(np.int64)
     return table[pick]
+
+
+def school_year_share(year: np.ndarray, day: np.ndarray) -> np.ndarray:
+    """The share of each academic year's school days that come before `day` (0 before the year, 1 after it)."""
+    year = np.asarray(year, dtype=np.int64)
+    if len(year) == 0:
+        return np.zeros(0)
+    table, starts, counts, k = _calendar(year)
+    before = np.clip(np.searchsorted(table, np.asarray(day), side="left") - starts[k], 0, counts[k])
+    return before / np.maximum(counts[k], 1)
 
 
 # ---------------------------------------------------------------------------------------------------------

@@ -32,6 +32,7 @@ from sdfirst.synth.education import (
     day_in_year,
     ks2_level,
     ks2_scaled_score,
+    school_year_share,
     schooling,
     simulate_early_years,
     urn_sector,
@@ -337,8 +338,27 @@ def _excluded_sessions(s: Schooling) -> np.ndarray:
     return lost
 
 
+def _leaving_share(s: Schooling, child: np.ndarray, g: np.ndarray, year: np.ndarray) -> np.ndarray:
+    """For each pupil-year, the share of the year's school days at its school before the pupil left it, permanently
+    excluded, for the school of the next year group; 1 where they stayed the year (or there is no next year)."""
+    perm = s.excl_permanent
+    group = np.full(len(s), -1, dtype=np.int64)
+    group[s.excl_child[perm]] = s.excl_group[perm]  # a pupil is permanently excluded once at most
+    left = (group[child] == g) & (g + 1 < s.year.shape[1]) & (s.first_permanent[child] != dates.NEVER)
+    share = np.ones(len(child))
+    share[left] = school_year_share(year[left], s.first_permanent[child[left]])
+    return np.where((share > 0) & (share < 1), share, 1.0)
+
+
+def _before(values: np.ndarray, share: np.ndarray) -> np.ndarray:
+    """The part of a term's sessions that came before the pupil left (rounded, never more than all)."""
+    return np.minimum(np.floor(values * share + 0.5).astype(np.int64), values)
+
+
 def _absence(world, s: Schooling, pmr: pa.Array, census_cell: np.ndarray) -> Built:
-    """absence: the Absence_YYYY_3Term files, one row per pupil-year: sessions by term and for the year."""
+    """absence: the Absence_YYYY_3Term files, a row per pupil per school in the year: sessions by term and for the
+    year. A pupil permanently excluded during the year has a second row, at the school they went to, holding the
+    sessions after the exclusion (the public code sums a pupil's rows of a year)."""
     par = load_yaml("education.yaml")
     child, g = np.nonzero(census_cell & (s.year >= par["absence"]["first_year"]))
     year = s.year[child, g]
@@ -353,23 +373,43 @@ def _absence(world, s: Schooling, pmr: pa.Array, census_cell: np.ndarray) -> Bui
     rng = world.rng(f"{DATASET}:absence-terms")
     term_missed = _terms(rng, missed, term_possible)
     term_unauth = _terms(rng, unauth, term_missed)
+    excluded = np.minimum(_excluded_sessions(s)[child, g], possible)
+    # the share of each term before the pupil left the school (1 for a pupil who stayed the year)
+    left = _leaving_share(s, child, g, year)
+    start = np.cumsum(share, axis=1) - share
+    within = [np.clip((left - start[:, t]) / np.maximum(share[:, t], 1e-9), 0, 1) for t in range(3)]
+    moved = np.flatnonzero(left < 1)
+    at = np.concatenate([np.arange(len(child)), moved])  # each row's pupil-year; the second rows last
+    second_row = np.arange(len(at)) >= len(child)
+    school = s.school[child, g].astype(np.int64)
+    school_after = s.school[child[moved], g[moved] + 1].astype(np.int64)
+
+    def parts(values: list[np.ndarray]) -> list[np.ndarray]:
+        """Each term's sessions on the rows: the part before leaving on the first row, the rest on the second."""
+        kept = [_before(v, w) for v, w in zip(values, within, strict=True)]
+        return [np.concatenate([k, (v - k)[moved]]) for v, k in zip(values, kept, strict=True)]
+
+    possible_t, missed_t, unauth_t = parts(term_possible), parts(term_missed), parts(term_unauth)
     columns: dict = {
-        "row_id_hash": _row_ids(world, "absence", len(child)),
-        "pupilmatchingrefanonymous_ab": defer(taken_from(pmr), child),
-        "absenceyear_ab": (year + 1).astype(np.int64),
-        "estab_ab": s.school[child, g].astype(np.int64),
+        "row_id_hash": _row_ids(world, "absence", len(at)),
+        "pupilmatchingrefanonymous_ab": defer(taken_from(pmr), child[at]),
+        "absenceyear_ab": (year[at] + 1).astype(np.int64),
+        "estab_ab": np.concatenate([school, school_after]),
     }
     terms = ("autumn", "spring", "summer")
     kinds = {
-        "sessionspossible": [*term_possible, possible],
-        "authorisedabsence": [m - u for m, u in zip([*term_missed, missed], [*term_unauth, unauth], strict=True)],
-        "unauthorisedabsence": [*term_unauth, unauth],
+        "sessionspossible": [*possible_t, sum(possible_t)],
+        "authorisedabsence": [
+            m - u for m, u in zip([*missed_t, sum(missed_t)], [*unauth_t, sum(unauth_t)], strict=True)
+        ],
+        "unauthorisedabsence": [*unauth_t, sum(unauth_t)],
     }
     for kind, values in kinds.items():
         for term, value in zip((*terms, "annual"), values, strict=True):
             columns[f"{kind}_{term}_ab"] = value
-    columns["annualreasone_ab"] = np.minimum(_excluded_sessions(s)[child, g], possible)
-    return Built(columns, s.person[child])
+    # sessions lost to fixed-period exclusions stay with the school that excluded
+    columns["annualreasone_ab"] = np.where(second_row, 0, np.minimum(excluded[at], sum(possible_t)))
+    return Built(columns, s.person[child[at]])
 
 
 def _exclusion_slots() -> int:
