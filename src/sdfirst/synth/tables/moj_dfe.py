@@ -132,7 +132,8 @@ def _authorities(world) -> np.ndarray:
 def _nine_codes(number: np.ndarray) -> pa.Array:
     """The ONS-style nine-character code of each local authority number (synthetic, as the numbers are)."""
     prefix = load_yaml("education.yaml")["npd"]["local_authorities"]["nine_code_prefix"]
-    return pa.array([f"{prefix}{n:06d}" for n in number.tolist()], pa.string())
+    numbers, at = np.unique(number, return_inverse=True)  # a code per authority, not per row
+    return pa.array([f"{prefix}{n:06d}" for n in numbers.tolist()], pa.string()).take(pa.array(at))
 
 
 def _school_authority(world, s: Schooling, child: np.ndarray, g: np.ndarray, number: np.ndarray) -> np.ndarray:
