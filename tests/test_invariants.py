@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 from conftest import CHUNK_PEOPLE, SEED, scalar, table_keys
 from sdfirst import connect
+from sdfirst.ground_truth import person_join
 from sdfirst.specs import code_lists, datasets, load_yaml, table
 from sdfirst.synth import dates, generate
 from sdfirst.synth.courts import NONE
@@ -141,8 +142,7 @@ def test_no_record_before_birth(con, key):
     early = " OR ".join(f"{c} < p.date_of_birth" for c in columns)
     _none(
         con,
-        f"""SELECT x.row_id_hash, p.date_of_birth, {", ".join(columns)} FROM {source}
-                   JOIN truth.record_person r ON r.row_id_hash = x.row_id_hash
+        f"""SELECT p.person_id, p.date_of_birth, {", ".join(columns)} FROM {source} {person_join(key)}
                    JOIN truth.people p ON p.person_id = r.person_id WHERE {early}""",
         f"a {key} record is dated before its person's birth",
     )
@@ -155,8 +155,7 @@ OFFENCE_TABLES = [k for k in table_keys(include_truth=False) if "offence_date" i
 def test_no_offence_before_age_ten(con, key):
     _none(
         con,
-        f"""SELECT x.row_id_hash, p.date_of_birth, x.offence_date FROM {key} x
-                   JOIN truth.record_person r ON r.row_id_hash = x.row_id_hash
+        f"""SELECT p.person_id, p.date_of_birth, x.offence_date FROM {key} x {person_join(key)}
                    JOIN truth.people p ON p.person_id = r.person_id
                    WHERE x.offence_date < p.date_of_birth + INTERVAL 10 YEAR""",
         f"a {key} offence was committed before the age of 10",

@@ -7,6 +7,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 
+from conftest import scalar
 from sdfirst.specs import datasets, load_yaml
 from sdfirst.synth import dates
 from sdfirst.synth.education import day_in_year
@@ -59,8 +60,8 @@ def test_spec_conformance(built):
         assert list(part.columns) == table.column_names, name
         data = conform(table, part.columns)
         assert data.num_rows == len(part.person)
-        ids = _np(part.columns["row_id_hash"])
-        assert len(np.unique(ids)) == len(ids), name
+        assert "row_id_hash" not in part.columns, name  # the share's files have no row key
+        assert table.truth_key is not None and table.truth_key.column in part.columns, name
         for col in table.columns:
             if col.codes:
                 values = set(pc.unique(data[col.name]).drop_null().to_pylist())
@@ -484,3 +485,28 @@ def test_public_cohort_ctes_give_the_calibration_figures(con):
         WHERE g.grp = 'none' AND k.ks2_matlev IS NOT NULL"""
     ).fetchone()[0]
     assert none == pytest.approx(education.ons_ks2_none_pct(con))
+
+
+def test_the_truth_names_the_person_of_every_share_row(con):
+    """The share's files have no row key, as the real ones have none: every row's person id (its table's
+    `truth_key`) is in truth.key_person, under one person, and the truth holds no id that no file holds."""
+    assert scalar(con, "SELECT count(*) FROM truth.record_person WHERE dataset = 'moj_dfe'") == 0
+    repeated = """SELECT count(*) FROM (SELECT key_name, key_value FROM truth.key_person
+                  GROUP BY ALL HAVING count(*) > 1)"""
+    assert scalar(con, repeated) == 0
+    held = []
+    for name, spec in datasets()["moj_dfe"].tables.items():
+        key = spec.truth_key
+        assert "row_id_hash" not in spec.column_names, name
+        unknown = f"""SELECT count(*) FROM moj_dfe.{name} t ANTI JOIN truth.key_person k
+                      ON k.key_name = '{key.key}' AND k.key_value = t.{key.column}"""
+        assert scalar(con, unknown) == 0, name
+        held.append(f"SELECT DISTINCT '{key.key}' AS key_name, {key.column} AS key_value FROM moj_dfe.{name}")
+    idle = f"SELECT count(*) FROM truth.key_person ANTI JOIN ({' UNION '.join(held)}) USING (key_name, key_value)"
+    assert scalar(con, idle) == 0
+    # a PNC row's person, by its mojuid, is almost always the person of the pupil it was matched to
+    agree = """SELECT avg((m.person_id = p.person_id)::INT) FROM moj_dfe.pnc_offences o
+               JOIN truth.key_person m ON m.key_name = 'mojuid' AND m.key_value = o.mojuid
+               JOIN truth.key_person p ON p.key_name = 'pupilmatchingrefanonymous'
+                    AND p.key_value = o.pupilmatchingrefanonymous"""
+    assert scalar(con, agree) > 0.95

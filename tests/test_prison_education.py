@@ -77,7 +77,7 @@ def test_the_share_s_files_hold_only_people_of_its_pnc_file(con):
                  WHERE mojuid NOT IN (SELECT mojuid FROM moj_dfe.pnc_offences)"""
     assert scalar(con, outside) == 0
     joined = """FROM moj_dfe.prison_education_courses c
-                JOIN moj_dfe.prison_education_learners l ON l.row_id_hash = c.learner_row_id_hash"""
+                JOIN moj_dfe.prison_education_learners l USING (learnerprofileid)"""
     assert scalar(con, f"SELECT count(*) {joined}") == scalar(
         con, "SELECT count(*) FROM moj_dfe.prison_education_courses"
     )

@@ -108,7 +108,7 @@ def test_an_override_of_the_police_extract_changes_only_the_police_side(runs):
     differ = {k for k in hashes["a"] if hashes["a"][k] != hashes["b"][k]}
     # the Foundation Stage Profile and KS2 test files carry the MoJ id of pupils matched to a PNC record, so they
     # move with them, and the prison education files hold only people of the PNC file, under that id
-    police_side = {"moj_dfe.pnc_offences", "moj_dfe.eyfsp", "moj_dfe.ks2_exam", "truth.record_person"}
+    police_side = {"moj_dfe.pnc_offences", "moj_dfe.eyfsp", "moj_dfe.ks2_exam", "truth.key_person"}
     prison_education = {"moj_dfe.prison_education_learners", "moj_dfe.prison_education_courses"}
     assert police_side <= differ <= police_side | prison_education
     assert changed["specs"]["overrides"]["content"] == {"education.yaml": {"police": {"min_age": 14}}}

@@ -247,7 +247,7 @@ def _absence_python(folder: Path) -> pd.DataFrame:
     for path in sorted((folder / "moj_dfe").glob("Absence_*_3Term.csv")):
         yy = path.stem.split("_")[1][-2:]
         f = pd.read_csv(path, dtype={f"pupilmatchingrefanonymous_ab{yy}": str})
-        f.columns = [name if name == "row_id_hash" else name.removesuffix(yy) for name in f.columns]
+        f.columns = [name.removesuffix(yy) for name in f.columns]
         f = f.drop_duplicates(["pupilmatchingrefanonymous_ab", "estab_ab"])
         summed = f.groupby("pupilmatchingrefanonymous_ab").agg(
             schools=("estab_ab", "size"), **{column: (column, "sum") for column in ABSENCE}

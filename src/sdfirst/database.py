@@ -196,9 +196,9 @@ def year_file_sql(
     path: str, fmt: str, types: dict[str, str], present: list[str], suffix: str, by: str, year: int
 ) -> str:
     """One file of a table split by year, read with the table's columns (`types`): the file's own (`present`,
-    their names ending in `suffix`, the year's digits, but `row_id_hash`), the year column `by` from the file's
+    their names ending in `suffix`, the year's digits), the year column `by` from the file's
     name, and empty for a column the year's file lacks (the census's `llsoa_spr` after 2012)."""
-    own = {name if name == "row_id_hash" else f"{name}{suffix}": types[name] for name in present}
+    own = {f"{name}{suffix}": types[name] for name in present}
     mine = dict(zip(present, own, strict=True))
     columns = []
     for name, kind in types.items():

@@ -47,7 +47,7 @@ def release_files(table: TableSpec) -> str:
     else:
         names = f"`{files.name.format(year='YYYY')}`, one per value of `{files.by}`"
         if files.year_suffix:
-            names += " (in each, every column's name but `row_id_hash` ends in the year's two digits: `_spr13`)"
+            names += " (in each, every column's name ends in the year's two digits: `_spr13`)"
     seen = f" ({table_cell(files.source)})" if files.source else ""
     return f"Files: {names} in `{table.dataset}/`, {fmt}, as the release names them{seen}."
 

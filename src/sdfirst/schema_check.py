@@ -119,9 +119,9 @@ def compare_schema(
 ) -> list[Difference]:
     """Differences between the columns one of a table's files should have (`TableSpec.file_columns`: its spec's,
     identifiers aside, and in a table split by year those of the file's `year`) and the file's schema: columns, then
-    types (unless the file is text, which has none). `suffix` ends every column's name but row_id_hash in a file
+    types (unless the file is text, which has none). `suffix` ends every column's name in a file
     whose names carry its year (the NPD's `gender_spr13`)."""
-    expected = {c.name if c.name == "row_id_hash" else f"{c.name}{suffix}": c for c in spec.file_columns(year)}
+    expected = {f"{c.name}{suffix}": c for c in spec.file_columns(year)}
     found = {f.name: f.type for f in schema}
     out = [Difference(spec.key, "missing column", name) for name in expected if name not in found]
     out += [Difference(spec.key, "extra column", f"{name} ({found[name]})") for name in found if name not in expected]

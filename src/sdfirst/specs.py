@@ -239,6 +239,7 @@ class TableSpec:
     source: str | None = None  # where a confirmed name is seen (or, for an inferred one, where such a table is)
     teaching: bool = False  # no real release has such a table: kept because a chapter needs it
     files: ReleaseFiles | None = None  # the release's own file names, where they are known
+    truth_key: TruthKey | None = None  # a table without row keys: the column that names each row's true person
 
     @property
     def schema(self) -> pa.Schema:
@@ -303,6 +304,16 @@ class FallAway:
 
 
 @dataclass(frozen=True)
+class TruthKey:
+    """How the truth finds a row's person in a table that has no row key, as the MoJ-DfE share's files have none:
+    by the person id in `column`, of the kind `key` (`pupilmatchingrefanonymous` or `mojuid`), which
+    `truth.key_person` maps to its true person."""
+
+    column: str
+    key: str
+
+
+@dataclass(frozen=True)
 class ReleaseFiles:
     """How the release names a table's files, where public code that read them shows it.
 
@@ -319,7 +330,7 @@ class ReleaseFiles:
     parts: int | None = None
     by: str | None = None
     format: str = "parquet"
-    year_suffix: bool = False  # each column (but row_id_hash) ends in the file's two-digit year, as the NPD's do
+    year_suffix: bool = False  # each column ends in the file's two-digit year, as the NPD's do
     source: str | None = None
 
     @property
@@ -390,6 +401,9 @@ def table_spec(dataset: str, name: str, raw: dict[str, Any]) -> TableSpec:
     dated = [c.name for c in cols if c.years is not None]
     if dated and (files is None or files.by is None):
         raise DataFirstError(f"{dataset}.{name}: {dated[0]} has years, but the table's files are not split by year")
+    truth_key = TruthKey(**raw["truth_key"]) if "truth_key" in raw else None
+    if truth_key is not None and truth_key.column not in names:
+        raise DataFirstError(f"{dataset}.{name}: its truth_key {truth_key.column} is not one of its columns")
     return TableSpec(
         dataset=dataset,
         name=name,
@@ -400,6 +414,7 @@ def table_spec(dataset: str, name: str, raw: dict[str, Any]) -> TableSpec:
         source=raw.get("source"),
         teaching=bool(raw.get("teaching", False)),
         files=files,
+        truth_key=truth_key,
     )
 
 

@@ -1,6 +1,6 @@
 """Calibration metrics for the MoJ-DfE share: education, social care and offending (MoJ, DfE and ONS figures).
 
-Each figure is computed on the true people behind the records (`truth.record_person`), as the published
+Each figure is computed on the true people behind the records (`truth.key_person`), as the published
 analyses used the data owners' match: these metrics measure the simulation, not a researcher's linkage.
 
 Definitions (this project's reading of the published figures):
@@ -20,6 +20,7 @@ import numpy as np
 from sdfirst.calibration import METRICS as _registered
 from sdfirst.calibration import Modal, Share, metric
 from sdfirst.calibration.noise import mode_error, most_common
+from sdfirst.ground_truth import person_join
 from sdfirst.specs import load_yaml
 from sdfirst.synth.offending import offence_table
 
@@ -30,11 +31,9 @@ ONS_DAY = "2021-12-31"
 
 
 def _rows(table: str, alias: str) -> str:
-    """A join of a moj_dfe table to the true person of each row."""
-    return (
-        f"moj_dfe.{table} {alias} JOIN truth.record_person r_{alias} ON r_{alias}.dataset = 'moj_dfe' "
-        f"AND r_{alias}.table_name = '{table}' AND r_{alias}.row_id_hash = {alias}.row_id_hash"
-    )
+    """A join of a moj_dfe table to the true person of each row (as `r_<alias>`), through the person id that the
+    share's files carry instead of a row key."""
+    return f"moj_dfe.{table} {alias} {person_join(f'moj_dfe.{table}', alias, f'r_{alias}')}"
 
 
 def serious_violence_codes() -> list[str]:

@@ -10,7 +10,8 @@ rough for figures that are not averages over people (the most common age is a wh
 between groups).
 
 A group is a connection in which every table of the folder is a view holding only the group's rows: each dataset's
-records through the ground truth (``truth.record_person``), and the truth tables that name a person by their
+records through the ground truth (``truth.record_person``, or for the MoJ-DfE share's files, which have no row key,
+the person ids of ``truth.key_person``), and the truth tables that name a person by their
 ``person_id``. Records of no person (family and civil cases, organisations that are parties) are in every group. The
 metrics run on it unchanged.
 """
@@ -27,9 +28,12 @@ import duckdb
 from sdfirst.calibration import Result, evaluate_connection
 from sdfirst.database import read_manifest, read_sql
 from sdfirst.exceptions import DataFirstError
+from sdfirst.specs import table as table_spec
 
 #: The truth table that maps every record (``row_id_hash``) of every dataset to its person.
 RECORD_PERSON = ("truth", "record_person")
+#: The truth table that maps every person id of the MoJ-DfE share to its person (for files with no row key).
+KEY_PERSON = ("truth", "key_person")
 
 
 @dataclass(frozen=True)
@@ -78,8 +82,14 @@ def group_connection(folder: str | Path, groups: int, group: int) -> duckdb.Duck
         dataset, table = key.split(".", 1)
         columns = info["columns"]
         con.execute(f'CREATE SCHEMA IF NOT EXISTS "{dataset}"')
+        truth_key = table_spec(key).truth_key
         if (dataset, table) == RECORD_PERSON:
             rows = "SELECT * FROM members"
+        elif truth_key is not None:
+            rows = (
+                f'SELECT * FROM {parquet(dataset, table)} WHERE "{truth_key.column}" IN (SELECT key_value '
+                f"FROM {parquet(*KEY_PERSON)} WHERE key_name = '{truth_key.key}' AND person_id % {groups} = {group})"
+            )
         elif "row_id_hash" in columns:
             rows = (
                 f"SELECT * FROM {parquet(dataset, table)} WHERE row_id_hash IN (SELECT row_id_hash FROM members "

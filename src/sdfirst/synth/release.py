@@ -134,10 +134,10 @@ def year_file(spec: TableSpec, rows: pa.Table, year: int) -> pa.Table:
 
 
 def suffixed(table: pa.Table, suffix: str) -> pa.Table:
-    """The table with every column but row_id_hash renamed to end in `suffix` (the year of an NPD file)."""
+    """The table with every column renamed to end in `suffix` (the year of an NPD file)."""
     if not suffix:
         return table
-    return table.rename_columns([n if n == "row_id_hash" else f"{n}{suffix}" for n in table.column_names])
+    return table.rename_columns([f"{n}{suffix}" for n in table.column_names])
 
 
 def _route_by_position(table: pa.Table, start: int, bounds: list[int], sinks: list[_Sink]) -> None:

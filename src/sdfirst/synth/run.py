@@ -13,6 +13,7 @@ import pyarrow as pa
 from tqdm import tqdm
 
 from sdfirst import __version__
+from sdfirst.exceptions import DataFirstError
 from sdfirst.specs import datasets, overridden, provenance, table, use_overrides, year_of
 from sdfirst.synth.columns import Deferred, labels
 from sdfirst.synth.config import SynthConfig
@@ -79,6 +80,7 @@ def run_chunk(cfg: SynthConfig, tmp: Path, chunk: int, first: int, n: int) -> di
     world = World(cfg.seed, chunk, first, n, Window.of_years(*cfg.years))
     stats: dict[str, tuple[int, int]] = {}
     links: list[tuple[str, str, pa.Array, np.ndarray]] = []
+    keys: list[tuple[str, pa.Array, np.ndarray]] = []
     for dataset in cfg.datasets:
         if dataset == TRUTH:
             continue
@@ -88,9 +90,15 @@ def run_chunk(cfg: SynthConfig, tmp: Path, chunk: int, first: int, n: int) -> di
             for name, raw in built.items()
         }
         stats |= _write(tmp, dataset, {name: part.columns for name, part in parts.items()}, chunk)
-        links += [(dataset, name, part.columns["row_id_hash"], part.person) for name, part in parts.items()]
+        for name, part in parts.items():
+            key = table(f"{dataset}.{name}").truth_key
+            if key is None:
+                links.append((dataset, name, part.columns["row_id_hash"], part.person))
+            else:
+                keys.append((key.key, part.columns[key.column], part.person))
     truth = {name: part.columns for name, part in builder(TRUTH)(world).items()}
     truth["record_person"] = _record_person(world, links)
+    truth["key_person"] = _key_person(world, keys)
     stats |= _write(tmp, TRUTH, truth, chunk)
     return stats
 
@@ -108,6 +116,32 @@ def _record_person(world: World, links) -> dict[str, pa.Array]:
         "table_name": labels([name for _, name, *_ in links], source),
         "row_id_hash": pa.concat_arrays([ids.cast(pa.string()) for ids in row_ids]),
         "person_id": pa.array(world.people.person_id[np.maximum(person, 0)], mask=person < 0),
+    }
+
+
+def _key_person(world: World, keys: list[tuple[str, pa.Array, np.ndarray]]) -> dict[str, pa.Array]:
+    """The truth map from every person id the share's files hold (pupil matching references, MoJ ids) to its true
+    person, one row per id: the files have no row key, so their rows are found through these. An id is one
+    person's, and all a chunk's ids are its own people's, so the ids of one chunk are unique in the run."""
+    source = np.repeat(np.arange(len(keys)), [len(person) for *_, person in keys])
+    person = np.concatenate([np.zeros(0, dtype=np.int64), *(person for *_, person in keys)])
+    values = [pa.array([], pa.string()), *(values.cast(pa.string()) for _, values, _ in keys)]
+    found = pa.table(
+        {
+            "key_name": labels([name for name, *_ in keys], source),
+            "key_value": pa.concat_arrays(values),
+            "person_id": pa.array(world.people.person_id[person], pa.int64()),
+        }
+    )
+    unique = found.group_by(["key_name", "key_value"], use_threads=False).aggregate(
+        [("person_id", "min"), ("person_id", "max")]
+    )
+    if not unique["person_id_min"].equals(unique["person_id_max"]):  # a generator fault, never the user's
+        raise DataFirstError("an id of the MoJ-DfE share names two people: the truth cannot say whose its rows are")
+    return {
+        "key_name": unique["key_name"].combine_chunks(),
+        "key_value": unique["key_value"].combine_chunks(),
+        "person_id": unique["person_id_min"].combine_chunks(),
     }
 
 

@@ -12,6 +12,7 @@ as the real share's MOJ_PNC file does.
 
 from __future__ import annotations
 
+from functools import partial
 from types import SimpleNamespace
 
 import numpy as np
@@ -21,7 +22,7 @@ import pyarrow.compute as pc
 from sdfirst.specs import code_lists, datasets, load_yaml
 from sdfirst.synth import dates
 from sdfirst.synth.codes import code_list
-from sdfirst.synth.columns import Deferred, defer, either, labels, taken_from
+from sdfirst.synth.columns import defer, either, labels, taken_from
 from sdfirst.synth.data_share import PupilMatch, extract_police_records, match_pupils
 from sdfirst.synth.education import (
     YEAR_DAYS,
@@ -60,8 +61,9 @@ def _sex(male: np.ndarray) -> pa.Array:
     return either(male, "M", "F")
 
 
-def _row_ids(world, table: str, n: int) -> Deferred:
-    return defer(to_hex, make_ids(world.seed, f"{DATASET}.{table}.row", world.chunk, n))
+def _keys(world, kind: str, n: int) -> pa.Array:
+    """n new opaque keys of one kind (a case, an offence, a learner profile), as hex text."""
+    return to_hex(make_ids(world.seed, f"{DATASET}.{kind}", world.chunk, n))
 
 
 def _window(world):
@@ -200,7 +202,6 @@ def _census(world, s: Schooling, pmr: pa.Array) -> tuple[Built, np.ndarray]:
     home, school = authority[sector], _school_authority(world, s, child, g, authority)
     built = Built(
         {
-            "row_id_hash": _row_ids(world, "school_census", len(child)),
             "pupilmatchingrefanonymous_spr": defer(taken_from(pmr), child),
             "censusyear_spr": (year + 1).astype(np.int64),
             "urn_spr": s.school[child, g].astype(np.int64),
@@ -247,7 +248,6 @@ def _ks2(world, s: Schooling, early: EarlyYears, pmr: pa.Array) -> Built:
     ks1[_ks1_recorded(world, s, early)] = True
     return Built(
         {
-            "row_id_hash": _row_ids(world, "ks2", len(child)),
             "ks2_pupilmatchingrefanonymous": pmr.take(pa.array(child)),
             "ks2_acadyr": _acadyr(year[child]),
             "ks2_readlev": _ints(read_level, new),
@@ -282,7 +282,6 @@ def _ks2_exam(world, s: Schooling, pmr: pa.Array, moj: pa.Array) -> Built:
     points[list(k2["points"])] = list(k2["points"].values())
     return Built(
         {
-            "row_id_hash": _row_ids(world, "ks2_exam", len(child)),
             "ks2_pupilmatchingrefanonymous": pmr.take(pa.array(child)),
             "mojuid": moj.take(pa.array(child)),
             "ks2_acadyr": _acadyr(year[child]),
@@ -309,7 +308,6 @@ def _ks4(world, s: Schooling, pmr: pa.Array) -> Built:
     z = s.ks4_z[child]
     return Built(
         {
-            "row_id_hash": _row_ids(world, "ks4", len(child)),
             "ks4_pupilmatchingrefanonymous": pmr.take(pa.array(child)),
             "ks4_acadyr": _acadyr(y),
             "ks4_level2_em": _ints((z >= 0).astype(np.int64), y > k4["five_ac_em_last_year"]),
@@ -392,7 +390,6 @@ def _absence(world, s: Schooling, pmr: pa.Array, census_cell: np.ndarray) -> Bui
 
     possible_t, missed_t, unauth_t = parts(term_possible), parts(term_missed), parts(term_unauth)
     columns: dict = {
-        "row_id_hash": _row_ids(world, "absence", len(at)),
         "pupilmatchingrefanonymous_ab": defer(taken_from(pmr), child[at]),
         "absenceyear_ab": (year[at] + 1).astype(np.int64),
         "estab_ab": np.concatenate([school, school_after]),
@@ -442,7 +439,6 @@ def _exclusions(world, s: Schooling, pmr: pa.Array) -> Built:
         * npd["sessions_per_day"],
     }
     columns: dict = {
-        "row_id_hash": _row_ids(world, "exclusions", n),
         "pupilmatchingrefanonymous_ex": pmr.take(pa.array(child[first])),
         "exclusionyear_ex": (s.year[child[first], g[first]] + 1).astype(np.int64),
         **{name: value.astype(np.int64) for name, value in counts.items()},
@@ -498,7 +494,6 @@ def _children_in_need(world, s: Schooling, pmr: pa.Array) -> Built:
     closed = np.where(end > win_end, dates.NEVER, end)
     return Built(
         {
-            "row_id_hash": _row_ids(world, "children_in_need", len(episode)),
             "cin_pupilmatchingrefanonymous": pmr.take(pa.array(child[episode])),
             "cin_acadyr": _acadyr(year - 1),
             "cin_referraldate": _text_dates(start[episode]),
@@ -534,7 +529,6 @@ def _children_looked_after(world, s: Schooling, pmr: pa.Array) -> Built:
     months = ((upto - start[episode]) / (YEAR_DAYS / 12)).astype(np.int64)
     return Built(
         {
-            "row_id_hash": _row_ids(world, "children_looked_after", len(episode)),
             "cla_pupilmatchingrefanonymous": pmr.take(pa.array(child[episode])),
             "cla_processing_year": year.astype(np.int64),
             "cla_poc_start": _text_dates(start[episode]),
@@ -565,7 +559,6 @@ def _ks1(world, s: Schooling, early: EarlyYears, pmr: pa.Array) -> Built:
     level = early.ks1_level[child]
     return Built(
         {
-            "row_id_hash": _row_ids(world, "ks1", len(child)),
             "ks1_pupilmatchingrefanonymous": pmr.take(pa.array(child)),
             "ks1_acadyr": _acadyr(early.ks1_year[child]),
             "ks1_read": labels(levels, level[:, 0]),
@@ -600,7 +593,6 @@ def _eyfsp(world, s: Schooling, early: EarlyYears, pmr: pa.Array, moj: pa.Array)
     text = pa.array([str(i) for i in range(118)])
     scales = list(epar["scales"])
     columns: dict = {
-        "row_id_hash": _row_ids(world, "eyfsp", len(child)),
         "fsp_pupilmatchingrefanonymous": pmr.take(pa.array(child)),
         "mojuid": moj.take(pa.array(child)),
         "fsp_acadyr": _acadyr(year[child]),
@@ -637,7 +629,7 @@ def _cases(world, keys: np.ndarray, outcome: np.ndarray, severity: np.ndarray) -
     case[order] = np.cumsum(new_case) - 1
     primary = np.zeros(len(keys), dtype=bool)
     primary[order[new_case]] = True
-    ids = to_hex(make_ids(world.seed, f"{DATASET}.pnc.case", world.chunk, int(new_case.sum())))
+    ids = _keys(world, "pnc.case", int(new_case.sum()))
     return ids.take(pa.array(case)), primary
 
 
@@ -698,10 +690,9 @@ def _police(world, s: Schooling, pmr_keys: np.ndarray) -> tuple[Built, PupilMatc
         pa.array(further < 0), sentence.take(pa.array(at)), orders.take(pa.array(np.maximum(further, 0)))
     )
     index = pa.array(at)
-    offence_ids = to_hex(make_ids(world.seed, f"{DATASET}.pnc.offence", world.chunk, len(rows)))
+    offence_ids = _keys(world, "pnc.offence", len(rows))
     built = Built(
         {
-            "row_id_hash": _row_ids(world, "pnc_offences", len(at)),
             "mojuid": to_hex(keys[at]),
             "pupilmatchingrefanonymous": pa.array(to_hex(pupil[at]).to_numpy(zero_copy_only=False), mask=~matched[at]),
             "caseid": case.take(index),
@@ -730,6 +721,7 @@ def build(world) -> dict[str, Built]:
     census, cell = _census(world, s, pmr)
     pnc, found = _police(world, s, pmr_keys)
     moj = _moj_ids(s, found)
+    profiles = partial(_keys, world, "learner_profile")
     return {
         "pnc_offences": pnc,
         "school_census": census,
@@ -742,5 +734,5 @@ def build(world) -> dict[str, Built]:
         "exclusions": _exclusions(world, s, pmr),
         "children_in_need": _children_in_need(world, s, pmr),
         "children_looked_after": _children_looked_after(world, s, pmr),
-        **build_prison_learning(world, people_moj_ids(pnc, len(world.people)), lambda t, n: _row_ids(world, t, n)),
+        **build_prison_learning(world, people_moj_ids(pnc, len(world.people)), profiles),
     }

@@ -12,7 +12,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from sdfirst.synth import dates
-from sdfirst.synth.columns import Deferred, labels
+from sdfirst.synth.columns import labels
 from sdfirst.synth.custody import establishments
 from sdfirst.synth.prison_education import PrisonLearning, params, simulate_prison_learning
 from sdfirst.synth.tables import Built
@@ -44,9 +44,10 @@ def _establishments(world, learning: PrisonLearning) -> pa.Array:
     return pa.array(np.where(where >= 0, known, drawn), type=pa.string())
 
 
-def build_prison_learning(world, moj_ids: pa.Array, row_ids) -> dict[str, Built]:
+def build_prison_learning(world, moj_ids: pa.Array, profile_ids) -> dict[str, Built]:
     """`prison_education_learners` and `prison_education_courses` of the people with a `moj_ids` entry (one per chunk
-    person, null for people the share does not hold); `row_ids(table, n)` makes a table's row keys."""
+    person, null for people the share does not hold); `profile_ids(n)` makes n learner profile ids, the key that
+    joins a course to its profile (the share's files have no row key)."""
     par = params()
     learning = simulate_prison_learning(world)
     held = np.flatnonzero(moj_ids.is_valid().to_numpy(zero_copy_only=False)[learning.profile_person])
@@ -54,13 +55,12 @@ def build_prison_learning(world, moj_ids: pa.Array, row_ids) -> dict[str, Built]
     keep_course = np.isin(learning.course_profile, held)
     profile_row = np.full(len(learning.profile_person), -1, dtype=np.int64)
     profile_row[held] = np.arange(len(held))
-    learner_ids = row_ids("prison_education_learners", len(held))
-    learner_ids = learner_ids.made() if isinstance(learner_ids, Deferred) else learner_ids
+    learner_ids = profile_ids(len(held))
     levels = par["assessment"]["levels"]
     left = learning.profile_leaving[held] != dates.NEVER
     learners = {
-        "row_id_hash": learner_ids,
         "mojuid": moj_ids.take(pa.array(person)),
+        "learnerprofileid": learner_ids,
         "establishment": _establishments(world, learning).take(pa.array(held)),
         "inductiondate": dates.to_arrow(learning.profile_induction[held]),
         "leavingdate": dates.to_arrow(learning.profile_leaving[held]),
@@ -72,9 +72,8 @@ def build_prison_learning(world, moj_ids: pa.Array, row_ids) -> dict[str, Built]
     owner = profile_row[learning.course_profile[c]]
     course_person = learning.profile_person[learning.course_profile[c]]
     courses = {
-        "row_id_hash": row_ids("prison_education_courses", len(c)),
         "mojuid": moj_ids.take(pa.array(course_person)),
-        "learner_row_id_hash": learner_ids.take(pa.array(owner)),
+        "learnerprofileid": learner_ids.take(pa.array(owner)),
         "coursestartdate": dates.to_arrow(learning.course_start[c]),
         "courseplannedenddate": dates.to_arrow(learning.course_planned_end[c]),
         "courseenddate": dates.to_arrow(learning.course_end[c]),

@@ -75,13 +75,13 @@ def _year_file_sql(path: Path, layout: dict, text: bool, types: dict[str, str]) 
     year = int(re.findall(r"\d{4}", path.name)[-1])
     digits = f"{year % 100:02d}" if layout["year_suffix"] else ""
     own = {name: kind for name, kind in types.items() if _in_file(layout, name, year)}
-    named = {name if name == "row_id_hash" else f"{name}{digits}": kind for name, kind in own.items()}
+    named = {f"{name}{digits}": kind for name, kind in own.items()}
     columns = []
     for name, kind in types.items():
         if name == layout["by"]:
             columns.append(f'CAST({year} AS {kind}) AS "{name}"')
         elif name in own:
-            columns.append(f'"{name if name == "row_id_hash" else name + digits}" AS "{name}"')
+            columns.append(f'"{name}{digits}" AS "{name}"')
         else:
             columns.append(f'CAST(NULL AS {kind}) AS "{name}"')
     return f"SELECT {', '.join(columns)} FROM {_files_sql([path], text, named)}"

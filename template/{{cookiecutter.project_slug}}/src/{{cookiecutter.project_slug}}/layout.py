@@ -4,7 +4,7 @@ Made from the sdfirst specs when the project was baked, so that `data.py` needs 
 environment the analysis runs on DuckDB, pandas and PyYAML alone. `glob` matches the table's file names in its
 dataset's folder; None where the release's names are not known (the table is then `<table>/*.parquet` or
 `<table>.parquet`). Delimited text comes with each column's DuckDB type, as the data dictionary gives it. With
-`year_suffix`, every column's name but row_id_hash ends in the two digits of its file's year (`gender_spr13` in
+`year_suffix`, every column's name ends in the two digits of its file's year (`gender_spr13` in
 `Spring_Census_2013.csv`), as in the real share; `data.py` reads such files one by one into one view without them.
 A table of one file a year (`by`) has its year in the file's name only, and `data.py` puts it back as the column
 `by`; `years` gives the first and last year (None: no limit) of a column only some years' files have (`llsoa_spr`
