@@ -153,6 +153,12 @@ def test_census_authorities_and_language(built):
         other[frame["ethnicgroupmajor_spr"] == "ASIA"].mean()
         > 2 * other[frame["ethnicgroupmajor_spr"] == "WHIT"].mean()
     )
+    # the Foundation Stage Profile gives a school the census's authority
+    census_la = frame.groupby("urn_spr")["la_spr"].first()
+    profile = built["eyfsp"].columns
+    urn, la = np.asarray(profile["fsp_urn"]), np.asarray(profile["fsp_la"])
+    known = np.isin(urn, census_la.index)
+    assert known.mean() > 0.5 and (census_la.loc[urn[known]].to_numpy() == la[known]).all()
 
 
 def _year_by_pupil(part, prefix: str) -> dict[str, int]:
@@ -255,9 +261,21 @@ def test_ks2_exam_agrees_with_the_pupil_file(built):
     subject = {9984: 0, 9982: 1}
     pupils, codes = _np(e["ks2_pupilmatchingrefanonymous"]), np.asarray(e["ks2_leapcode"])
     tested = np.array([int(x) for x in _np(e["ks2_testlev"])])
-    assert all(level[p][subject[c]] == t for p, c, t in zip(pupils, codes, tested, strict=True))
+    both = codes != 9980
+    assert all(level[p][subject[c]] == t for p, c, t in zip(pupils[both], codes[both], tested[both], strict=True))
+    # the marks of the pupil file are the tests' marks
+    own = zip(_np(k["ks2_readmrk"]), _np(k["ks2_mattotmrk"]), strict=True)
+    marks = dict(zip(_np(k["ks2_pupilmatchingrefanonymous"]), own, strict=True))
+    test_marks = np.asarray(e["ks2_testmark"])
+    assert all(marks[p][subject[c]] == m for p, c, m in zip(pupils[both], codes[both], test_marks[both], strict=True))
+    # grammar, punctuation and spelling from 2012/13 only, at level 4 exactly where the pupil file says so
+    gps = dict(zip(_np(k["ks2_pupilmatchingrefanonymous"]), pa.array(k["ks2_levxgps"]).to_pylist(), strict=True))
+    years = _start_years(e["ks2_acadyr"])
+    assert (years[~both] >= 2012).all() and (years[~both] <= 2014).all()
+    assert all(gps[p] == int(t >= 4) for p, t in zip(pupils[~both], tested[~both], strict=True))
+    assert 0.7 < np.mean(tested[~both] >= 4) < 0.82  # about 76% nationally
     _, per_pupil = np.unique(pupils, return_counts=True)
-    assert (per_pupil == 2).all()
+    assert set(per_pupil) == {2, 3}
     points = load_yaml("education.yaml")["attainment"]["ks2"]["points"]
     assert (np.asarray(e["ks2_points"]) == np.array([points[t] for t in tested])).all()
     assert (np.floor(np.asarray(e["ks2_fine"])) == tested).all()

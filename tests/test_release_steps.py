@@ -261,3 +261,58 @@ def test_the_absence_steps_give_the_same_answer_on_the_files_and_the_view(share)
     sql, python = _absence_sql(share), _absence_python(share)
     pd.testing.assert_frame_equal(sql, python, check_dtype=False)
     assert (sql["schools"] == 2).any() and sql["schools"].max() == 2  # a pupil excluded in the year: two schools
+
+
+# The KS2 steps of clean_data/04_ks2_clean.do: the exam file kept to its test codes and reshaped wide by subject
+# (9980 grammar, punctuation and spelling; 9982 maths; 9984 reading); the pupil file's level 4 in all three tests,
+# 0 where a test was failed but sat (ks2_levat* 0), empty otherwise; then the two joined on the pupil.
+def _ks2_sql(folder: Path) -> pd.DataFrame:
+    return (
+        sdfirst.connect(folder)
+        .execute("""
+        WITH exams AS (
+            SELECT ks2_pupilmatchingrefanonymous AS pupil,
+                   max(ks2_testmark) FILTER (WHERE ks2_leapcode = 9980) AS mark_gps,
+                   max(ks2_testmark) FILTER (WHERE ks2_leapcode = 9982) AS mark_math,
+                   max(ks2_testmark) FILTER (WHERE ks2_leapcode = 9984) AS mark_read
+            FROM moj_dfe.ks2_exam WHERE ks2_leapcode BETWEEN 9980 AND 9985 GROUP BY ALL
+        ),
+        pupils AS (
+            SELECT ks2_pupilmatchingrefanonymous AS pupil, ks2_msch AS mschool,
+                   CASE WHEN ks2_levxmat = 1 AND ks2_levxread = 1 AND ks2_levxgps = 1 THEN 1
+                        WHEN (ks2_levxmat = 0 AND ks2_levatmat = 0) OR (ks2_levxread = 0 AND ks2_levatread = 0)
+                             OR (ks2_levxgps = 0 AND ks2_levatgps = 0) THEN 0 END AS ks2_level4
+            FROM moj_dfe.ks2
+        )
+        SELECT * FROM pupils JOIN exams USING (pupil) ORDER BY pupil
+    """)
+        .df()
+    )
+
+
+def _ks2_python(folder: Path) -> pd.DataFrame:
+    share = folder / "moj_dfe"
+    exam = pd.read_csv(share / "KS2Exam.csv", dtype={"ks2_pupilmatchingrefanonymous": str})
+    exam = exam[exam["ks2_leapcode"].between(9980, 9985)].drop_duplicates(
+        ["ks2_pupilmatchingrefanonymous", "ks2_leapcode"]
+    )
+    wide = exam.pivot(index="ks2_pupilmatchingrefanonymous", columns="ks2_leapcode", values="ks2_testmark")
+    wide = wide.rename(columns={9980: "mark_gps", 9982: "mark_math", 9984: "mark_read"})
+    p = pd.read_csv(share / "KS2Pupil.csv", dtype={"ks2_pupilmatchingrefanonymous": str})
+    level4 = pd.Series(float("nan"), index=p.index)
+    level4[(p["ks2_levxmat"] == 1) & (p["ks2_levxread"] == 1) & (p["ks2_levxgps"] == 1)] = 1
+    for test, sat in (("mat", "levatmat"), ("read", "levatread"), ("gps", "levatgps")):
+        level4[(p[f"ks2_levx{test}"] == 0) & (p[f"ks2_{sat}"] == 0)] = 0
+    pupils = pd.DataFrame({"pupil": p["ks2_pupilmatchingrefanonymous"], "mschool": p["ks2_msch"], "ks2_level4": level4})
+    out = pupils.merge(wide.reset_index().rename(columns={"ks2_pupilmatchingrefanonymous": "pupil"}), on="pupil")
+    return out[["pupil", "mschool", "ks2_level4", "mark_gps", "mark_math", "mark_read"]].sort_values("pupil")
+
+
+def test_the_ks2_steps_give_the_same_answer_on_the_files_and_the_view(share):
+    sql, python = _ks2_sql(share), _ks2_python(share).reset_index(drop=True)
+    pd.testing.assert_frame_equal(sql, python, check_dtype=False)
+    with_gps = sql.dropna(subset=["mark_gps"])
+    assert len(with_gps) > 50 and with_gps["ks2_level4"].notna().all()  # the three tests' years: 2012/13 on
+    assert 0.4 < with_gps["ks2_level4"].mean() < 0.8
+    before = sql[sql["mark_gps"].isna()]  # years without the test: the code's "all three" is never met
+    assert len(before) > 50 and not (before["ks2_level4"] == 1).any()

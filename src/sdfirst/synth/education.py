@@ -637,6 +637,18 @@ def ks2_scaled_score(z: np.ndarray) -> np.ndarray:
     return np.clip(score, lo, hi).astype(np.int64)
 
 
+def ks2_gps(world, s: Schooling) -> np.ndarray:
+    """Each child's latent score in the KS2 grammar, punctuation and spelling test, NaN where their KS2 year had no
+    such test in levels (`attainment.ks2.gps`). It follows the English score with noise of its own, drawn on a
+    stream of its own, so that nothing else in the schooling depends on it."""
+    k2 = params()["attainment"]["ks2"]
+    gps = k2["gps"]
+    year = academic_year_of(s.cohort, k2["year_group"])
+    noise = world.rng("education:ks2-gps").normal(0.0, gps["noise_sd"], len(s))
+    z = gps["shift"] + gps["english_weight"] * s.ks2_english_z + noise
+    return np.where((year >= gps["first_year"]) & ~s.ks2_new, z, np.nan)
+
+
 def attainment8(z: np.ndarray) -> np.ndarray:
     """Attainment 8 from the latent score, in half points within its range."""
     k4 = params()["attainment"]["ks4"]

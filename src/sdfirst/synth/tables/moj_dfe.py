@@ -31,6 +31,7 @@ from sdfirst.synth.education import (
     academic_year_of,
     attainment8,
     day_in_year,
+    ks2_gps,
     ks2_level,
     ks2_scaled_score,
     school_year_share,
@@ -231,14 +232,22 @@ def _census(world, s: Schooling, pmr: pa.Array) -> tuple[Built, np.ndarray]:
     return built, cell
 
 
-def _ks2(world, s: Schooling, early: EarlyYears, pmr: pa.Array) -> Built:
-    """ks2: the KS2Pupil file, one row per pupil: levels (and their point scores) to 2014/15, scaled scores from
-    2015/16, and whether the pupil reached level 4 (the expected standard) in reading and in maths."""
+def _test_marks(test: dict, z: np.ndarray) -> np.ndarray:
+    """A KS2 test's marks from the latent scores: round(centre + per_unit * z), within 0 and the test's maximum."""
+    return np.clip(np.rint(test["centre"] + test["per_unit"] * z), 0, test["max"]).astype(np.int64)
+
+
+def _ks2(world, s: Schooling, early: EarlyYears, pmr: pa.Array, gps: np.ndarray) -> Built:
+    """ks2: the KS2Pupil file, one row per pupil: levels (and their point scores) and test marks to 2014/15, scaled
+    scores from 2015/16, and whether the pupil reached level 4 (the expected standard) in reading, in maths and, from
+    2012/13, in grammar, punctuation and spelling. Every pupil with a record sat every test of their year (those who
+    did not have no record here), so the flags of absence or no access to a test are 0."""
     k2 = load_yaml("education.yaml")["attainment"]["ks2"]
     year = academic_year_of(s.cohort, k2["year_group"])
     child = np.flatnonzero(s.ks2_sat & _window(world).contains(_results_day(year)))
     new = s.ks2_new[child]
-    mz, ez = s.ks2_maths_z[child], s.ks2_english_z[child]
+    mz, ez, gz = s.ks2_maths_z[child], s.ks2_english_z[child], gps[child]
+    no_gps = np.isnan(gz)
     points = k2["points"]
     table = np.zeros(max(points) + 1)
     table[list(points)] = list(points.values())
@@ -246,14 +255,22 @@ def _ks2(world, s: Schooling, early: EarlyYears, pmr: pa.Array) -> Built:
     aps = (table[read_level] + table[maths_level]) / 2
     ks1 = np.zeros(len(s), dtype=bool)
     ks1[_ks1_recorded(world, s, early)] = True
+    sat = np.zeros(len(child), dtype=np.int64)
     return Built(
         {
             "ks2_pupilmatchingrefanonymous": pmr.take(pa.array(child)),
             "ks2_acadyr": _acadyr(year[child]),
+            "ks2_msch": np.ones(len(child), dtype=np.int64),
             "ks2_readlev": _ints(read_level, new),
             "ks2_matlev": _ints(maths_level, new),
+            "ks2_readmrk": _ints(_test_marks(k2["exam"]["reading"], ez), new),
+            "ks2_mattotmrk": _ints(_test_marks(k2["exam"]["maths"], mz), new),
             "ks2_levxread": (ez >= 0).astype(np.int64),
             "ks2_levxmat": (mz >= 0).astype(np.int64),
+            "ks2_levxgps": _ints((gz >= 0).astype(np.int64), no_gps),
+            "ks2_levatread": _ints(sat, new),
+            "ks2_levatmat": _ints(sat, new),
+            "ks2_levatgps": _ints(sat, no_gps),
             "ks2_aps": pa.array(aps, mask=new),
             "ks2_ks1aps": pa.array(_ks1_aps(early)[child], mask=~ks1[child]),
             "ks2_readscore": _ints(ks2_scaled_score(ez), ~new),
@@ -263,30 +280,33 @@ def _ks2(world, s: Schooling, early: EarlyYears, pmr: pa.Array) -> Built:
     )
 
 
-def _ks2_exam(world, s: Schooling, pmr: pa.Array, moj: pa.Array) -> Built:
-    """ks2_exam: the KS2Exam file, one row per pupil and test (reading, maths) in the levels era, with the MoJ id
-    of pupils matched to a PNC record."""
+def _ks2_exam(world, s: Schooling, pmr: pa.Array, moj: pa.Array, gps: np.ndarray) -> Built:
+    """ks2_exam: the KS2Exam file, one row per pupil and test (reading, maths and, from 2012/13, grammar,
+    punctuation and spelling) in the levels era, with the MoJ id of pupils matched to a PNC record."""
     k2 = load_yaml("education.yaml")["attainment"]["ks2"]
     year = academic_year_of(s.cohort, k2["year_group"])
     pupils = np.flatnonzero(s.ks2_sat & ~s.ks2_new & _window(world).contains(_results_day(year)))
-    tests = {"reading": s.ks2_english_z, "maths": s.ks2_maths_z}
     exam = k2["exam"]
-    child = np.repeat(pupils, len(tests))
-    subject = np.tile(np.arange(len(tests)), len(pupils))
-    z = np.stack([tests[name] for name in exam], axis=1)[child, subject]
-    par = np.array([[exam[name][k] for k in ("leapcode", "max", "centre", "per_unit")] for name in exam])[subject]
+    scores = {"reading": s.ks2_english_z, "maths": s.ks2_maths_z, "gps": gps}
+    grid = np.stack([scores[name][pupils] for name in exam], axis=1)  # [pupil, test], NaN where no test
+    at, subject = np.nonzero(~np.isnan(grid))
+    child, z = pupils[at], grid[at, subject]
+    tests = [exam[name] for name in exam]
     level = ks2_level(z)
     lo, hi = k2["level_range"]
     fine = np.clip(k2["expected_level"] + z / k2["level_width"], lo, hi + 0.99)
     points = np.zeros(max(k2["points"]) + 1, dtype=np.int64)
     points[list(k2["points"])] = list(k2["points"].values())
+    marks = np.zeros(len(z), dtype=np.int64)
+    for i, test in enumerate(tests):
+        marks[subject == i] = _test_marks(test, z[subject == i])
     return Built(
         {
             "ks2_pupilmatchingrefanonymous": pmr.take(pa.array(child)),
             "mojuid": moj.take(pa.array(child)),
             "ks2_acadyr": _acadyr(year[child]),
-            "ks2_leapcode": par[:, 0].astype(np.int64),
-            "ks2_testmark": np.clip(np.rint(par[:, 2] + par[:, 3] * z), 0, par[:, 1]).astype(np.int64),
+            "ks2_leapcode": np.array([test["leapcode"] for test in tests], dtype=np.int64)[subject],
+            "ks2_testmark": marks,
             "ks2_testlev": pc.cast(pa.array(level), pa.string()),
             "ks2_fine": np.floor(fine * 100) / 100,  # two decimals, never rounded up into the next level
             "ks2_points": points[level],
@@ -599,6 +619,7 @@ def _eyfsp(world, s: Schooling, early: EarlyYears, pmr: pa.Array, moj: pa.Array)
         "fsp_gender": _sex(p.male[person]),
         "fsp_age_start": dates.age_on(p.dob[person], day_in_year(year[child], 9, 1)).astype(np.int64),
         "fsp_urn": s.school[child, 0].astype(np.int64),
+        "fsp_la": _school_authority(world, s, child, np.zeros(len(child), dtype=np.int64), _authorities(world)),
         "fsp_lsoa01": world.hoods.lsoa.take(pa.array(s.sector[child, 0])),
     }
     for area in epar["area_totals"]:
@@ -722,13 +743,14 @@ def build(world) -> dict[str, Built]:
     pnc, found = _police(world, s, pmr_keys)
     moj = _moj_ids(s, found)
     profiles = partial(_keys, world, "learner_profile")
+    gps = ks2_gps(world, s)
     return {
         "pnc_offences": pnc,
         "school_census": census,
         "eyfsp": _eyfsp(world, s, early, pmr, moj),
         "ks1": _ks1(world, s, early, pmr),
-        "ks2": _ks2(world, s, early, pmr),
-        "ks2_exam": _ks2_exam(world, s, pmr, moj),
+        "ks2": _ks2(world, s, early, pmr, gps),
+        "ks2_exam": _ks2_exam(world, s, pmr, moj, gps),
         "ks4": _ks4(world, s, pmr),
         "absence": _absence(world, s, pmr, cell),
         "exclusions": _exclusions(world, s, pmr),
