@@ -115,7 +115,8 @@ def test_census_codes(built):
 
 def test_census_columns_of_some_years_only(built):
     """As the public code reads the census: the LSOA is llsoa_spr to 2012 and lsoa11_spr from 2013, the authorities'
-    nine-character codes start in 2011 and senprovisionmajor_spr in 2009; each is empty in the other years, and
+    nine-character codes start in 2011, senprovisionmajor_spr in 2009 and idacidecile_15_spr (after
+    idacidecile_spr) in 2016; each is empty in the other years, and
     senprovisionmajor_spr groups senprovision_spr (3_SS a statement or plan)."""
     data = conform(datasets()["moj_dfe"].tables["school_census"], built["school_census"].columns)
     year = data["censusyear_spr"].to_numpy()
@@ -125,6 +126,8 @@ def test_census_columns_of_some_years_only(built):
         ("la_9code_spr", 2011, 2020),
         ("homela_9code_spr", 2011, 2020),
         ("senprovisionmajor_spr", 2009, 2020),
+        ("idacidecile_spr", 2002, 2015),
+        ("idacidecile_15_spr", 2016, 2020),
     ]:
         present = pc.is_valid(data[column]).to_numpy(zero_copy_only=False)
         assert (present == ((year >= first) & (year <= last))).all(), column

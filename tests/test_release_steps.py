@@ -175,7 +175,8 @@ def test_the_share_s_steps_give_the_same_answer_in_sql_and_python(share):
 # The spring census steps of clean_data/02_census_clean.do, file by file: each year's columns end in its two digits;
 # the home's LSOA is llsoa_spr to 2012 and lsoa11_spr from 2013; a statement or plan is senprovision S in 2007 and
 # 2008 and senprovisionmajor 3_SS after; a first language other than English is languagegroupmajor not 1_ENG,
-# unknown when 3_UNCL or empty; and the school's and home's authorities are la_spr and homela_spr.
+# unknown when 3_UNCL or empty; the school's and home's authorities are la_spr and homela_spr; and the IDACI
+# decile is idacidecile_spr or idacidecile_15_spr, whichever the year's file has.
 def _census_sql(folder: Path) -> pd.DataFrame:
     return (
         sdfirst.connect(folder)
@@ -186,7 +187,8 @@ def _census_sql(folder: Path) -> pd.DataFrame:
                      ELSE senprovisionmajor_spr = '3_SS' END)::INTEGER AS sen_plan,
                CASE WHEN coalesce(languagegroupmajor_spr, '3_UNCL') <> '3_UNCL'
                     THEN (languagegroupmajor_spr <> '1_ENG')::INTEGER END AS lang_neng,
-               la_spr AS la_school, homela_spr AS la_home
+               la_spr AS la_school, homela_spr AS la_home,
+               coalesce(idacidecile_spr, idacidecile_15_spr) AS imd_decile
         FROM moj_dfe.school_census ORDER BY year, pupil
     """)
         .df()
@@ -201,6 +203,7 @@ def _census_python(folder: Path) -> pd.DataFrame:
         lsoa = f[f"llsoa_spr{yy}"] if year <= 2012 else f[f"lsoa11_spr{yy}"]
         plan = f[f"senprovision_spr{yy}"] == "S" if year <= 2008 else f[f"senprovisionmajor_spr{yy}"] == "3_SS"
         language = f[f"languagegroupmajor_spr{yy}"]
+        idaci = next(f[name] for name in (f"idacidecile_spr{yy}", f"idacidecile_15_spr{yy}") if name in f)
         frames.append(
             pd.DataFrame(
                 {
@@ -211,6 +214,7 @@ def _census_python(folder: Path) -> pd.DataFrame:
                     "lang_neng": (language != "1_ENG").astype(float).where(~language.isin(["3_UNCL", ""])),
                     "la_school": f[f"la_spr{yy}"].astype(int),
                     "la_home": f[f"homela_spr{yy}"].astype(int),
+                    "imd_decile": idaci.astype(int),  # whichever of the two names the year's file has
                 }
             )
         )

@@ -188,6 +188,7 @@ def _census(world, s: Schooling, pmr: pa.Array) -> tuple[Built, np.ndarray]:
     ethnicity_other(eth, world.rng(f"{DATASET}:census-ethnicity"), rate, world)
     birth_year, birth_month, _ = dates.ymd(p.dob[person])
     sector = s.sector[child, g]
+    decile = world.hoods.imd_decile[sector].astype(np.int64)  # IDACI decile, under its name of the year
     coding = par["recording"]["census_ethnicity_coding"]
     minor = ethnicity_strings(eth.ethnicity, coding=coding)
     rng = world.rng(f"{DATASET}:census-codes")
@@ -225,7 +226,8 @@ def _census(world, s: Schooling, pmr: pa.Array) -> tuple[Built, np.ndarray]:
             "secondarysentype_spr": _sen_type(npd, second[child], (sen == 0) | no_second[child], year),
             "llsoa_spr": defer(taken_from(world.hoods.lsoa), sector),
             "lsoa11_spr": defer(taken_from(world.hoods.lsoa), sector),
-            "idacidecile_spr": world.hoods.imd_decile[sector].astype(np.int64),
+            "idacidecile_spr": decile,
+            "idacidecile_15_spr": decile,  # its later name: the spec's `years` keep each to its own files
         },
         person,
     )
