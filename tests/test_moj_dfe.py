@@ -332,8 +332,9 @@ def test_absence_consistent(built):
 
 
 def test_absence_has_a_row_per_school(built):
-    """A pupil permanently excluded during a year has two rows that year, one per school: the first school's
-    sessions end in the term of the exclusion and the next school's begin there. Every other pupil-year has one."""
+    """A pupil who changes school during a year, permanently excluded or moving home, has two rows that year, one
+    per school: the first school's sessions end in the term of the change and the next school's begin there. Every
+    other pupil-year has one; a few per cent of pupil-years have two, as pupils move home."""
     c = built["absence"].columns
     frame = pa.table(
         {
@@ -356,7 +357,11 @@ def test_absence_has_a_row_per_school(built):
         )
         if n > 0
     }
-    assert set(size[size == 2].index) <= excluded
+    two = set(size[size == 2].index)
+    ever_excluded = {p for p, _ in excluded}
+    assert two & excluded  # excluded during the year
+    assert all(p not in ever_excluded for p, y in two - excluded)  # the others moved home, never excluded
+    assert 0.01 < len(two) / len(size) < 0.08
     pairs = frame.set_index(["pupil", "year"]).loc[size[size == 2].index]
     first, then = pairs.groupby(level=[0, 1]).nth(0), pairs.groupby(level=[0, 1]).nth(1)
     assert (first["estab"].to_numpy() != then["estab"].to_numpy()).all()
@@ -531,3 +536,22 @@ def test_the_truth_names_the_person_of_every_share_row(con):
                JOIN truth.key_person p ON p.key_name = 'pupilmatchingrefanonymous'
                     AND p.key_value = o.pupilmatchingrefanonymous"""
     assert scalar(con, agree) > 0.95
+
+
+def test_a_move_of_home_changes_school_in_term_time(world):
+    """`school_moves`: each move is the day an address began, inside the school year it splits (neither before
+    its first school day nor after its last), between the census schools of two years in a row, of one kind."""
+    from sdfirst.synth.education import school_moves, school_year_share, schooling
+
+    s = schooling(world)
+    moves = school_moves(world, s)
+    assert len(moves.child) > 50
+    person = s.person[moves.child]
+    starts = world.people.addr_start[person]
+    assert (starts == moves.day[:, None]).any(axis=1).all()
+    share = school_year_share(s.year[moves.child, moves.g], moves.day)
+    assert ((share > 0) & (share < 1)).all()
+    assert (moves.before != moves.after).all()
+    census = s.school[moves.child]
+    here = census[np.arange(len(moves.child)), moves.g]
+    assert ((here == moves.before) | (here == moves.after)).all()

@@ -637,6 +637,58 @@ def ks2_scaled_score(z: np.ndarray) -> np.ndarray:
     return np.clip(score, lo, hi).astype(np.int64)
 
 
+@dataclass(frozen=True)
+class SchoolMoves:
+    """Changes of school during a school year because the pupil moved home: in the pupil-year (`child`, grid column
+    `g`) the pupil was at `before` until `day`, then at `after` (both schools of the same kind)."""
+
+    child: np.ndarray
+    g: np.ndarray
+    day: np.ndarray
+    before: np.ndarray
+    after: np.ndarray
+
+
+def school_moves(world, s: Schooling) -> SchoolMoves:
+    """The moves of home that changed a pupil's school in term time, from the address history: a pupil whose
+    census schools of two years in a row differ (of the same kind, so not the move to secondary school) moved to
+    the second on the day their address of the second census began. The move falls in the school year that
+    holds that day: the earlier year if it came after the first census, the later if it came in the autumn before
+    the second. A move in the holidays changes no year. Pupils ever permanently excluded are left out: their
+    schools after the exclusion follow it (the absence file's rows for the excluded)."""
+    excluded = np.zeros(len(s), dtype=bool)
+    excluded[s.excl_child[s.excl_permanent]] = True
+    if s.school.shape[1] < 2:
+        none = np.zeros(0, dtype=np.int64)
+        return SchoolMoves(none, none, none.astype(np.int32), none, none)
+    prev, now = s.school[:, :-1], s.school[:, 1:]
+    changed = (
+        (prev != now)
+        & (s.school_kind[:, :-1] == s.school_kind[:, 1:])
+        & s.in_england[:, :-1]
+        & s.in_england[:, 1:]
+        & s.state_school[:, None]
+        & ~excluded[:, None]
+    )
+    child, before_g = np.nonzero(changed)
+    person = s.person[child]
+    p = world.people
+    k = p.address_index(person, s.census_day[child, before_g + 1])
+    day = p.addr_start[person, k]
+    later = day >= day_in_year(s.year[child, before_g + 1], 9, 1)  # in the autumn before the second census
+    g = np.where(later, before_g + 1, before_g)
+    share = school_year_share(s.year[child, g], day)
+    term_time = (share > 0) & (share < 1)
+    keep = np.flatnonzero(term_time)
+    return SchoolMoves(
+        child[keep],
+        g[keep],
+        day[keep].astype(np.int32),
+        prev[child[keep], before_g[keep]],
+        now[child[keep], before_g[keep]],
+    )
+
+
 def ks2_gps(world, s: Schooling) -> np.ndarray:
     """Each child's latent score in the KS2 grammar, punctuation and spelling test, NaN where their KS2 year had no
     such test in levels (`attainment.ks2.gps`). It follows the English score with noise of its own, drawn on a

@@ -34,6 +34,7 @@ from sdfirst.synth.education import (
     ks2_gps,
     ks2_level,
     ks2_scaled_score,
+    school_moves,
     school_year_share,
     schooling,
     simulate_early_years,
@@ -371,6 +372,27 @@ def _leaving_share(s: Schooling, child: np.ndarray, g: np.ndarray, year: np.ndar
     return np.where((share > 0) & (share < 1), share, 1.0)
 
 
+def _school_spells(world, s: Schooling, child: np.ndarray, g: np.ndarray, year: np.ndarray):
+    """For each pupil-year, its first school, the school the pupil went to during the year (-1 if none) and the
+    share of the year's school days at the first: after a permanent exclusion the pupil goes to the school of the
+    next year group; after a move of home in term time (`education.school_moves`), from one census's school to the
+    other's."""
+    first = s.school[child, g].astype(np.int64)
+    second = np.full(len(child), -1, dtype=np.int64)
+    share = _leaving_share(s, child, g, year)
+    excluded = share < 1
+    second[excluded] = s.school[child[excluded], g[excluded] + 1]
+    row = np.full(s.school.shape, -1, dtype=np.int64)
+    row[child, g] = np.arange(len(child))
+    moves = school_moves(world, s)
+    at = row[moves.child, moves.g]
+    kept = at >= 0  # a pupil-year the absence files hold
+    at = at[kept]
+    first[at], second[at] = moves.before[kept], moves.after[kept]
+    share[at] = school_year_share(year[at], moves.day[kept])
+    return first, second, share
+
+
 def _before(values: np.ndarray, share: np.ndarray) -> np.ndarray:
     """The part of a term's sessions that came before the pupil left (rounded, never more than all)."""
     return np.minimum(np.floor(values * share + 0.5).astype(np.int64), values)
@@ -378,8 +400,9 @@ def _before(values: np.ndarray, share: np.ndarray) -> np.ndarray:
 
 def _absence(world, s: Schooling, pmr: pa.Array, census_cell: np.ndarray) -> Built:
     """absence: the Absence_YYYY_3Term files, a row per pupil per school in the year: sessions by term and for the
-    year. A pupil permanently excluded during the year has a second row, at the school they went to, holding the
-    sessions after the exclusion (the public code sums a pupil's rows of a year)."""
+    year. A pupil who changed school during the year, permanently excluded or moving home, has a second row, at
+    the school they went to, holding the sessions after the change (the public code sums a pupil's rows of a
+    year)."""
     par = load_yaml("education.yaml")
     child, g = np.nonzero(census_cell & (s.year >= par["absence"]["first_year"]))
     year = s.year[child, g]
@@ -396,14 +419,12 @@ def _absence(world, s: Schooling, pmr: pa.Array, census_cell: np.ndarray) -> Bui
     term_unauth = _terms(rng, unauth, term_missed)
     excluded = np.minimum(_excluded_sessions(s)[child, g], possible)
     # the share of each term before the pupil left the school (1 for a pupil who stayed the year)
-    left = _leaving_share(s, child, g, year)
+    school, school_after, left = _school_spells(world, s, child, g, year)
     start = np.cumsum(share, axis=1) - share
     within = [np.clip((left - start[:, t]) / np.maximum(share[:, t], 1e-9), 0, 1) for t in range(3)]
     moved = np.flatnonzero(left < 1)
     at = np.concatenate([np.arange(len(child)), moved])  # each row's pupil-year; the second rows last
     second_row = np.arange(len(at)) >= len(child)
-    school = s.school[child, g].astype(np.int64)
-    school_after = s.school[child[moved], g[moved] + 1].astype(np.int64)
 
     def parts(values: list[np.ndarray]) -> list[np.ndarray]:
         """Each term's sessions on the rows: the part before leaving on the first row, the rest on the second."""
@@ -414,7 +435,7 @@ def _absence(world, s: Schooling, pmr: pa.Array, census_cell: np.ndarray) -> Bui
     columns: dict = {
         "pupilmatchingrefanonymous_ab": defer(taken_from(pmr), child[at]),
         "absenceyear_ab": (year[at] + 1).astype(np.int64),
-        "estab_ab": np.concatenate([school, school_after]),
+        "estab_ab": np.concatenate([school, school_after[moved]]),
     }
     terms = ("autumn", "spring", "summer")
     kinds = {
