@@ -640,11 +640,13 @@ def ks2_scaled_score(z: np.ndarray) -> np.ndarray:
 @dataclass(frozen=True)
 class SchoolMoves:
     """Changes of school during a school year because the pupil moved home: in the pupil-year (`child`, grid column
-    `g`) the pupil was at `before` until `day`, then at `after` (both schools of the same kind)."""
+    `g`) the pupil was at `before` until `day`, then at `after` (both schools of the same kind); `share` is the
+    part of that year's school days before the move."""
 
     child: np.ndarray
     g: np.ndarray
     day: np.ndarray
+    share: np.ndarray
     before: np.ndarray
     after: np.ndarray
 
@@ -660,7 +662,7 @@ def school_moves(world, s: Schooling) -> SchoolMoves:
     excluded[s.excl_child[s.excl_permanent]] = True
     if s.school.shape[1] < 2:
         none = np.zeros(0, dtype=np.int64)
-        return SchoolMoves(none, none, none.astype(np.int32), none, none)
+        return SchoolMoves(none, none, none.astype(np.int32), np.zeros(0), none, none)
     prev, now = s.school[:, :-1], s.school[:, 1:]
     changed = (
         (prev != now)
@@ -684,6 +686,7 @@ def school_moves(world, s: Schooling) -> SchoolMoves:
         child[keep],
         g[keep],
         day[keep].astype(np.int32),
+        share[keep],
         prev[child[keep], before_g[keep]],
         now[child[keep], before_g[keep]],
     )

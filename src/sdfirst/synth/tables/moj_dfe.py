@@ -258,7 +258,7 @@ def _ks2(world, s: Schooling, early: EarlyYears, pmr: pa.Array, gps: np.ndarray)
     aps = (table[read_level] + table[maths_level]) / 2
     ks1 = np.zeros(len(s), dtype=bool)
     ks1[_ks1_recorded(world, s, early)] = True
-    sat = np.zeros(len(child), dtype=np.int64)
+    missed = np.zeros(len(child), dtype=np.int64)  # the ks2_levat* flags: no test missed or not accessed
     return Built(
         {
             "ks2_pupilmatchingrefanonymous": pmr.take(pa.array(child)),
@@ -271,9 +271,9 @@ def _ks2(world, s: Schooling, early: EarlyYears, pmr: pa.Array, gps: np.ndarray)
             "ks2_levxread": (ez >= 0).astype(np.int64),
             "ks2_levxmat": (mz >= 0).astype(np.int64),
             "ks2_levxgps": _ints((gz >= 0).astype(np.int64), no_gps),
-            "ks2_levatread": _ints(sat, new),
-            "ks2_levatmat": _ints(sat, new),
-            "ks2_levatgps": _ints(sat, no_gps),
+            "ks2_levatread": _ints(missed, new),
+            "ks2_levatmat": _ints(missed, new),
+            "ks2_levatgps": _ints(missed, no_gps),
             "ks2_aps": pa.array(aps, mask=new),
             "ks2_ks1aps": pa.array(_ks1_aps(early)[child], mask=~ks1[child]),
             "ks2_readscore": _ints(ks2_scaled_score(ez), ~new),
@@ -389,7 +389,7 @@ def _school_spells(world, s: Schooling, child: np.ndarray, g: np.ndarray, year: 
     kept = at >= 0  # a pupil-year the absence files hold
     at = at[kept]
     first[at], second[at] = moves.before[kept], moves.after[kept]
-    share[at] = school_year_share(year[at], moves.day[kept])
+    share[at] = moves.share[kept]
     return first, second, share
 
 
